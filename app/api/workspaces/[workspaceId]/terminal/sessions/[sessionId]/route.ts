@@ -1,0 +1,14 @@
+// DELETE /api/workspaces/{workspaceId}/terminal/sessions/{sessionId} – end a terminal session (its tab was closed).
+import { withWorkspace } from "@/lib/auth/access";
+import { ApiError } from "@/lib/http/errors";
+import { defineRoute, param } from "@/lib/http/route";
+import { sessionRegistry } from "@/lib/terminal/registry";
+
+export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
+  DELETE: withWorkspace(async (_req, ctx) => {
+    const session = sessionRegistry().get(param(ctx, "sessionId"));
+    if (!session || session.workspaceId !== ctx.workspace.id) throw new ApiError("not_found", "No such terminal session.");
+    session.close("The tab was closed.");
+    return new Response(null, { status: 204 });
+  }),
+});

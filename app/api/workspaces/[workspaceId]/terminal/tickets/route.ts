@@ -1,0 +1,49 @@
+// POST /api/workspaces/{workspaceId}/terminal/tickets – a single-use ticket (valid
+// MESHIA_TICKET_TTL seconds) to open or resume a terminal socket on one target.
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { withWorkspace } from "@/lib/auth/access";
+import { config } from "@/lib/config";
+import { ApiError } from "@/lib/http/errors";
+import { defineRoute, json, readJson } from "@/lib/http/route";
+import { effectiveStatus, findWorkspaceTarget } from "@/lib/targets/registry";
+import { TERMINAL_PATH } from "@/lib/terminal/protocol";
+import { sessionRegistry } from "@/lib/terminal/registry";
+import { ticketStore } from "@/lib/terminal/tickets";
+import { isUuid } from "@/lib/workspaces";
+
+const body = z.strictObject({
+  targetId: z.string().max(64),
+  /** Resume this session instead of opening a new one. */
+  sessionId: z.string().max(64).optional(),
+});
+
+export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
+  POST: withWorkspace(async (req, { db, workspace, actor }) => {
+    const input = await readJson(req, body);
+    const target = isUuid(input.targetId) ? await findWorkspaceTarget(db, workspace.id, input.targetId) : null;
+    if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
+
+    let sessionId: string;
+    let isNew: boolean;
+    if (input.sessionId !== undefined) {
+      const session = sessionRegistry().get(input.sessionId);
+      if (!session || session.workspaceId !== workspace.id || session.targetId !== target.id) {
+        throw new ApiError("not_found", "This terminal session has ended or expired.", { reason: "session_gone" });
+      }
+      sessionId = session.id;
+      isNew = false;
+    } else {
+      if (effectiveStatus(target, config().targetLiveWindowMs) !== "live") {
+        throw new ApiError("conflict", `The compute target "${target.name}" is not running.`, { reason: "target_not_live" });
+      }
+      sessionId = randomUUID();
+      isNew = true;
+    }
+    const { ticket, expiresAt } = ticketStore().issue(
+      { workspaceId: workspace.id, targetId: target.id, sessionId, isNew, actor },
+      config().terminal.ticketTtlMs,
+    );
+    return json({ ticket, sessionId, path: TERMINAL_PATH, expiresAt: new Date(expiresAt).toISOString() });
+  }),
+});

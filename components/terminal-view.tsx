@@ -1,0 +1,323 @@
+"use client";
+// One terminal tab: an xterm bound to a TerminalConnection. One effect creates the
+// terminal and its addons and returns the disposer; the connection lives as long.
+import "@xterm/xterm/css/xterm.css";
+import { FitAddon } from "@xterm/addon-fit";
+import { SearchAddon } from "@xterm/addon-search";
+import { Unicode11Addon } from "@xterm/addon-unicode11";
+import { WebLinksAddon } from "@xterm/addon-web-links";
+import { WebglAddon } from "@xterm/addon-webgl";
+import { Terminal } from "@xterm/xterm";
+import { useEffect, useRef, useState } from "react";
+import { TerminalConnection, type ConnectionStatus } from "@/lib/terminal/client-connection";
+import { copyText } from "./use-copy";
+
+const RESIZE_DEBOUNCE_MS = 100;
+/** Replies xterm generates to terminal queries (DA, DSR, DECRQM, OSC colour, DCS): never sent for replayed output. */
+const QUERY_REPLY = /^\x1b(\[[?>=]?[\d;]*[cRn]|\[\?[\d;]*\$y|\][\d;]*[^\x07\x1b]*(\x07|\x1b\\)|P[\s\S]*\x1b\\)$/;
+
+declare global {
+  interface Window {
+    /** Test hook: the open terminals by tab id (read by the browser tests). */
+    __meshia?: { terminals: Record<string, { term: Terminal; connection: TerminalConnection }> };
+  }
+}
+
+const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
+
+export function TerminalView({
+  workspaceId,
+  tabId,
+  targetId,
+  sessionId,
+  active,
+  onSession,
+  onStatus,
+  onRestart,
+}: {
+  workspaceId: string;
+  tabId: string;
+  targetId: string;
+  sessionId: string | null;
+  active: boolean;
+  onSession(sessionId: string): void;
+  onStatus(status: ConnectionStatus): void;
+  /** Replace this tab's ended session with a new one. */
+  onRestart(): void;
+}) {
+  const host = useRef<HTMLDivElement>(null);
+  const termRef = useRef<Terminal | null>(null);
+  const connRef = useRef<TerminalConnection | null>(null);
+  const searchRef = useRef<SearchAddon | null>(null);
+  const searchInput = useRef<HTMLInputElement>(null);
+  const [status, setStatus] = useState<ConnectionStatus>({ kind: "connecting" });
+  const [idleWarning, setIdleWarning] = useState<string | null>(null);
+  const [searchOpen, setSearchOpen] = useState(false);
+  const [query, setQuery] = useState("");
+  const [now, setNow] = useState(() => Date.now());
+  // The latest callbacks, without re-running the terminal effect when they change.
+  const callbacks = useRef({ onSession, onStatus });
+  callbacks.current = { onSession, onStatus };
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const term = new Terminal({
+      cursorBlink: true,
+      allowProposedApi: true, // unicode11
+      scrollback: 5000,
+      fontFamily: 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace',
+      fontSize: 14,
+      theme: { background: "#0b0e14", foreground: "#d6deeb", cursor: "#7fdbca", selectionBackground: "#264f78" },
+    });
+    const fit = new FitAddon();
+    const search = new SearchAddon();
+    term.loadAddon(fit);
+    term.loadAddon(search);
+    term.loadAddon(new WebLinksAddon((_ev, uri) => window.open(uri, "_blank", "noopener,noreferrer")));
+    term.loadAddon(new Unicode11Addon());
+    term.unicode.activeVersion = "11";
+    term.open(el);
+    try {
+      const webgl = new WebglAddon();
+      // On context loss the DOM renderer takes over again.
+      webgl.onContextLoss(() => webgl.dispose());
+      term.loadAddon(webgl);
+    } catch {
+      // No WebGL2 here: the DOM renderer is already in place.
+    }
+    termRef.current = term;
+    searchRef.current = search;
+
+    // While replayed output is parsed, xterm would answer the queries in it (cursor
+    // position, device attributes) as if they were new, typing garbage into the shell.
+    let replaying = 0;
+    const conn = new TerminalConnection({
+      workspaceId,
+      targetId,
+      sessionId,
+      events: {
+        output(data, seq, replay) {
+          if (replay) replaying++;
+          term.write(data, () => {
+            if (replay) replaying--;
+            conn.processed(seq + data.byteLength);
+          });
+        },
+        snapshot(data) {
+          replaying++;
+          term.reset();
+          term.write(data, () => replaying--);
+        },
+        status(s) {
+          setStatus(s);
+          if (s.kind === "live") setIdleWarning(null);
+          callbacks.current.onStatus(s);
+        },
+        idleWarning: setIdleWarning,
+        session: (id) => callbacks.current.onSession(id),
+      },
+    });
+    connRef.current = conn;
+
+    term.onData((data) => {
+      if (replaying > 0 && QUERY_REPLY.test(data)) return;
+      setIdleWarning(null);
+      conn.input(data);
+    });
+    term.onBinary((data) => conn.input(Uint8Array.from(data, (c) => c.charCodeAt(0))));
+    term.onSelectionChange(() => {
+      const sel = term.getSelection();
+      if (sel) void copyText(sel).catch(() => undefined); // copy on select
+    });
+    term.attachCustomKeyEventHandler((ev) => {
+      if (ev.type !== "keydown") return true;
+      const mod = isMac() ? ev.metaKey : ev.ctrlKey;
+      const key = ev.key.toLowerCase();
+      if (mod && ev.shiftKey && key === "c") {
+        const sel = term.getSelection();
+        if (sel) void copyText(sel).catch(() => undefined);
+        return false;
+      }
+      if (mod && ev.shiftKey && key === "v") {
+        void navigator.clipboard?.readText().then((text) => term.paste(text)).catch(() => undefined);
+        return false;
+      }
+      // Cmd+F on macOS; Ctrl+Shift+F elsewhere, because a bare Ctrl+F belongs to the
+      // shell (readline's forward-char, less and vim's page-down).
+      if (key === "f" && ((isMac() && ev.metaKey && !ev.shiftKey) || (!isMac() && ev.ctrlKey && ev.shiftKey))) {
+        ev.preventDefault();
+        setSearchOpen(true);
+        setTimeout(() => searchInput.current?.select(), 0);
+        return false;
+      }
+      return true;
+    });
+
+    // Size: fit to the container, debounced; zero sizes (hidden tab) and duplicates
+    // are dropped by the connection. The first size goes with the first frame.
+    const fitNow = () => {
+      if (!el.offsetWidth || !el.offsetHeight) return;
+      try {
+        fit.fit();
+      } catch {
+        return;
+      }
+      conn.resize(term.cols, term.rows);
+    };
+    let resizeTimer: ReturnType<typeof setTimeout> | null = null;
+    const observer = new ResizeObserver(() => {
+      if (resizeTimer) clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(fitNow, RESIZE_DEBOUNCE_MS);
+    });
+    observer.observe(el);
+    fitNow();
+    conn.start();
+
+    const hooks = (window.__meshia ??= { terminals: {} });
+    hooks.terminals[tabId] = { term, connection: conn };
+
+    return () => {
+      observer.disconnect();
+      if (resizeTimer) clearTimeout(resizeTimer);
+      delete hooks.terminals[tabId];
+      conn.dispose();
+      term.dispose();
+      termRef.current = null;
+      connRef.current = null;
+    };
+    // The session is bound to this tab for the component's life; sessionId is only its starting point.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [workspaceId, tabId, targetId]);
+
+  useEffect(() => {
+    if (!active) return;
+    termRef.current?.focus();
+  }, [active]);
+
+  // A ticking clock only while a countdown is shown.
+  useEffect(() => {
+    if (status.kind !== "reconnecting") return;
+    const t = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(t);
+  }, [status.kind]);
+
+  const findNext = (backwards = false) => {
+    if (!query) return;
+    if (backwards) searchRef.current?.findPrevious(query);
+    else searchRef.current?.findNext(query);
+  };
+
+  return (
+    <div className="terminal-view" hidden={!active} data-tab={tabId}>
+      <StatusBar status={status} now={now} onRetry={() => connRef.current?.retryNow()} onRestart={onRestart} />
+      {idleWarning && (
+        <div className="banner warning" role="status">
+          {idleWarning}
+        </div>
+      )}
+      {searchOpen && (
+        <form
+          className="search-bar"
+          role="search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            findNext();
+          }}
+        >
+          <input
+            ref={searchInput}
+            aria-label="Search the terminal"
+            placeholder="Search"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape") {
+                setSearchOpen(false);
+                searchRef.current?.clearDecorations();
+                termRef.current?.focus();
+              } else if (e.key === "Enter" && e.shiftKey) {
+                e.preventDefault();
+                findNext(true);
+              }
+            }}
+          />
+          <button type="button" className="button small" onClick={() => findNext(true)} aria-label="Previous match">
+            ↑
+          </button>
+          <button type="submit" className="button small" aria-label="Next match">
+            ↓
+          </button>
+          <button
+            type="button"
+            className="button small"
+            aria-label="Close search"
+            onClick={() => {
+              setSearchOpen(false);
+              termRef.current?.focus();
+            }}
+          >
+            ✕
+          </button>
+        </form>
+      )}
+      <div ref={host} className="terminal-host" data-testid="terminal" data-status={status.kind} />
+    </div>
+  );
+}
+
+function StatusBar({ status, now, onRetry, onRestart }: { status: ConnectionStatus; now: number; onRetry(): void; onRestart(): void }) {
+  let text: string;
+  let tone = "neutral";
+  switch (status.kind) {
+    case "connecting":
+      text = status.detail ?? "Connecting…";
+      break;
+    case "live":
+      text = "Live";
+      tone = "ok";
+      break;
+    case "reconnecting": {
+      const secs = Math.max(0, Math.ceil((status.retryAt - now) / 1000));
+      text = `Reconnecting (attempt ${status.attempt}) in ${secs} s — ${status.reason}`;
+      tone = "warn";
+      break;
+    }
+    case "ended":
+      text =
+        status.exitCode !== null
+          ? `Session ended with exit code ${status.exitCode}`
+          : status.signal
+            ? `Session ended by signal ${status.signal}`
+            : (status.detail ?? "Session ended");
+      break;
+    case "expired":
+      text = status.detail ?? "This session expired.";
+      tone = "warn";
+      break;
+    case "compute-stopped":
+      text = status.detail ?? "The compute target stopped.";
+      tone = "error";
+      break;
+    case "failed":
+      text = status.detail;
+      tone = "error";
+      break;
+  }
+  return (
+    <div className={`status-bar ${tone}`} role="status" aria-live="polite" data-testid="terminal-status" data-state={status.kind}>
+      <span className="dot" aria-hidden="true" />
+      <span>{text}</span>
+      {status.kind === "reconnecting" && (
+        <button type="button" className="link-button" onClick={onRetry}>
+          Retry now
+        </button>
+      )}
+      {(status.kind === "ended" || status.kind === "expired" || status.kind === "failed" || status.kind === "compute-stopped") && (
+        <button type="button" className="link-button" onClick={onRestart}>
+          Start a new session
+        </button>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,103 @@
+// The one source of table types. Migrations in db/migrations are generated from this file.
+import { sql } from "drizzle-orm";
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+
+export const workspaces = pgTable("workspaces", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull(),
+  createdAt: createdAt(),
+});
+
+// A workspace has at most one current key (revoked_at IS NULL); earlier keys stay
+// as revoked rows for the audit trail. Only public material is ever stored.
+export const workspaceKeys = pgTable(
+  "workspace_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    publicKey: text("public_key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    algorithm: text("algorithm").notNull(),
+    savedAt: timestamp("saved_at", { withTimezone: true }).notNull().defaultNow(),
+    savedBy: text("saved_by"),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    revokedBy: text("revoked_by"),
+  },
+  (t) => [
+    uniqueIndex("workspace_keys_one_current").on(t.workspaceId).where(sql`${t.revokedAt} IS NULL`),
+    index("workspace_keys_workspace").on(t.workspaceId, t.savedAt),
+  ],
+);
+
+export const targetKinds = ["local", "openssh"] as const;
+export type TargetKind = (typeof targetKinds)[number];
+
+export const computeTargets = pgTable(
+  "compute_targets",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: targetKinds }).notNull(),
+    // Public address people and the bridge connect to; the port is this boot's.
+    host: text("host").notNull(),
+    port: integer("port"),
+    bootId: text("boot_id"),
+    bootedAt: timestamp("booted_at", { withTimezone: true }),
+    // Pinned host keys (OpenSSH public-key lines, one per line) and the SHA256
+    // fingerprint of the one an OpenSSH client checks first (ed25519 when present).
+    hostKeys: text("host_keys"),
+    hostKeyFingerprint: text("host_key_fingerprint"),
+    // "pending" until the first boot report, "live" while heartbeats arrive, "stopped" when it says so.
+    status: text("status", { enum: ["pending", "live", "stopped"] }).notNull().default("pending"),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
+    tokenHash: text("token_hash"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("compute_targets_workspace").on(t.workspaceId)],
+);
+
+export const terminalSessions = pgTable(
+  "terminal_sessions",
+  {
+    id: uuid("id").primaryKey(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    targetId: uuid("target_id").notNull(),
+    openedBy: text("opened_by"),
+    openedAt: timestamp("opened_at", { withTimezone: true }).notNull().defaultNow(),
+    closedAt: timestamp("closed_at", { withTimezone: true }),
+    exitCode: integer("exit_code"),
+    exitSignal: text("exit_signal"),
+    closeReason: text("close_reason"),
+    bytesIn: bigint("bytes_in", { mode: "number" }).notNull().default(0),
+    bytesOut: bigint("bytes_out", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [index("terminal_sessions_workspace").on(t.workspaceId, t.openedAt)],
+);
+
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id").references(() => workspaces.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    actor: text("actor"),
+    action: text("action").notNull(),
+    detail: jsonb("detail").$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index("audit_events_workspace").on(t.workspaceId, t.at)],
+);
+
+export type Workspace = typeof workspaces.$inferSelect;
+export type WorkspaceKey = typeof workspaceKeys.$inferSelect;
+export type ComputeTarget = typeof computeTargets.$inferSelect;
+export type TerminalSession = typeof terminalSessions.$inferSelect;
+export type AuditEvent = typeof auditEvents.$inferSelect;

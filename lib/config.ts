@@ -1,0 +1,87 @@
+// Environment, read and validated once. Nothing else in the app reads process.env.
+import path from "node:path";
+import { z } from "zod";
+import { singleton } from "./global";
+
+const onOff = z
+  .enum(["on", "off", "true", "false", "1", "0"])
+  .transform((v) => v === "on" || v === "true" || v === "1");
+
+const portNumber = z.coerce.number().int().min(1).max(65535);
+
+const portRange = z
+  .string()
+  .regex(/^\d{1,5}-\d{1,5}$/, "expected FROM-TO, e.g. 23000-23999")
+  .transform((v, ctx) => {
+    const [from, to] = v.split("-").map(Number) as [number, number];
+    if (from < 1 || to > 65535 || from > to) {
+      ctx.addIssue({ code: "custom", message: "expected 1 <= FROM <= TO <= 65535" });
+      return z.NEVER;
+    }
+    return { from, to };
+  });
+
+const seconds = z.coerce.number().min(0);
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  MESHIA_PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z.string().min(1).optional(),
+  MESHIA_DATA_DIR: z.string().min(1).default("./.meshia"),
+  MESHIA_LOCAL_TARGET: onOff.default(true),
+  MESHIA_TARGET_HOST: z.string().min(1).default("127.0.0.1"),
+  MESHIA_TARGET_PUBLIC_HOST: z.string().min(1).optional(),
+  MESHIA_TARGET_PORTS: portRange.default({ from: 23000, to: 23999 }),
+  MESHIA_TARGET_PORT: portNumber.optional(),
+  MESHIA_TARGET_LIVE_WINDOW: seconds.default(90),
+  MESHIA_ALLOWED_ORIGINS: z.string().optional(),
+  MESHIA_SESSION_GRACE: seconds.default(300),
+  MESHIA_RESUME_BUFFER: z.coerce.number().int().min(4096).default(1024 * 1024),
+  MESHIA_IDLE_TIMEOUT: seconds.default(0),
+  MESHIA_TICKET_TTL: seconds.default(30),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.MESHIA_DATA_DIR);
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: e.MESHIA_PUBLIC_URL?.replace(/\/$/, ""),
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    localTarget: {
+      enabled: e.MESHIA_LOCAL_TARGET,
+      listenHost: e.MESHIA_TARGET_HOST,
+      publicHost: e.MESHIA_TARGET_PUBLIC_HOST ?? e.MESHIA_TARGET_HOST,
+      ports: e.MESHIA_TARGET_PORT ? { from: e.MESHIA_TARGET_PORT, to: e.MESHIA_TARGET_PORT } : e.MESHIA_TARGET_PORTS,
+    },
+    targetLiveWindowMs: e.MESHIA_TARGET_LIVE_WINDOW * 1000,
+    allowedOrigins: (e.MESHIA_ALLOWED_ORIGINS ?? "")
+      .split(",")
+      .map((s) => s.trim().replace(/\/$/, ""))
+      .filter(Boolean),
+    terminal: {
+      graceMs: e.MESHIA_SESSION_GRACE * 1000,
+      resumeBufferBytes: e.MESHIA_RESUME_BUFFER,
+      idleTimeoutMs: e.MESHIA_IDLE_TIMEOUT * 1000,
+      ticketTtlMs: e.MESHIA_TICKET_TTL * 1000,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+export function config(): Config {
+  return singleton("config", () => loadConfig());
+}

@@ -1,0 +1,65 @@
+// The terminal WebSocket endpoint. Upgrades on TERMINAL_PATH need a same-origin
+// handshake and a valid single-use ticket, or they are refused (403) before any
+// socket is opened. Next's own upgrades (/_next/*) are left alone; anything else is destroyed.
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { db } from "@/db/client";
+import { originAllowed } from "@/lib/http/origin";
+import type { Logger } from "@/lib/log";
+import { createBridgedSession } from "./bridged-session";
+import { MAX_FRAME_BYTES, TERMINAL_PATH } from "./protocol";
+import { sessionRegistry } from "./registry";
+import { sendFrame } from "./session";
+import { ticketStore } from "./tickets";
+
+function refuse(socket: Duplex, status: 403 | 400, message: string): void {
+  const body = JSON.stringify({ error: { code: status === 403 ? "forbidden" : "bad_request", message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 403 ? "Forbidden" : "Bad Request"}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export function attachTerminalGateway(server: Server, log: Logger): WebSocketServer {
+  // maxPayload above our frame limit so an oversized frame reaches the protocol
+  // check and gets an error frame, not just a dropped connection.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES * 4, perMessageDeflate: false });
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname.startsWith("/_next/")) return; // Next's HMR socket
+    if (url.pathname !== TERMINAL_PATH) {
+      socket.destroy();
+      return;
+    }
+    socket.on("error", () => undefined);
+    if (!originAllowed(req.headers.origin, req.headers.host, req.headers["x-forwarded-proto"] as string | undefined)) {
+      log.warn({ origin: req.headers.origin }, "terminal handshake refused: cross-origin");
+      return refuse(socket, 403, "Cross-origin terminal connections are not allowed.");
+    }
+    const binding = ticketStore().consume(url.searchParams.get("ticket"));
+    if (!binding) return refuse(socket, 403, "The terminal ticket is missing, expired or already used.");
+    const resumeParam = url.searchParams.get("resume");
+    const resumeFrom = resumeParam === null ? null : Number(resumeParam);
+    if (resumeFrom !== null && !(Number.isSafeInteger(resumeFrom) && resumeFrom >= 0)) {
+      return refuse(socket, 400, "resume must be a non-negative integer offset.");
+    }
+
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      void (async () => {
+        let session = sessionRegistry().get(binding.sessionId);
+        if (!session && binding.isNew) session = createBridgedSession(await db(), binding, log);
+        if (!session || session.workspaceId !== binding.workspaceId || session.targetId !== binding.targetId) {
+          sendFrame(ws, { type: "status", state: "expired", detail: "This terminal session has ended or expired." });
+          ws.close(1000, "expired");
+          return;
+        }
+        session.attach(ws, binding.isNew ? null : resumeFrom);
+      })().catch((err: unknown) => {
+        log.error({ err }, "terminal attach failed");
+        ws.terminate();
+      });
+    });
+  });
+  return wss;
+}

@@ -1,0 +1,464 @@
+// One terminal session: an SSH shell on a target, bridged to at most one browser
+// socket at a time. It outlives a dropped socket for a grace period, keeping its
+// output in a bounded ring so the client can resume with exactly the bytes it missed.
+import type { Client, ClientChannel } from "ssh2";
+import type { WebSocket } from "ws";
+import type { Logger } from "@/lib/log";
+import { OutputRing } from "./output-ring";
+import {
+  CLOSE,
+  OUTPUT_CHUNK_BYTES,
+  ProtocolError,
+  decodeClientFrame,
+  encodeServerFrame,
+  type ServerFrame,
+  type SessionState,
+} from "./protocol";
+import { ScreenSnapshot } from "./screen-snapshot";
+
+/** Pause the SSH channel when this much output is sent but not yet acknowledged... */
+export const HIGH_WATER = 512 * 1024;
+/** ...and resume it below this. */
+export const LOW_WATER = 128 * 1024;
+/** Also pause while the socket itself has this much queued. */
+const SOCKET_HIGH_WATER = 1024 * 1024;
+/** Keystrokes held while the shell is not ready yet. */
+const MAX_PENDING_INPUT = 256 * 1024;
+/** A socket we have not heard from (the client pings every ~25 s) is presumed dead. */
+const SOCKET_SILENCE_MS = 75_000;
+/** How long an ended session is kept so a reconnecting client learns how it ended. */
+const ENDED_RETENTION_MS = 60_000;
+
+export interface ShellConnection {
+  client: Client;
+  channel: ClientChannel;
+}
+
+export interface SessionEnd {
+  state: "ended" | "compute-stopped";
+  exitCode: number | null;
+  exitSignal: string | null;
+  reason: string;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface SessionDeps {
+  log: Logger;
+  resumeBufferBytes: number;
+  graceMs: number;
+  idleTimeoutMs: number;
+  /** Opens the SSH shell at the given size. */
+  connect(size: { cols: number; rows: number }): Promise<ShellConnection>;
+  /** Whether the target still counts as live: tells "compute stopped" from other losses. */
+  targetIsLive(): Promise<boolean>;
+  onOpened?(): void;
+  onEnded?(end: SessionEnd): void;
+  /** The session is gone for good (registry removal). */
+  onDisposed(): void;
+}
+
+type Phase = "waiting-size" | "connecting" | "live" | "ended";
+
+export class TerminalSession {
+  private phase: Phase = "waiting-size";
+  private endState: SessionEnd | null = null;
+  private conn: ShellConnection | null = null;
+  private readonly ring: OutputRing;
+  private readonly screen = new ScreenSnapshot(80, 24);
+  private size = { cols: 0, rows: 0 };
+  private pendingInput: Buffer[] = [];
+  private pendingInputBytes = 0;
+
+  private socket: WebSocket | null = null;
+  /** While a resuming socket is being caught up, live output only goes to the ring. */
+  private catchingUp = false;
+  private sent = 0;
+  private acked = 0;
+  private paused = false;
+  private lastHeard = 0;
+
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private graceTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private idleWarnTimer: NodeJS.Timeout | null = null;
+  private silenceTimer: NodeJS.Timeout | null = null;
+  private disposed = false;
+
+  constructor(
+    readonly id: string,
+    readonly workspaceId: string,
+    readonly targetId: string,
+    private readonly deps: SessionDeps,
+  ) {
+    this.ring = new OutputRing(deps.resumeBufferBytes);
+  }
+
+  get state(): SessionState {
+    if (this.phase === "ended") return this.endState?.state ?? "ended";
+    return this.phase === "live" ? "live" : "connecting";
+  }
+
+  get attached(): boolean {
+    return this.socket !== null;
+  }
+
+  get outputOffset(): number {
+    return this.ring.head;
+  }
+
+  /** Binds a socket. `resumeFrom` is the client's output offset, or null for a fresh terminal. */
+  attach(ws: WebSocket, resumeFrom: number | null): void {
+    if (this.disposed) {
+      sendFrame(ws, { type: "status", state: "expired", detail: "This session no longer exists." });
+      ws.close(CLOSE.normal, "expired");
+      return;
+    }
+    if (this.socket) {
+      const old = this.socket;
+      this.detachSocket(old);
+      sendFrame(old, { type: "status", state: "taken-over", detail: "This session was opened elsewhere." });
+      old.close(CLOSE.normal, "taken over");
+    }
+    this.clearGrace();
+    this.socket = ws;
+    this.lastHeard = Date.now();
+    ws.on("message", (data, isBinary) => this.onMessage(ws, data as Buffer, isBinary));
+    ws.on("close", () => this.onSocketClose(ws));
+    ws.on("error", () => undefined);
+    this.armSilenceTimer();
+    void this.catchUp(ws, resumeFrom);
+  }
+
+  /** Ends the session now (tab closed, server shutting down). */
+  close(reason: string): void {
+    if (this.phase !== "ended") this.finish({ state: "ended", exitCode: null, exitSignal: null, reason });
+    this.dispose();
+  }
+
+  /** The target went away: end with "compute stopped", no resume. */
+  computeStopped(detail = "The compute target stopped; this session has ended."): void {
+    if (this.phase !== "ended") this.finish({ state: "compute-stopped", exitCode: null, exitSignal: null, reason: detail });
+  }
+
+  // ---- the socket ----------------------------------------------------------------
+
+  private async catchUp(ws: WebSocket, resumeFrom: number | null): Promise<void> {
+    this.catchingUp = true;
+    try {
+      let from = this.ring.head;
+      if (resumeFrom !== null && resumeFrom > this.ring.head) resumeFrom = null; // from a previous life of the server: start over
+      if (resumeFrom !== null) {
+        if (this.ring.covers(resumeFrom)) {
+          from = resumeFrom;
+        } else {
+          // The gap is bigger than the ring: a screen snapshot, never raw bytes we no longer have.
+          const snap = await this.screen.snapshot(this.ring);
+          if (this.socket !== ws) return;
+          sendFrame(ws, { type: "snapshot", seq: snap.seq, data: Buffer.from(snap.data, "utf8") });
+          from = snap.seq;
+        }
+      }
+      this.sent = from;
+      this.acked = from;
+      for (const chunk of this.ring.since(from)) this.sendOutput(ws, chunk, true);
+    } catch (err) {
+      this.deps.log.error({ err, session: this.id }, "resume failed");
+    } finally {
+      if (this.socket === ws) this.catchingUp = false;
+    }
+    if (this.socket !== ws) return;
+    this.sendStatus();
+    if (this.endState) this.sendEnd(ws);
+    this.updateFlow();
+  }
+
+  private sendStatus(): void {
+    const ws = this.socket;
+    if (!ws) return;
+    const state = this.state;
+    sendFrame(ws, { type: "status", state, ...(state === "connecting" ? { detail: "Opening an SSH session…" } : {}) });
+  }
+
+  private sendEnd(ws: WebSocket): void {
+    const end = this.endState!;
+    if (end.state === "ended" && (end.exitCode !== null || end.exitSignal !== null)) {
+      sendFrame(ws, { type: "exit", code: end.exitCode, signal: end.exitSignal });
+    }
+    sendFrame(ws, { type: "status", state: end.state, detail: end.reason });
+    ws.close(CLOSE.normal, end.state);
+  }
+
+  private onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
+    if (this.socket !== ws) return;
+    this.lastHeard = Date.now();
+    try {
+      if (!isBinary) throw new ProtocolError("bad_frame", "text frames are not part of the protocol");
+      const frame = decodeClientFrame(data);
+      switch (frame.type) {
+        case "input":
+          this.input(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength));
+          break;
+        case "resize":
+          this.resize(frame.cols, frame.rows);
+          break;
+        case "ack":
+          this.acked = Math.max(this.acked, Math.min(frame.bytes, this.sent));
+          this.updateFlow();
+          break;
+        case "ping":
+          sendFrame(ws, { type: "pong", data: frame.data });
+          break;
+      }
+    } catch (err) {
+      // A broken client loses its socket; the session (and everyone else's) carries on.
+      const pe = err instanceof ProtocolError ? err : new ProtocolError("bad_frame", "malformed frame");
+      sendFrame(ws, { type: "error", code: pe.code, message: pe.message });
+      this.detachSocket(ws);
+      ws.close(pe.closeCode, pe.code);
+    }
+  }
+
+  private onSocketClose(ws: WebSocket): void {
+    if (this.socket !== ws) return;
+    this.detachSocket(ws);
+  }
+
+  private detachSocket(ws: WebSocket): void {
+    if (this.socket !== ws) return;
+    this.socket = null;
+    this.catchingUp = false;
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.silenceTimer = null;
+    // Nobody is watching: keep the program running and its output flowing into the ring.
+    this.updateFlow();
+    if (this.phase === "ended") this.scheduleDispose(ENDED_RETENTION_MS);
+    else this.scheduleDispose(this.deps.graceMs);
+  }
+
+  private armSilenceTimer(): void {
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.silenceTimer = setInterval(() => {
+      if (this.socket && Date.now() - this.lastHeard > SOCKET_SILENCE_MS) this.socket.terminate();
+    }, SOCKET_SILENCE_MS / 3);
+    this.silenceTimer.unref();
+  }
+
+  // ---- input and size --------------------------------------------------------------
+
+  private input(data: Buffer): void {
+    this.bytesIn += data.length;
+    this.touchIdle();
+    if (this.phase === "live" && this.conn) {
+      this.conn.channel.write(data);
+      return;
+    }
+    if (this.phase === "ended") return;
+    // Typed before the shell is ready: held, then delivered in order.
+    if (this.pendingInputBytes + data.length > MAX_PENDING_INPUT) return;
+    this.pendingInput.push(Buffer.from(data));
+    this.pendingInputBytes += data.length;
+  }
+
+  private resize(cols: number, rows: number): void {
+    if (cols === this.size.cols && rows === this.size.rows) return;
+    this.size = { cols, rows };
+    this.screen.resize(cols, rows);
+    if (this.phase === "waiting-size") void this.start();
+    else if (this.phase === "live") this.conn?.channel.setWindow(rows, cols, 0, 0);
+  }
+
+  // ---- the SSH side ----------------------------------------------------------------
+
+  private async start(): Promise<void> {
+    this.phase = "connecting";
+    this.sendStatus();
+    let conn: ShellConnection;
+    try {
+      conn = await this.deps.connect({ ...this.size });
+    } catch (err) {
+      const e = err as Error & { code?: string; level?: string };
+      const code = e.code === "host_key_mismatch" ? "host_key_mismatch" : e.level === "client-authentication" ? "auth_failed" : "connect_failed";
+      const message =
+        code === "auth_failed" ? "The target refused the bridge key (is it live, and does it ask Meshia for keys?)." : e.message || "Could not reach the target.";
+      this.deps.log.warn({ session: this.id, target: this.targetId, code, err: e.message }, "terminal session could not connect");
+      if (this.socket) sendFrame(this.socket, { type: "error", code, message });
+      this.finish({ state: "ended", exitCode: null, exitSignal: null, reason: message });
+      return;
+    }
+    if (this.phase !== "connecting" || this.disposed) {
+      conn.client.end();
+      return;
+    }
+    this.conn = conn;
+    const { client, channel } = conn;
+    let exit: { code: number | null; signal: string | null } | null = null;
+    channel.on("data", (chunk: Buffer) => this.output(chunk));
+    channel.stderr.on("data", (chunk: Buffer) => this.output(chunk));
+    channel.on("exit", (code: number | null, signal?: string) => {
+      exit = { code: typeof code === "number" ? code : null, signal: signal ?? null };
+    });
+    channel.on("close", () => {
+      if (exit) this.finish({ state: "ended", exitCode: exit.code, exitSignal: exit.signal, reason: exitReason(exit) });
+      else void this.lost("The SSH channel closed without an exit status.");
+    });
+    client.on("error", (err) => void this.lost(err.message));
+    client.on("close", () => void this.lost("The SSH connection closed."));
+
+    // The size may have changed while we were connecting.
+    channel.setWindow(this.size.rows, this.size.cols, 0, 0);
+    this.phase = "live";
+    this.deps.onOpened?.();
+    for (const b of this.pendingInput) channel.write(b);
+    this.pendingInput = [];
+    this.pendingInputBytes = 0;
+    this.touchIdle();
+    this.sendStatus();
+    this.updateFlow();
+  }
+
+  private async lost(detail: string): Promise<void> {
+    if (this.phase === "ended") return;
+    const live = await this.deps.targetIsLive().catch(() => false);
+    if ((this.phase as Phase) === "ended") return; // ended meanwhile
+    this.finish({
+      state: "compute-stopped",
+      exitCode: null,
+      exitSignal: null,
+      reason: live ? `The connection to the compute target was lost: ${detail}` : "The compute target stopped; this session has ended.",
+    });
+  }
+
+  private output(chunk: Buffer): void {
+    const seq = this.ring.head;
+    const evicted = this.ring.push(chunk);
+    if (evicted.length) this.screen.evicted(evicted, this.ring.start);
+    this.bytesOut += chunk.length;
+    if (this.socket && !this.catchingUp) this.sendOutput(this.socket, chunk, false, seq);
+    this.updateFlow();
+  }
+
+  private sendOutput(ws: WebSocket, chunk: Buffer, replay: boolean, seq = this.sent): void {
+    for (let off = 0; off < chunk.length; off += OUTPUT_CHUNK_BYTES) {
+      const part = chunk.subarray(off, off + OUTPUT_CHUNK_BYTES);
+      sendFrame(ws, { type: "output", seq: seq + off, replay, data: part }, () => this.updateFlow());
+    }
+    this.sent = seq + chunk.length;
+  }
+
+  /**
+   * End-to-end backpressure: unacknowledged output above the high-water mark (or a
+   * full socket) pauses the SSH channel; ssh2 then stops granting window and the
+   * target stops sending. Detached sessions run free into the ring.
+   */
+  private updateFlow(): void {
+    const channel = this.conn?.channel;
+    if (!channel || this.phase !== "live") return;
+    const ws = this.socket;
+    let shouldPause = false;
+    if (ws) {
+      const inFlight = this.sent - this.acked;
+      const buffered = ws.bufferedAmount;
+      shouldPause = this.paused ? inFlight > LOW_WATER || buffered > SOCKET_HIGH_WATER / 4 : inFlight > HIGH_WATER || buffered > SOCKET_HIGH_WATER;
+    }
+    if (shouldPause && !this.paused) {
+      this.paused = true;
+      channel.pause();
+    } else if (!shouldPause && this.paused) {
+      this.paused = false;
+      channel.resume();
+    }
+  }
+
+  // ---- ending --------------------------------------------------------------------
+
+  private finish(end: Omit<SessionEnd, "bytesIn" | "bytesOut">): void {
+    if (this.phase === "ended") return;
+    this.phase = "ended";
+    this.endState = { ...end, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+    this.clearIdle();
+    const conn = this.conn;
+    this.conn = null;
+    conn?.client.removeAllListeners("close");
+    conn?.client.end();
+    this.pendingInput = [];
+    this.deps.onEnded?.(this.endState);
+    this.deps.log.info(
+      { session: this.id, target: this.targetId, state: end.state, exitCode: end.exitCode, bytesIn: this.bytesIn, bytesOut: this.bytesOut },
+      "terminal session ended",
+    );
+    if (this.socket && !this.catchingUp) {
+      const ws = this.socket;
+      this.sendEnd(ws);
+    }
+    if (!this.socket) this.scheduleDispose(ENDED_RETENTION_MS);
+  }
+
+  private scheduleDispose(ms: number): void {
+    this.clearGrace();
+    this.graceTimer = setTimeout(() => {
+      if (this.phase !== "ended") this.finish({ state: "ended", exitCode: null, exitSignal: null, reason: "The session expired after its grace period." });
+      this.dispose();
+    }, ms);
+    this.graceTimer.unref();
+  }
+
+  private clearGrace(): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+  }
+
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.clearGrace();
+    this.clearIdle();
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.screen.dispose();
+    const ws = this.socket;
+    this.socket = null;
+    if (ws && ws.readyState === ws.OPEN) ws.close(CLOSE.normal, "session closed");
+    this.deps.onDisposed();
+  }
+
+  // ---- idle timeout ----------------------------------------------------------------
+
+  private touchIdle(): void {
+    const timeout = this.deps.idleTimeoutMs;
+    if (!timeout || this.phase === "ended") return;
+    this.clearIdle();
+    const warnBefore = Math.min(60_000, timeout / 5);
+    this.idleWarnTimer = setTimeout(() => {
+      if (this.socket) {
+        sendFrame(this.socket, {
+          type: "status",
+          state: "idle-warning",
+          detail: `No input for a while: this session ends in ${Math.round(warnBefore / 1000)} s unless you type something.`,
+        });
+      }
+    }, timeout - warnBefore);
+    this.idleTimer = setTimeout(() => {
+      this.finish({ state: "ended", exitCode: null, exitSignal: null, reason: "The session ended after the idle timeout." });
+      if (!this.socket) this.dispose();
+    }, timeout);
+    this.idleWarnTimer.unref();
+    this.idleTimer.unref();
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.idleWarnTimer) clearTimeout(this.idleWarnTimer);
+    this.idleTimer = this.idleWarnTimer = null;
+  }
+}
+
+function exitReason(exit: { code: number | null; signal: string | null }): string {
+  if (exit.signal) return `The shell was killed by SIG${exit.signal}.`;
+  return `The shell exited with code ${exit.code ?? "?"}.`;
+}
+
+export function sendFrame(ws: WebSocket, frame: ServerFrame, cb?: () => void): void {
+  if (ws.readyState !== ws.OPEN) return;
+  ws.send(encodeServerFrame(frame), { binary: true }, cb ? () => cb() : undefined);
+}

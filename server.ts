@@ -1,0 +1,75 @@
+// One Node process: Next's request handler, the terminal WebSocket on one path,
+// and (by default) the embedded `local` compute target.
+import http from "node:http";
+import next from "next";
+import { database } from "@/db/client";
+import { config } from "@/lib/config";
+import { logger } from "@/lib/log";
+import { bridgeKey } from "@/lib/ssh/bridge-key";
+import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
+import { ensureDefaultWorkspace } from "@/lib/workspaces";
+
+async function main() {
+  const cfg = config();
+  const log = logger();
+  const dev = cfg.env !== "production";
+
+  const { db, kind } = await database();
+  log.info({ database: kind, dataDir: cfg.dataDir }, "database ready");
+  const workspace = await ensureDefaultWorkspace(db);
+  bridgeKey(); // created on first start, before anything can need it
+
+  let local: LocalCompute | null = null;
+  if (cfg.localTarget.enabled) local = await startLocalCompute(db, workspace, log);
+
+  const server = http.createServer();
+  const app = next({ dev, hostname: cfg.host, port: cfg.port, httpServer: server, dir: process.cwd() });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+
+  server.on("request", (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err, url: req.url }, "request failed");
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  const { attachTerminalGateway } = await import("@/lib/terminal/gateway");
+  attachTerminalGateway(server, log);
+
+  await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : cfg.port;
+  const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}/w/${workspace.id}`;
+  log.info({ url, port, localTarget: local ? { port: local.target.port } : null }, "listening");
+  // The one line a person looks for: not JSON, on stderr so logs stay machine-readable.
+  process.stderr.write(`\nMeshia SSH access is running at ${url}\n\n`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    try {
+      const { sessionRegistry } = await import("@/lib/terminal/registry");
+      await sessionRegistry().closeAll("server shutting down");
+      await local?.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await (await database()).close();
+    } catch (err) {
+      log.error({ err }, "error during shutdown");
+    }
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  logger().fatal({ err }, "failed to start");
+  process.stderr.write(`\nMeshia SSH access failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
