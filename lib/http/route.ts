@@ -87,7 +87,18 @@ function issuesToDetails(error: z.ZodError) {
   };
 }
 
-/** Reads a JSON body: 400 when it is not JSON, 413 over 1 MiB, 422 (naming the field) when it does not fit `schema`. */
+// Shape errors (a wrong type, an unknown or missing field) are 422; a value of the
+// right type that is not acceptable (a port out of range, a malformed host) is 400.
+const SHAPE_ISSUES = new Set(["invalid_type", "unrecognized_keys", "invalid_union"]);
+
+export function validationError(error: z.ZodError): ApiError {
+  const first = error.issues[0];
+  const where = first?.path.length ? `${first.path.join(".")}: ` : "";
+  const shape = error.issues.some((i) => SHAPE_ISSUES.has(i.code));
+  return new ApiError(shape ? "validation_failed" : "invalid_field", `${where}${first?.message ?? "invalid body"}`, issuesToDetails(error));
+}
+
+/** Reads a JSON body: 400 when it is not JSON, 413 over 1 MiB, 422/400 (naming the field) when it does not fit `schema`. */
 export async function readJson<S extends z.ZodType>(req: Request, schema: S, { optional = false } = {}): Promise<z.infer<S>> {
   const text = await readBodyText(req, MAX_BODY_BYTES);
   let value: unknown;
@@ -100,11 +111,7 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S, { o
     }
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const where = first?.path.length ? `${first.path.join(".")}: ` : "";
-    throw new ApiError("validation_failed", `${where}${first?.message ?? "invalid body"}`, issuesToDetails(parsed.error));
-  }
+  if (!parsed.success) throw validationError(parsed.error);
   return parsed.data;
 }
 
@@ -112,10 +119,7 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S, { o
 export function readQuery<S extends z.ZodType>(req: Request, schema: S): z.infer<S> {
   const url = new URL(req.url);
   const parsed = schema.safeParse(Object.fromEntries(url.searchParams));
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new ApiError("validation_failed", `${first?.path.join(".") ?? "query"}: ${first?.message ?? "invalid"}`, issuesToDetails(parsed.error));
-  }
+  if (!parsed.success) throw validationError(parsed.error);
   return parsed.data;
 }
 

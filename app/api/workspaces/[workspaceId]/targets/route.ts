@@ -1,8 +1,16 @@
-// GET /api/workspaces/{workspaceId}/targets – the workspace's compute targets and how to reach each.
+// /api/workspaces/{workspaceId}/targets
+//   GET  – the workspace's compute targets and how to reach each.
+//   POST – register an OpenSSH target: returns its token (shown once) and what to install on it.
 import { withWorkspace } from "@/lib/auth/access";
 import { config } from "@/lib/config";
-import { defineRoute, json } from "@/lib/http/route";
-import { listTargets, targetView } from "@/lib/targets/registry";
+import { defineRoute, json, readJson } from "@/lib/http/route";
+import { sshdConfig, targetConf, TARGET_CONF_PATH } from "@/lib/targets/install";
+import { listTargets, registerTarget, targetView } from "@/lib/targets/registry";
+import { registerTargetBody } from "@/lib/targets/validate";
+
+function controlPlaneUrl(req: Request): string {
+  return config().publicUrl ?? new URL(req.url).origin;
+}
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: withWorkspace(async (_req, { db, workspace }) => {
@@ -10,5 +18,26 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     const now = Date.now();
     const rows = await listTargets(db, workspace.id);
     return json({ targets: rows.map((t) => targetView(t, window, now)) });
+  }),
+
+  POST: withWorkspace(async (req, { db, workspace, actor }) => {
+    const input = await readJson(req, registerTargetBody);
+    const { target, token } = await registerTarget(db, { workspaceId: workspace.id, kind: "openssh", name: input.name, host: input.host, port: input.port ?? null, actor });
+    const url = controlPlaneUrl(req);
+    return json(
+      {
+        target: targetView(target, config().targetLiveWindowMs),
+        token,
+        install: {
+          [TARGET_CONF_PATH]: targetConf({ controlPlaneUrl: url, targetId: target.id, token: token!, publicPort: input.port ?? 22 }),
+          "/etc/ssh/sshd_config.d/meshia.conf": sshdConfig(),
+          scripts: {
+            "meshia-authorized-keys": `${url}/target-scripts/meshia-authorized-keys`,
+            "meshia-target-agent": `${url}/target-scripts/meshia-target-agent`,
+          },
+        },
+      },
+      { status: 201 },
+    );
   }),
 });

@@ -1,0 +1,32 @@
+// Target-facing routes authenticate with the target's own token (Authorization: Bearer).
+import { db as openDb, type Db } from "@/db/client";
+import type { ComputeTarget } from "@/db/schema";
+import { ApiError } from "@/lib/http/errors";
+import { param, type Handler, type HandlerContext } from "@/lib/http/route";
+import { isUuid } from "@/lib/workspaces";
+import { findTarget, tokenMatches } from "./registry";
+
+export interface TargetContext extends HandlerContext {
+  db: Db;
+  target: ComputeTarget;
+}
+
+export function bearerToken(req: Request): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
+  return m?.[1] ?? null;
+}
+
+export function withTargetToken(handler: (req: Request, ctx: TargetContext) => Promise<Response>): Handler {
+  return async (req, ctx) => {
+    const db = await openDb();
+    const id = param(ctx, "targetId");
+    const target = isUuid(id) ? await findTarget(db, id) : null;
+    // An unknown target and a wrong token look the same: nothing to probe.
+    if (!target || !tokenMatches(target, bearerToken(req))) {
+      throw new ApiError("unauthorized", "A valid target token is required (Authorization: Bearer …).", undefined, {
+        "WWW-Authenticate": 'Bearer realm="meshia-target"',
+      });
+    }
+    return handler(req, { ...ctx, db, target });
+  };
+}
