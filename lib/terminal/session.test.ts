@@ -1,0 +1,240 @@
+// Terminal sessions end to end below the browser: a real embedded target, the real
+// bridge (ssh2 client, pinned host key) and real WebSockets.
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import { loadOrCreateKeyFile, type KeyFile } from "@/lib/keys/key-file";
+import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
+import { connectBridge, openShell } from "@/lib/ssh/bridge";
+import { LocalTarget } from "@/lib/targets/local-target";
+import { CLOSE, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "./protocol";
+import { HIGH_WATER, TerminalSession } from "./session";
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-session-"));
+const log = pino({ level: "silent" });
+let target: LocalTarget;
+let hostKey: KeyFile;
+let bridge: KeyFile;
+let server: http.Server;
+let port = 0;
+const sessions = new Map<string, TerminalSession>();
+
+beforeAll(async () => {
+  hostKey = loadOrCreateKeyFile(path.join(dir, "host"), "host");
+  bridge = loadOrCreateKeyFile(path.join(dir, "bridge"), "bridge");
+  target = new LocalTarget({
+    listenHost: "127.0.0.1",
+    ports: { from: 25000, to: 25499 },
+    hostKey,
+    volume: path.join(dir, "volume"),
+    log,
+    allowedKeys: async () => [{ blob: parsePublicKeyLine(bridge.publicKey)!.blob, options: null }],
+  });
+  await target.start();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+  server = http.createServer();
+  server.on("upgrade", (req, socket, head) => {
+    const url = new URL(req.url!, "http://x");
+    const session = sessions.get(url.searchParams.get("id")!)!;
+    const resume = url.searchParams.get("resume");
+    wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws, resume === null ? null : Number(resume)));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(async () => {
+  for (const s of sessions.values()) s.close("test over");
+  await target?.stop();
+  server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function newSession(opts: { ring?: number; pinned?: Buffer } = {}): TerminalSession {
+  const id = crypto.randomUUID();
+  const pinned = opts.pinned ?? parsePublicKeyLine(hostKey.publicKey)!.blob;
+  const s = new TerminalSession(id, "ws", "t", {
+    log,
+    resumeBufferBytes: opts.ring ?? 1024 * 1024,
+    graceMs: 60_000,
+    idleTimeoutMs: 0,
+    async connect(size) {
+      const client = await connectBridge({ host: "127.0.0.1", port: target.port, isPinned: (k) => k.equals(pinned) }, { privateKey: bridge.privateKey });
+      return { client, channel: await openShell(client, size) };
+    },
+    targetIsLive: async () => true,
+    onDisposed: () => sessions.delete(id),
+  });
+  sessions.set(id, s);
+  return s;
+}
+
+/** A protocol client that records everything and acks only when told to. */
+class Client {
+  readonly ws: WebSocket;
+  frames: ServerFrame[] = [];
+  output = Buffer.alloc(0);
+  offset = 0;
+  closed: { code: number; reason: string } | null = null;
+  constructor(id: string, resume: number | null = null, private autoAck = true) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${port}/?id=${id}${resume === null ? "" : `&resume=${resume}`}`);
+    this.ws.on("message", (d: Buffer) => {
+      const f = decodeServerFrame(d);
+      this.frames.push(f);
+      if (f.type === "output" || f.type === "snapshot") {
+        if (f.type === "output") this.output = Buffer.concat([this.output, Buffer.from(f.data)]);
+        this.offset = f.seq + (f.type === "output" ? f.data.byteLength : 0);
+        if (this.autoAck) this.send({ type: "ack", bytes: this.offset });
+      }
+    });
+    this.ws.on("close", (code, reason) => (this.closed = { code, reason: reason.toString() }));
+  }
+  opened(): Promise<void> {
+    return new Promise((r) => (this.ws.readyState === WebSocket.OPEN ? r() : this.ws.once("open", () => r())));
+  }
+  send(f: ClientFrame) {
+    this.ws.send(encodeClientFrame(f));
+  }
+  type(text: string) {
+    this.send({ type: "input", data: new TextEncoder().encode(text) });
+  }
+  text() {
+    return this.output.toString("utf8");
+  }
+  async until(pred: () => boolean, ms = 10_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out; output so far: ${JSON.stringify(this.text().slice(-300))}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  status(state: string) {
+    return this.frames.some((f) => f.type === "status" && f.state === state);
+  }
+}
+
+describe("terminal session", () => {
+  it("opens the shell at the size of the first frame and delivers keystrokes typed before it was ready", async () => {
+    const s = newSession();
+    const c = new Client(s.id);
+    await c.opened();
+    c.send({ type: "resize", cols: 123, rows: 45 });
+    c.type("stty size\r"); // typed while still connecting
+    await c.until(() => c.text().includes("45 123"));
+    expect(c.status("live")).toBe(true);
+    c.send({ type: "resize", cols: 90, rows: 30 });
+    c.type("stty size\r");
+    await c.until(() => c.text().includes("30 90"));
+    c.ws.close();
+  });
+
+  it("pauses the SSH channel when output is not acknowledged, and resumes on ack", async () => {
+    const s = newSession();
+    const c = new Client(s.id, null, false);
+    await c.opened();
+    c.send({ type: "resize", cols: 80, rows: 24 });
+    c.type("yes\r");
+    await c.until(() => c.output.length > HIGH_WATER);
+    await new Promise((r) => setTimeout(r, 1000));
+    const stalled = c.output.length;
+    // Without acks the server stops near the high-water mark (plus one chunk in flight).
+    expect(stalled).toBeLessThan(HIGH_WATER + 256 * 1024);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(c.output.length).toBe(stalled);
+    c.send({ type: "ack", bytes: c.offset });
+    await c.until(() => c.output.length > stalled + HIGH_WATER / 2);
+    c.type("\x03");
+    c.ws.close();
+    s.close("done");
+  });
+
+  it("resumes a dropped socket with exactly the bytes it missed", async () => {
+    const s = newSession();
+    const a = new Client(s.id);
+    await a.opened();
+    a.send({ type: "resize", cols: 80, rows: 24 });
+    a.type("for i in $(seq 1 40); do echo line-$i; sleep 0.05; done; echo done-$((6*7))\r");
+    await a.until(() => a.text().includes("line-10\r\n"));
+    a.ws.terminate();
+    await new Promise((r) => setTimeout(r, 600)); // output continues into the ring meanwhile
+    const b = new Client(s.id, a.offset);
+    await b.until(() => b.text().includes("done-42"));
+    const all = a.text() + b.text();
+    for (let i = 1; i <= 40; i++) expect(all.split(`line-${i}\r\n`).length - 1).toBe(1);
+    // The replayed part is flagged so the browser does not answer queries in it.
+    expect(b.frames.some((f) => f.type === "output" && f.replay)).toBe(true);
+    b.ws.close();
+  });
+
+  it("sends a screen snapshot when the gap is larger than the ring", async () => {
+    const s = newSession({ ring: 8 * 1024 });
+    const a = new Client(s.id);
+    await a.opened();
+    a.send({ type: "resize", cols: 80, rows: 24 });
+    a.type("clear; echo ready\r");
+    await a.until(() => a.text().includes("ready"));
+    a.ws.close();
+    await new Promise((r) => setTimeout(r, 100));
+    // Printed while nobody watches: far more than the 8 KiB ring holds.
+    const b0 = new Client(s.id, a.offset);
+    await b0.opened();
+    b0.type("seq 1 5000; echo marker-$((1+1))\r");
+    await b0.until(() => b0.text().includes("marker-2"));
+    b0.ws.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const b = new Client(s.id, 0);
+    await b.until(() => b.frames.some((f) => f.type === "snapshot") && b.status("live"));
+    const snap = b.frames.find((f) => f.type === "snapshot") as Extract<ServerFrame, { type: "snapshot" }>;
+    const screen = Buffer.from(snap.data).toString("utf8");
+    expect(screen).toContain("5000");
+    expect(screen).toContain("marker-2");
+    b.ws.close();
+  });
+
+  it("answers a malformed frame with an error frame and a policy close, and the session carries on", async () => {
+    const s = newSession();
+    const a = new Client(s.id);
+    await a.opened();
+    a.send({ type: "resize", cols: 80, rows: 24 });
+    await a.until(() => a.status("live"));
+    a.ws.send(Buffer.from([0x02, 0, 0, 0, 24])); // zero columns
+    await a.until(() => a.closed !== null);
+    expect(a.closed!.code).toBe(CLOSE.policy);
+    expect(a.frames.some((f) => f.type === "error" && f.code === "bad_size")).toBe(true);
+
+    const b = new Client(s.id, a.offset);
+    await b.opened();
+    b.ws.send(Buffer.alloc(70 * 1024, 0x01)); // oversized input frame
+    await b.until(() => b.closed !== null);
+    expect(b.closed!.code).toBe(CLOSE.tooBig);
+
+    const c = new Client(s.id, b.offset);
+    await c.opened();
+    c.type("echo still-$((2+3))\r");
+    await c.until(() => c.text().includes("still-5"));
+    c.ws.close();
+  });
+
+  it("reports the exit status when the shell exits", async () => {
+    const s = newSession();
+    const c = new Client(s.id);
+    await c.opened();
+    c.send({ type: "resize", cols: 80, rows: 24 });
+    c.type("exit 3\r");
+    await c.until(() => c.closed !== null);
+    expect(c.frames).toContainEqual({ type: "exit", code: 3, signal: null });
+    expect(c.status("ended")).toBe(true);
+  });
+
+  it("refuses a target whose host key is not the pinned one", async () => {
+    const s = newSession({ pinned: Buffer.from("not the key") });
+    const c = new Client(s.id);
+    await c.opened();
+    c.send({ type: "resize", cols: 80, rows: 24 });
+    await c.until(() => c.closed !== null);
+    expect(c.frames.some((f) => f.type === "error" && f.code === "host_key_mismatch")).toBe(true);
+  });
+});
