@@ -3,6 +3,7 @@ import type { Db } from "@/db/client";
 import { auditEvents } from "@/db/schema";
 
 export type AuditAction =
+  | "workspace.created"
   | "key.generated"
   | "key.regenerated"
   | "key.revoked"
