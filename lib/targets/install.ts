@@ -30,6 +30,11 @@ export function sshdConfig(confPath = TARGET_CONF_PATH, scriptPath = AUTHORIZED_
     "PubkeyAuthentication yes",
     "PasswordAuthentication no",
     "KbdInteractiveAuthentication no",
+    "# Meshia alone decides who logs in as mesh: a key written to ~mesh/.ssh/authorized_keys",
+    "# (by anyone who once had a shell) must not outlive Regenerate or Revoke. A Match in",
+    "# a drop-in ends with the file, so the rest of sshd_config is unaffected.",
+    "Match User mesh",
+    "    AuthorizedKeysFile none",
     "",
   ].join("\n");
 }
