@@ -2,7 +2,7 @@
 // The "Add target" form: registers an OpenSSH target, then shows its token (once)
 // and exactly what to install on the host. Field errors from the API (400/422 with
 // details.fields) are shown next to the field they name.
-import { useId, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import type { InstallStep } from "@/lib/targets/install";
 import type { TargetView } from "@/lib/targets/registry";
 import { CopyButton } from "./copy-button";
@@ -136,11 +136,17 @@ export function AddTargetForm({ workspaceId, onAdded }: { workspaceId: string; o
 
 function RegistrationResult({ registration, onDone }: { registration: Registration; onDone(): void }) {
   const { target, token, install } = registration;
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The result appears below the form: bring it (and the one-time token) into view.
+  useEffect(() => {
+    heading.current?.scrollIntoView({ block: "start" });
+    heading.current?.focus();
+  }, [target.id]);
   const files = Object.entries(install).filter((e): e is [string, string] => e[0].startsWith("/") && typeof e[1] === "string");
   const steps = install.steps ?? [];
   return (
     <section className="card registration" aria-labelledby="registration-title" data-testid="registration" data-target-id={target.id}>
-      <h2 id="registration-title">Target “{target.name}” added</h2>
+      <h2 id="registration-title" ref={heading} tabIndex={-1}>Target “{target.name}” added</h2>
       <h3>Its token</h3>
       <p className="warning">
         Shown only this once: Meshia keeps only a hash of it. It is already inside <code>target.conf</code> below.

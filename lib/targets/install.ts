@@ -79,7 +79,7 @@ export function installSteps(controlPlaneUrl: string): InstallStep[] {
       command: ["sudo install -d -o root -g root -m 755 /usr/local/libexec", ...TARGET_SCRIPTS.map(fetchScript)].join("\n"),
     },
     {
-      title: `Save target.conf (below) and install it as ${TARGET_CONF_PATH}, readable by nobody through group nogroup only`,
+      title: `Save target.conf (given with this registration) and install it as ${TARGET_CONF_PATH}, readable by nobody through group nogroup only`,
       command: `sudo install -d -o root -g root -m 755 /etc/meshia\nsudo install -o root -g nogroup -m 640 target.conf ${TARGET_CONF_PATH}`,
     },
     {
@@ -87,7 +87,7 @@ export function installSteps(controlPlaneUrl: string): InstallStep[] {
       command: "id mesh >/dev/null 2>&1 || sudo useradd -m -s /bin/bash mesh\nsudo usermod -p '*' mesh",
     },
     {
-      title: `Save meshia.conf (below) as ${SSHD_DROP_IN_PATH}: sshd asks Meshia for keys, as nobody (AuthorizedKeysCommandUser nobody)`,
+      title: `Save meshia.conf (given with this registration) as ${SSHD_DROP_IN_PATH}: sshd asks Meshia for keys, as nobody (AuthorizedKeysCommandUser nobody)`,
       command: `sudo install -o root -g root -m 644 meshia.conf ${SSHD_DROP_IN_PATH}\nsudo sshd -t && sudo systemctl reload ssh`,
     },
     {
