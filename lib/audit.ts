@@ -10,7 +10,8 @@ export type AuditAction =
   | "target.registered"
   | "target.boot"
   | "target.host-key-mismatch"
-  | "target.stopped";
+  | "target.stopped"
+  | "target.removed";
 
 type Executor = Pick<Db, "insert">;
 

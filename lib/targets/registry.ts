@@ -219,3 +219,16 @@ export async function markStopped(db: Db, target: ComputeTarget): Promise<void> 
   await db.update(computeTargets).set({ status: "stopped" }).where(eq(computeTargets.id, target.id));
   await audit(db, { workspaceId: target.workspaceId, action: "target.stopped", detail: { targetId: target.id, bootId: target.bootId } });
 }
+
+/** Unregisters a target: its token stops working at once. Audited like its registration. */
+export async function removeTarget(db: Db, target: ComputeTarget, actor: string | null): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.delete(computeTargets).where(eq(computeTargets.id, target.id));
+    await audit(tx, {
+      workspaceId: target.workspaceId,
+      actor,
+      action: "target.removed",
+      detail: { targetId: target.id, name: target.name, kind: target.kind, host: target.host },
+    });
+  });
+}
