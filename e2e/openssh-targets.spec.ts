@@ -205,6 +205,14 @@ test("targets register through the UI form and the API; sshd reports its boot wi
   await expect(steps).toContainText("install -o root -g nogroup -m 640 target.conf");
   await expect(steps).toContainText("systemctl enable --now meshia-target-agent");
 
+  // The scripts the steps fetch are the shipped ones, byte for byte.
+  for (const script of ["meshia-authorized-keys", "meshia-target-agent"]) {
+    await expect(steps).toContainText(`${baseURL}/target-scripts/${script}`);
+    const served = await request.get(`/target-scripts/${script}`);
+    expect(served.status()).toBe(200);
+    expect(await served.text()).toBe(readFileSync(path.join("scripts", "target", script), "utf8"));
+  }
+
   const alphaRow = page.locator(`[data-testid="target-row"][data-target-id="${alphaId}"]`);
   await expect(alphaRow).toHaveAttribute("data-status", "pending");
   await expect(alphaRow).toContainText(`127.0.0.2:${SSHD_PORT}`);
