@@ -24,7 +24,8 @@ const CONF = "/etc/meshia/target.conf";
 const DROP_IN = "/etc/ssh/sshd_config.d/meshia.conf";
 
 test.describe.configure({ mode: "serial" });
-test.skip(sshdUnavailable() !== null, sshdUnavailable() ?? "");
+// The function form runs per test in the worker, so the reason lands in each test's report.
+test.skip(() => sshdUnavailable() !== null, sshdUnavailable() ?? "");
 
 interface TargetView {
   id: string;
@@ -397,7 +398,8 @@ test("the browser terminal opens a shell on an OpenSSH target through the bridge
   await expect(status).toHaveAttribute("data-state", "live", { timeout: 20_000 });
   await page.locator('.terminal-view:not([hidden]) [data-testid="terminal"]').click();
   await page.keyboard.type("hostname; whoami\n");
-  const text = await waitForTerminal(page, new RegExp(`${os.hostname()}\\s*\\n\\s*mesh\\b`));
+  const hostname = os.hostname().replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const text = await waitForTerminal(page, new RegExp(`${hostname}\\s*\\n\\s*mesh\\b`));
   expect(text).toContain("mesh");
   // Through the real sshd, with the bridge's own ed25519 key (never the user's).
   expect(beta.sshd.log().slice(logFrom)).toMatch(/Accepted publickey for mesh from 127\.0\.0\.1 port \d+ ssh2: ED25519 SHA256:/);
