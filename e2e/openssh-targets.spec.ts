@@ -15,7 +15,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { APIRequestContext, Page } from "@playwright/test";
-import { expect, ssh, test, waitForTerminal, writeKeyFile, type SshResult } from "./support/fixtures";
+import { expect, parseSshCommand, ssh, test, waitForTerminal, writeKeyFile, type SshResult } from "./support/fixtures";
 import { sshdUnavailable, type SshdHarness, type SshdTarget } from "./support/sshd";
 
 const SSHD_PORT = Number(process.env.E2E_SSHD_PORT ?? 22);
@@ -403,6 +403,14 @@ test("the browser terminal opens a shell on an OpenSSH target through the bridge
   expect(text).toContain("mesh");
   // Through the real sshd, with the bridge's own ed25519 key (never the user's).
   expect(beta.sshd.log().slice(logFrom)).toMatch(/Accepted publickey for mesh from 127\.0\.0\.1 port \d+ ssh2: ED25519 SHA256:/);
+
+  // The key dialog's command for this target reaches this very sshd and logs in with the workspace key.
+  await page.getByRole("button", { name: "SSH access" }).click();
+  const command = (await page.getByTestId("ssh-command").textContent()) ?? "";
+  const { host, port, user } = parseSshCommand(command);
+  expect({ host, port, user }).toEqual({ host: beta.sshd.host, port: beta.sshd.port, user: "mesh" });
+  await expect(page.getByTestId("host-key-fingerprint")).toHaveText(await beta.sshd.hostKeyFingerprint());
+  expectLoggedIn(await ssh({ key: st.keyA, host, port, command: "echo ok" }), "the dialog's command");
 });
 
 test("a target presenting another host key than the pinned one is refused by the bridge; other host keys within a boot get 409", async ({ page, request }) => {
@@ -540,15 +548,22 @@ test("a stopped target gets no keys, and its live terminal session ends with com
   await expect(status).toContainText("compute target stopped");
 });
 
-test("removing a target in the UI ends its token at once", async ({ page, request }) => {
+test("removing a target in the UI ends its token and its terminal sessions at once", async ({ page, context, request }) => {
   const { gamma } = st.targets;
-  await page.goto(`/w/${st.wsA}/targets`);
-  const row = page.locator(`[data-testid="target-row"][data-target-id="${gamma.id}"]`);
+  await page.goto(`/w/${st.wsA}`);
+  const status = await openTerminalOn(page, gamma.id);
+  await expect(status).toHaveAttribute("data-state", "live", { timeout: 20_000 });
+
+  const targets = await context.newPage();
+  await targets.goto(`/w/${st.wsA}/targets`);
+  const row = targets.locator(`[data-testid="target-row"][data-target-id="${gamma.id}"]`);
   await row.getByRole("button", { name: "Remove gamma" }).click();
   await row.getByRole("button", { name: "Remove gamma" }).click(); // the confirmation
   await expect(row).toHaveCount(0);
   expect((await authorizedKeys(request, gamma.id, gamma.token)).status()).toBe(401);
   expectRefused(await login(gamma, st.keyA), "key on a removed target");
-  await page.reload();
-  await expect(page.getByTestId("target-row")).toHaveCount(2);
+  await expect(status).toHaveAttribute("data-state", "compute-stopped", { timeout: 10_000 });
+  await expect(status).toContainText("removed from the workspace");
+  await targets.reload();
+  await expect(targets.getByTestId("target-row")).toHaveCount(2);
 });
