@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import type { APIRequestContext, Page } from "@playwright/test";
 import { expect, parseSshCommand, ssh, test, waitForTerminal, writeKeyFile, type SshResult } from "./support/fixtures";
-import { sshdUnavailable, type SshdHarness, type SshdTarget } from "./support/sshd";
+import { sshdUnavailable, type SshdHarness, type SshdTarget, type SshdTargetOptions } from "./support/sshd";
 
 const SSHD_PORT = Number(process.env.E2E_SSHD_PORT ?? 22);
 const SSHD_PORT_2 = Number(process.env.E2E_SSHD_PORT_2 ?? 2222);
@@ -109,10 +109,11 @@ async function apiTarget(
   host: string,
   port: number,
   agentEnv: Record<string, string> = {},
+  keys: Pick<SshdTargetOptions, "hostKeyTypes" | "staleDsaKey"> = {},
 ): Promise<Registered> {
   const reg = await register(request, ws, { name, host, port });
   const conf = reg.install[CONF] as string;
-  const t: Registered = { id: reg.target.id, token: reg.token, sshd: sshd.target({ name, host, port, conf, dropIn: reg.install[DROP_IN] as string }) };
+  const t: Registered = { id: reg.target.id, token: reg.token, sshd: sshd.target({ name, host, port, conf, dropIn: reg.install[DROP_IN] as string, ...keys }) };
   await t.sshd.start();
   t.sshd.startAgent(agentEnv);
   await waitBooted(request, ws, t);
@@ -223,7 +224,9 @@ test("targets register through the UI form and the API; sshd reports its boot wi
   await alpha.sshd.start();
   alpha.sshd.startAgent();
   st.targets.alpha = alpha;
-  st.targets.beta = await apiTarget(request, sshd, st.wsA, "beta", "127.0.0.3", SSHD_PORT);
+  // beta is a Debian-like host: ed25519, ecdsa and rsa host keys, plus a DSA key file
+  // left over from an old release that sshd no longer serves.
+  st.targets.beta = await apiTarget(request, sshd, st.wsA, "beta", "127.0.0.3", SSHD_PORT, {}, { hostKeyTypes: ["ecdsa", "rsa"], staleDsaKey: true });
 
   // Live, with the host key the agent read from sshd's own key file pinned.
   await waitBooted(request, st.wsA, alpha);

@@ -116,7 +116,16 @@ export interface SshdTargetOptions {
   conf: string;
   /** The sshd drop-in as handed out (production paths); rewritten to this run's paths. Default: lib/targets/install's. */
   dropIn?: string;
+  /** Host key types sshd serves (ed25519 always). Debian's default is all three. */
+  hostKeyTypes?: HostKeyType[];
+  /**
+   * Leaves an ssh_host_dsa_key.pub that sshd does not serve next to the others, as
+   * on hosts upgraded from old releases (OpenSSH stopped loading DSA keys by default in 7.0).
+   */
+  staleDsaKey?: boolean;
 }
+
+export type HostKeyType = "ed25519" | "ecdsa" | "rsa";
 
 export class SshdHarness {
   readonly runId = `${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -177,7 +186,10 @@ export class SshdTarget {
   readonly confPath: string;
   readonly configPath: string;
   readonly dropInPath: string;
+  /** The ed25519 host key: the one clients (ssh, the bridge) prefer and the control plane shows. */
   readonly hostKeyPath: string;
+  readonly hostKeyTypes: HostKeyType[];
+  private readonly staleDsaKey: boolean;
   readonly logPath: string;
   private readonly agentLogPath: string;
   private sshd: ChildProcess | null = null;
@@ -197,6 +209,8 @@ export class SshdTarget {
     this.configPath = path.join(this.dir, "sshd_config");
     this.dropInPath = path.join(this.dir, "meshia.conf");
     this.hostKeyPath = path.join(this.dir, "ssh_host_ed25519_key");
+    this.hostKeyTypes = [...new Set<HostKeyType>(["ed25519", ...(opts.hostKeyTypes ?? [])])];
+    this.staleDsaKey = opts.staleDsaKey ?? false;
     this.logPath = path.join(harness.logDir, `sshd-${opts.name}.log`);
     this.agentLogPath = path.join(harness.logDir, `agent-${opts.name}.log`);
     this.bootId = this.nextBootId();
@@ -236,12 +250,20 @@ export class SshdTarget {
     this.writeConf(this.conf().replace(new RegExp(`^${key}=.*$`, "m"), `${key}=${value}`));
   }
 
-  /** A fresh ed25519 host key, made at test time; returns its public line. */
+  private keyPath(type: HostKeyType | "dsa"): string {
+    return path.join(this.dir, `ssh_host_${type}_key`);
+  }
+
+  /** Fresh host keys of every served type, made at test time; returns the ed25519 public line. */
   async newHostKey(): Promise<string> {
-    rmSync(this.hostKeyPath, { force: true });
-    rmSync(`${this.hostKeyPath}.pub`, { force: true });
-    await must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `meshia-test-${this.name}`, "-f", this.hostKeyPath]);
-    chmodSync(`${this.hostKeyPath}.pub`, 0o644);
+    const types: (HostKeyType | "dsa")[] = [...this.hostKeyTypes, ...(this.staleDsaKey ? (["dsa"] as const) : [])];
+    for (const type of types) {
+      const file = this.keyPath(type);
+      rmSync(file, { force: true });
+      rmSync(`${file}.pub`, { force: true });
+      await must("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", `meshia-test-${this.name}`, "-f", file]);
+      chmodSync(`${file}.pub`, 0o644);
+    }
     return this.hostKeyLine();
   }
 
@@ -264,7 +286,7 @@ export class SshdTarget {
     return [
       `# sshd for Meshia test target ${this.name} (e2e/support/sshd.ts)`,
       `ListenAddress ${this.host}:${this.port}`,
-      `HostKey ${this.hostKeyPath}`,
+      ...this.hostKeyTypes.map((type) => `HostKey ${this.keyPath(type)}`),
       `PidFile ${path.join(this.dir, "sshd.pid")}`,
       "UsePAM no",
       "PasswordAuthentication no",
