@@ -3,13 +3,15 @@ import type { Db } from "@/db/client";
 import { auditEvents } from "@/db/schema";
 
 export type AuditAction =
+  | "workspace.created"
   | "key.generated"
   | "key.regenerated"
   | "key.revoked"
   | "target.registered"
   | "target.boot"
   | "target.host-key-mismatch"
-  | "target.stopped";
+  | "target.stopped"
+  | "target.removed";
 
 type Executor = Pick<Db, "insert">;
 

@@ -5,13 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test as base, expect, type Page } from "@playwright/test";
+import { SshdHarness } from "./sshd";
 
 export interface Workspace {
   id: string;
   name: string;
 }
 
-export const test = base.extend<{ workspace: Workspace; keyDir: string }>({
+export const test = base.extend<{ workspace: Workspace; keyDir: string }, { sshd: SshdHarness }>({
   workspace: async ({ request }, use) => {
     const res = await request.get("/api/workspaces");
     expect(res.ok()).toBeTruthy();
@@ -25,6 +26,19 @@ export const test = base.extend<{ workspace: Workspace; keyDir: string }>({
     await use(dir);
     rmSync(dir, { recursive: true, force: true });
   },
+  // Real OpenSSH targets (needs root; specs skip with sshdUnavailable()'s reason
+  // first). Worker-scoped: see e2e/support/sshd.ts for why not globalSetup.
+  sshd: [
+    async ({}, use) => {
+      const harness = await SshdHarness.create(`${process.env.E2E_DATA_DIR ?? path.resolve(".tmp/e2e-data")}-sshd`);
+      try {
+        await use(harness);
+      } finally {
+        await harness.dispose();
+      }
+    },
+    { scope: "worker", timeout: 60_000 },
+  ],
 });
 export { expect };
 
@@ -70,14 +84,21 @@ export interface SshResult {
   stderr: string;
 }
 
-const SSH_OPTS = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"];
+// IdentitiesOnly: only the key under test is offered, never ~/.ssh/id_* of whoever runs the tests.
+const SSH_OPTS = ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"];
 
-/** Runs the real OpenSSH client: `ssh -i key -p port mesh@host command`. */
-export function ssh(args: { key: string; host: string; port: number; command: string; extra?: string[]; user?: string }): Promise<SshResult> {
+/**
+ * Runs the real OpenSSH client: `ssh -i key -p port mesh@host command`. With
+ * `knownHosts` (a known_hosts file) the host key is checked strictly against it.
+ */
+export function ssh(args: { key: string; host: string; port: number; command: string; extra?: string[]; user?: string; knownHosts?: string }): Promise<SshResult> {
+  const hostKeys = args.knownHosts
+    ? ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${args.knownHosts}`]
+    : ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
   return new Promise((resolve) => {
     execFile(
       "ssh",
-      [...SSH_OPTS, ...(args.extra ?? []), "-i", args.key, "-p", String(args.port), `${args.user ?? "mesh"}@${args.host}`, args.command],
+      [...SSH_OPTS, ...hostKeys, ...(args.extra ?? []), "-i", args.key, "-p", String(args.port), `${args.user ?? "mesh"}@${args.host}`, args.command],
       { timeout: 30_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? ((err as unknown as { code: number }).code) : 255) : 0;

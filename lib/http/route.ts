@@ -83,7 +83,13 @@ async function readBodyText(req: Request, limit: number): Promise<string> {
 
 function issuesToDetails(error: z.ZodError) {
   return {
-    fields: error.issues.map((i) => ({ field: i.path.join(".") || "(body)", message: i.message })),
+    // zod reports unknown keys on the object that holds them (path []), so a client
+    // mapping errors to fields got "(body)"; each unknown key is named as its own field.
+    fields: error.issues.flatMap((i) =>
+      i.code === "unrecognized_keys"
+        ? i.keys.map((k) => ({ field: [...i.path, k].join("."), message: `unknown field "${k}"` }))
+        : [{ field: i.path.join(".") || "(body)", message: i.message }],
+    ),
   };
 }
 
@@ -93,7 +99,8 @@ const SHAPE_ISSUES = new Set(["invalid_type", "unrecognized_keys", "invalid_unio
 
 export function validationError(error: z.ZodError): ApiError {
   const first = error.issues[0];
-  const where = first?.path.length ? `${first.path.join(".")}: ` : "";
+  const firstPath = first?.code === "unrecognized_keys" && first.keys[0] !== undefined ? [...first.path, first.keys[0]] : first?.path;
+  const where = firstPath?.length ? `${firstPath.join(".")}: ` : "";
   const shape = error.issues.some((i) => SHAPE_ISSUES.has(i.code));
   return new ApiError(shape ? "validation_failed" : "invalid_field", `${where}${first?.message ?? "invalid body"}`, issuesToDetails(error));
 }

@@ -32,6 +32,17 @@ export function effectiveStatus(t: ComputeTarget, liveWindowMs: number, now = Da
   return "live";
 }
 
+/** The command for this target, or null when there is none to show (no port yet, or a host stored before validation was tightened). */
+function commandFor(t: ComputeTarget): string | null {
+  if (!t.port) return null;
+  try {
+    return sshCommand(t.host, t.port);
+  } catch {
+    // One bad row must not take down every listing of its workspace.
+    return null;
+  }
+}
+
 export function targetView(t: ComputeTarget, liveWindowMs: number, now = Date.now()): TargetView {
   const status = effectiveStatus(t, liveWindowMs, now);
   return {
@@ -46,7 +57,7 @@ export function targetView(t: ComputeTarget, liveWindowMs: number, now = Date.no
     bootedAt: t.bootedAt?.toISOString() ?? null,
     lastSeenAt: t.lastSeenAt?.toISOString() ?? null,
     hostKeyFingerprint: t.hostKeyFingerprint,
-    sshCommand: t.port ? sshCommand(t.host, t.port) : null,
+    sshCommand: commandFor(t),
   };
 }
 
@@ -207,4 +218,17 @@ export async function heartbeat(db: Db, targetId: string): Promise<void> {
 export async function markStopped(db: Db, target: ComputeTarget): Promise<void> {
   await db.update(computeTargets).set({ status: "stopped" }).where(eq(computeTargets.id, target.id));
   await audit(db, { workspaceId: target.workspaceId, action: "target.stopped", detail: { targetId: target.id, bootId: target.bootId } });
+}
+
+/** Unregisters a target: its token stops working at once. Audited like its registration. */
+export async function removeTarget(db: Db, target: ComputeTarget, actor: string | null): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.delete(computeTargets).where(eq(computeTargets.id, target.id));
+    await audit(tx, {
+      workspaceId: target.workspaceId,
+      actor,
+      action: "target.removed",
+      detail: { targetId: target.id, name: target.name, kind: target.kind, host: target.host },
+    });
+  });
 }

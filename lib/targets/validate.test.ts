@@ -3,10 +3,12 @@ import { sshCommand } from "./ssh-command";
 import { isValidHost, registerTargetBody } from "./validate";
 
 describe("target validation", () => {
-  it.each(["203.0.113.10", "::1", "2001:db8::1", "pod-1.example.com", "localhost", "a"])("accepts host %s", (h) => {
+  it.each(["203.0.113.10", "::1", "2001:db8::1", "pod-1.example.com", "localhost", "a", "host1"])("accepts host %s", (h) => {
     expect(isValidHost(h)).toBe(true);
+    // Whatever validation accepts must make a command: listings build one for every target.
+    expect(() => sshCommand(h, 22)).not.toThrow();
   });
-  it.each(["-oProxyCommand=x", "a b", "host;rm -rf", "$(id)", "ex_ample.com", "-x.com", "x-.com", "999.1.1.1", "a..b", "", "é.com", "a".repeat(64) + ".com"])(
+  it.each(["-oProxyCommand=x", "a b", "host;rm -rf", "$(id)", "ex_ample.com", "-x.com", "x-.com", "999.1.1.1", "a..b", "", "é.com", "fe80::1%eth0", "host.", "-h", "a".repeat(64) + ".com"])(
     "refuses host %j",
     (h) => {
       expect(isValidHost(h)).toBe(false);

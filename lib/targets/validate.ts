@@ -3,10 +3,15 @@
 import net from "node:net";
 import { z } from "zod";
 import { isUuid } from "@/lib/workspaces";
+import { isPasteSafeHost } from "./ssh-command";
 
 const HOSTNAME_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
 export function isValidHost(host: string): boolean {
+  // net.isIP accepts IPv6 zone ids ("fe80::1%eth0"): a zone names an interface of
+  // *this* machine, never a public address, and the ssh command refuses `%`. Such a
+  // host used to be stored, and every later listing of the workspace then failed.
+  if (!isPasteSafeHost(host)) return false;
   if (net.isIP(host)) return true;
   if (host.length > 253 || host.endsWith(".")) return false;
   const labels = host.split(".");

@@ -3,6 +3,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import { TerminalPanel } from "@/components/terminal-panel";
+import { WorkspaceHeader } from "@/components/workspace-header";
 import { db } from "@/db/client";
 import { config } from "@/lib/config";
 import { listTargets, targetView } from "@/lib/targets/registry";
@@ -20,11 +21,7 @@ export default async function WorkspacePage({ params }: { params: Promise<{ work
   const targets = (await listTargets(database, workspace.id)).map((t) => targetView(t, window));
   return (
     <main className="workspace">
-      <header className="workspace-header">
-        <span className="brand">Meshia</span>
-        <span className="crumb">/</span>
-        <h1>{workspace.name}</h1>
-      </header>
+      <WorkspaceHeader workspace={workspace} current="terminal" />
       <TerminalPanel workspaceId={workspace.id} initialTargets={targets} />
     </main>
   );

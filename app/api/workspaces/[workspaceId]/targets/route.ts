@@ -4,7 +4,7 @@
 import { withWorkspace } from "@/lib/auth/access";
 import { config } from "@/lib/config";
 import { defineRoute, json, readJson } from "@/lib/http/route";
-import { sshdConfig, targetConf, TARGET_CONF_PATH } from "@/lib/targets/install";
+import { AGENT_UNIT_PATH, agentUnit, installSteps, SSHD_DROP_IN_PATH, sshdConfig, targetConf, TARGET_CONF_PATH, TARGET_SCRIPTS } from "@/lib/targets/install";
 import { listTargets, registerTarget, targetView } from "@/lib/targets/registry";
 import { registerTargetBody } from "@/lib/targets/validate";
 
@@ -30,11 +30,10 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
         token,
         install: {
           [TARGET_CONF_PATH]: targetConf({ controlPlaneUrl: url, targetId: target.id, token: token!, publicPort: input.port ?? 22 }),
-          "/etc/ssh/sshd_config.d/meshia.conf": sshdConfig(),
-          scripts: {
-            "meshia-authorized-keys": `${url}/target-scripts/meshia-authorized-keys`,
-            "meshia-target-agent": `${url}/target-scripts/meshia-target-agent`,
-          },
+          [SSHD_DROP_IN_PATH]: sshdConfig(),
+          [AGENT_UNIT_PATH]: agentUnit(),
+          scripts: Object.fromEntries(TARGET_SCRIPTS.map((s) => [s, `${url}/target-scripts/${s}`])),
+          steps: installSteps(url),
         },
       },
       { status: 201 },

@@ -1,13 +1,11 @@
 // /api/workspaces/{workspaceId}/targets/{targetId}
 //   GET    – one target.
 //   DELETE – unregister an OpenSSH target: its token stops working and its terminal sessions end.
-import { eq } from "drizzle-orm";
-import { computeTargets } from "@/db/schema";
 import { withWorkspace } from "@/lib/auth/access";
 import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, json, param } from "@/lib/http/route";
-import { findWorkspaceTarget, targetView } from "@/lib/targets/registry";
+import { findWorkspaceTarget, removeTarget, targetView } from "@/lib/targets/registry";
 import { sessionRegistry } from "@/lib/terminal/registry";
 import { isUuid } from "@/lib/workspaces";
 
@@ -24,7 +22,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     const target = isUuid(id) ? await findWorkspaceTarget(ctx.db, ctx.workspace.id, id) : null;
     if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
     if (target.kind === "local") throw new ApiError("conflict", "The embedded local target is managed by the server (MESHIA_LOCAL_TARGET).");
-    await ctx.db.delete(computeTargets).where(eq(computeTargets.id, target.id));
+    await removeTarget(ctx.db, target, ctx.actor);
     for (const s of sessionRegistry().forTarget(target.id)) s.computeStopped("This compute target was removed from the workspace.");
     return new Response(null, { status: 204 });
   }),

@@ -1,0 +1,240 @@
+// Load on GET /api/targets/{id}/authorized-keys: the request sshd's AuthorizedKeysCommand
+// makes at every login on an OpenSSH target. Fires CONCURRENCY simultaneous GETs per
+// round, several rounds, checks every answer, and prints p50/p90/p99/max.
+//
+//   npx next build && npm run bench:authkeys
+//       self-contained: starts the production server on 127.0.0.1:3321 with a fresh
+//       data directory (embedded PGlite), registers a target, reports its boot,
+//       generates a workspace key, measures, stops the server and removes its data.
+//   npm run bench:authkeys -- --url http://127.0.0.1:3000 --target <id> --token <mtt_…>
+//       against a running server (or MESHIA_BENCH_URL / MESHIA_BENCH_TARGET / MESHIA_BENCH_TOKEN).
+//   Options: --concurrency 200 --rounds 10 --port 3321 --script-runs 20 (0 to skip),
+//   --postgres postgres://root@127.0.0.1:5432/test: the self-contained server uses a
+//   fresh database on that (local) Postgres, dropped afterwards, instead of PGlite.
+import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: "string", default: process.env.MESHIA_BENCH_URL },
+    target: { type: "string", default: process.env.MESHIA_BENCH_TARGET },
+    token: { type: "string", default: process.env.MESHIA_BENCH_TOKEN },
+    concurrency: { type: "string", default: "200" },
+    rounds: { type: "string", default: "10" },
+    port: { type: "string", default: "3321" },
+    "script-runs": { type: "string", default: "20" },
+    postgres: { type: "string" },
+  },
+});
+const concurrency = Number(args.concurrency);
+const rounds = Number(args.rounds);
+const scriptRuns = Number(args["script-runs"]);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function summary(samples: number[]): string {
+  const s = [...samples].sort((a, b) => a - b);
+  const f = (n: number) => `${n.toFixed(1)} ms`;
+  return `p50 ${f(percentile(s, 50))}  p90 ${f(percentile(s, 90))}  p99 ${f(percentile(s, 99))}  max ${f(s[s.length - 1] ?? NaN)}`;
+}
+
+/** An OpenSSH public-key line for a throwaway ed25519 host key. */
+function hostKeyLine(): string {
+  const der = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" });
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const blob = Buffer.concat([str(Buffer.from("ssh-ed25519")), str(der.subarray(der.length - 32))]);
+  return `ssh-ed25519 ${blob.toString("base64")} bench-host`;
+}
+
+async function api(base: string, method: string, p: string, body?: unknown, token?: string): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+  return res;
+}
+
+interface Server {
+  base: string;
+  child: ChildProcess;
+  dataDir: string;
+  log: string;
+  dropDatabase?: () => Promise<void>;
+}
+
+/** A fresh database on a local Postgres; returns its URL and how to drop it. */
+async function freshPostgres(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = new URL(url);
+  if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(admin.hostname)) throw new Error("--postgres must be a local server (the bench creates and drops a database)");
+  const name = `meshia_bench_${randomBytes(5).toString("hex")}`;
+  const pg = (await import("pg")).default;
+  const exec = async (sql: string) => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await exec(`CREATE DATABASE ${name}`);
+  const db = new URL(url);
+  db.pathname = `/${name}`;
+  return { url: db.toString(), drop: () => exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+async function startServer(port: number, postgres?: string): Promise<Server> {
+  if (!existsSync(path.join(ROOT, ".next", "BUILD_ID"))) throw new Error("no production build: run `npx next build` first");
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "meshia-bench-"));
+  const log = path.join(dataDir, "server.log");
+  const base = `http://127.0.0.1:${port}`;
+  if (await fetch(`${base}/api/workspaces`).then(() => true, () => false)) throw new Error(`something already listens on ${base}`);
+  const pgdb = postgres ? await freshPostgres(postgres) : null;
+  const fd = openSync(log, "a");
+  // The server itself (not npx) so the pid we hold is the one to stop.
+  const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+    cwd: ROOT,
+    stdio: ["ignore", fd, fd],
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      MESHIA_PUBLIC_URL: base,
+      MESHIA_DATA_DIR: path.join(dataDir, "data"),
+      MESHIA_LOCAL_TARGET: "off",
+      DATABASE_URL: pgdb?.url ?? "",
+      LOG_LEVEL: "warn",
+    },
+  });
+  closeSync(fd);
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${readFileSync(log, "utf8").slice(-2000)}`);
+    if (await fetch(`${base}/api/workspaces`).then((r) => r.ok, () => false)) break;
+    if (Date.now() > deadline) throw new Error(`the server did not answer within 90 s (log: ${log})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { base, child, dataDir, log, ...(pgdb ? { dropDatabase: pgdb.drop } : {}) };
+}
+
+async function stopServer(s: Server): Promise<void> {
+  if (s.child.exitCode === null) {
+    const exited = new Promise<void>((r) => s.child.once("exit", () => r()));
+    s.child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    if (s.child.exitCode === null) s.child.kill("SIGKILL");
+  }
+  await s.dropDatabase?.();
+  rmSync(s.dataDir, { recursive: true, force: true });
+}
+
+/** A workspace key and a booted target on a fresh server: what a live target looks like. */
+async function setUp(base: string): Promise<{ target: string; token: string }> {
+  const { workspaces } = (await (await api(base, "GET", "/api/workspaces")).json()) as { workspaces: { id: string }[] };
+  const ws = workspaces[0]!.id;
+  await api(base, "POST", `/api/workspaces/${ws}/key`);
+  const reg = (await (await api(base, "POST", `/api/workspaces/${ws}/targets`, { name: "bench", host: "127.0.0.9", port: 22 })).json()) as {
+    target: { id: string };
+    token: string;
+  };
+  await api(base, "POST", `/api/targets/${reg.target.id}/boot`, { bootId: "bench-boot", port: 22, hostKeys: [hostKeyLine()] }, reg.token);
+  return { target: reg.target.id, token: reg.token };
+}
+
+async function one(url: string, token: string): Promise<{ ms: number; ok: boolean; keys: number }> {
+  const t0 = performance.now();
+  try {
+    // identity: sshd's curl asks for no compression, and gzip would be a cost real logins never pay.
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${token}`, "Accept-Encoding": "identity" } });
+    const text = await res.text();
+    return { ms: performance.now() - t0, ok: res.status === 200, keys: text.split("\n").filter(Boolean).length };
+  } catch {
+    return { ms: performance.now() - t0, ok: false, keys: 0 };
+  }
+}
+
+/** The shipped AuthorizedKeysCommand end to end (curl process included), as sshd runs it per login. */
+async function scriptTimings(base: string, target: string, token: string, runs: number): Promise<number[]> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-bench-conf-"));
+  const conf = path.join(dir, "target.conf");
+  writeFileSync(conf, `MESHIA_URL=${base}\nMESHIA_TARGET_ID=${target}\nMESHIA_TARGET_TOKEN=${token}\n`, { mode: 0o600 });
+  const script = path.join(ROOT, "scripts", "target", "meshia-authorized-keys");
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      const code = await new Promise<number | null>((resolve) => spawn("/bin/sh", [script, conf, "mesh"], { stdio: "ignore" }).on("exit", resolve));
+      if (code !== 0) throw new Error(`meshia-authorized-keys exited ${code}`);
+      out.push(performance.now() - t0);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  let server: Server | null = null;
+  let base = args.url?.replace(/\/$/, "");
+  let target = args.target;
+  let token = args.token;
+  try {
+    if (!base || !target || !token) {
+      if (base || target || token) throw new Error("give all of --url, --target and --token, or none (self-contained)");
+      const t0 = performance.now();
+      server = await startServer(Number(args.port), args.postgres);
+      base = server.base;
+      ({ target, token } = await setUp(base));
+      console.log(`started the server on ${args.postgres ? "Postgres" : "PGlite"} (${((performance.now() - t0) / 1000).toFixed(1)} s), registered and booted a target`);
+    }
+    const url = `${base}/api/targets/${target}/authorized-keys?user=mesh`;
+    const expected = (await one(url, token)).keys;
+    if (expected === 0) console.warn("warning: the target gets no keys (not live, or no workspace key): measuring an empty answer");
+    await Promise.all(Array.from({ length: 50 }, () => one(url, token!))); // warm-up: JIT, connections
+
+    console.log(`GET ${url.replace(base, "")}: ${concurrency} concurrent × ${rounds} rounds against ${base}`);
+    const all: number[] = [];
+    let errors = 0;
+    const wall0 = performance.now();
+    for (let r = 1; r <= rounds; r++) {
+      const t0 = performance.now();
+      const results = await Promise.all(Array.from({ length: concurrency }, () => one(url, token!)));
+      const took = performance.now() - t0;
+      // Every answer must be the full key list: a fast wrong answer is a failed login.
+      const bad = results.filter((x) => !x.ok || x.keys !== expected).length;
+      errors += bad;
+      const ms = results.map((x) => x.ms);
+      all.push(...ms);
+      console.log(`round ${String(r).padStart(2)}: ${summary(ms)}  (${concurrency} in ${took.toFixed(0)} ms, ${Math.round((concurrency / took) * 1000)} req/s${bad ? `, ${bad} wrong` : ""})`);
+    }
+    const wall = performance.now() - wall0;
+    console.log(`all ${all.length}: ${summary(all)}; ${Math.round((all.length / wall) * 1000)} req/s; ${errors} errors (${expected} keys per answer)`);
+
+    if (scriptRuns > 0) {
+      const s = await scriptTimings(base, target, token, scriptRuns);
+      console.log(`shipped meshia-authorized-keys (sh + curl), ${scriptRuns} sequential runs: ${summary(s)}`);
+    }
+    if (errors > 0) process.exitCode = 1;
+  } finally {
+    if (server) await stopServer(server);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

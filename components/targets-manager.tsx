@@ -1,0 +1,139 @@
+"use client";
+// The workspace's compute targets, kept fresh (boots change ports, liveness comes
+// and goes), with the "Add target" form and removal of OpenSSH targets.
+import { useCallback, useEffect, useState } from "react";
+import type { TargetView } from "@/lib/targets/registry";
+import { AddTargetForm } from "./add-target-form";
+
+const REFRESH_MS = 5_000;
+
+function address(t: TargetView): string {
+  const host = t.host.includes(":") ? `[${t.host}]` : t.host;
+  return `${host}:${t.port ?? "—"}`;
+}
+
+function ago(iso: string | null, now: number): string {
+  if (!iso) return "never";
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+export function TargetsManager({ workspaceId, initialTargets, renderedAt }: { workspaceId: string; initialTargets: TargetView[]; renderedAt: number }) {
+  const [targets, setTargets] = useState(initialTargets);
+  const [now, setNow] = useState(renderedAt);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [removeError, setRemoveError] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      const res = await fetch(`/api/workspaces/${workspaceId}/targets`, { cache: "no-store" });
+      if (res.ok) setTargets(((await res.json()) as { targets: TargetView[] }).targets);
+    } catch {
+      // Offline for a moment; the next refresh catches up.
+    }
+    setNow(Date.now());
+  }, [workspaceId]);
+
+  useEffect(() => {
+    const t = setInterval(() => void refresh(), REFRESH_MS);
+    return () => clearInterval(t);
+  }, [refresh]);
+
+  const remove = async (t: TargetView) => {
+    setRemoveError(null);
+    try {
+      const res = await fetch(`/api/workspaces/${workspaceId}/targets/${t.id}`, { method: "DELETE" });
+      if (!res.ok && res.status !== 404) {
+        const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+        setRemoveError(body?.error?.message ?? `The server answered ${res.status}.`);
+        return;
+      }
+      setConfirming(null);
+      setTargets((ts) => ts.filter((x) => x.id !== t.id));
+    } catch {
+      setRemoveError("Could not reach Meshia; the target was not removed.");
+    }
+  };
+
+  return (
+    <div className="targets-page">
+      <section className="card" aria-labelledby="targets-title">
+        <h2 id="targets-title">Compute targets</h2>
+        {targets.length === 0 ? (
+          <p className="muted">This workspace has no compute targets yet. Add an OpenSSH host below.</p>
+        ) : (
+          <table className="targets-table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Address</th>
+                <th scope="col">Status</th>
+                <th scope="col">Host key</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {targets.map((t) => (
+                <tr key={t.id} data-testid="target-row" data-target-id={t.id} data-status={t.status}>
+                  <td>{t.name}</td>
+                  <td>{t.kind === "local" ? "embedded" : "OpenSSH"}</td>
+                  <td>
+                    <code>{address(t)}</code>
+                  </td>
+                  <td>
+                    <span className={`dot target-${t.status}`} aria-hidden="true" /> {t.status}
+                  </td>
+                  <td>
+                    {t.hostKeyFingerprint ? <code data-testid="target-host-key">{t.hostKeyFingerprint}</code> : <span className="muted">not booted yet</span>}
+                  </td>
+                  <td>
+                    {t.lastSeenAt ? (
+                      <time dateTime={t.lastSeenAt} title={t.lastSeenAt}>
+                        {ago(t.lastSeenAt, now)}
+                      </time>
+                    ) : (
+                      <span className="muted">never</span>
+                    )}
+                  </td>
+                  <td className="actions">
+                    {t.kind === "openssh" &&
+                      (confirming === t.id ? (
+                        <span className="row" role="group" aria-label={`Confirm removing ${t.name}`}>
+                          <button type="button" className="button small" onClick={() => setConfirming(null)}>
+                            Cancel
+                          </button>
+                          <button type="button" className="button small danger" onClick={() => void remove(t)}>
+                            Remove {t.name}
+                          </button>
+                        </span>
+                      ) : (
+                        <button type="button" className="button small danger-outline" aria-label={`Remove ${t.name}`} onClick={() => setConfirming(t.id)}>
+                          Remove
+                        </button>
+                      ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {confirming && (
+          <p className="muted small">Removing a target stops its token working at once and ends its terminal sessions.</p>
+        )}
+        {removeError && (
+          <p role="alert" className="error">
+            {removeError}
+          </p>
+        )}
+      </section>
+      <AddTargetForm workspaceId={workspaceId} onAdded={(t) => setTargets((ts) => [...ts.filter((x) => x.id !== t.id), t])} />
+    </div>
+  );
+}
