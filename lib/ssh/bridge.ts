@@ -62,3 +62,67 @@ export function openShell(client: Client, size: { cols: number; rows: number }):
     );
   });
 }
+
+/** Controls how much more output the target may send on a channel. */
+export interface ReceiveWindow {
+  /**
+   * Lets the target send at most `bytes` beyond what it has sent so far (0: stop).
+   * Window already granted cannot be taken back, so the bound applies once the
+   * target has used it up.
+   */
+  allow(bytes: number): void;
+}
+
+/** Grants are batched: a window adjust is sent once the shortfall reaches this. */
+const MIN_GRANT = 32 * 1024;
+/** SSH windows are uint32. */
+const MAX_SSH_WINDOW = 2 ** 32 - 1;
+
+interface Ssh2ChannelInternals {
+  incoming?: { window?: number };
+  outgoing?: { id?: number; state?: string };
+}
+interface Ssh2ClientInternals {
+  _protocol?: { channelWindowAdjust?(remoteId: number, amount: number): void };
+}
+
+/**
+ * ssh2 gives every channel a fixed 2 MiB receive window and tops it up by itself
+ * whenever half of it is used, even while the stream is paused (it keeps buffering
+ * up to 2 MiB more). Pausing the stream therefore leaves up to ~4 MiB on its way to
+ * the browser, so Ctrl-C after a flood (`yes`) took seconds to show. Here we take
+ * over the window: ssh2's own bookkeeping is parked at a value it never tops up
+ * from, and we grant the target exactly what the caller allows, so backpressure
+ * reaches the target as the protocol intends (OpenSSH's sshd then stops reading the
+ * pty). ssh2 exposes no API for this, hence the internals; if they ever change, we
+ * fall back to pausing the stream.
+ */
+export function receiveWindow(client: Client, channel: ClientChannel): ReceiveWindow {
+  const ch = channel as unknown as Ssh2ChannelInternals;
+  const proto = (client as unknown as Ssh2ClientInternals)._protocol;
+  const remoteId = ch.outgoing?.id;
+  const initial = ch.incoming?.window;
+  if (!proto?.channelWindowAdjust || typeof remoteId !== "number" || typeof initial !== "number" || !ch.incoming) {
+    return { allow: (bytes) => (bytes > 0 ? channel.resume() : channel.pause()) };
+  }
+  // What the target may still send: what ssh2 granted at open, then our grants.
+  let remote = initial;
+  // ssh2 tops up when its count falls to 1 MiB and drops data when it reaches 0:
+  // a count this high does neither within the life of any session.
+  ch.incoming.window = Number.MAX_SAFE_INTEGER;
+  const used = (chunk: Buffer) => {
+    remote -= chunk.length;
+  };
+  channel.on("data", used);
+  channel.stderr.on("data", used);
+  return {
+    allow(bytes) {
+      const target = Math.min(Math.max(0, Math.floor(bytes)), MAX_SSH_WINDOW);
+      const grant = target - remote;
+      if (grant < MIN_GRANT && !(grant > 0 && remote <= 0)) return;
+      if (ch.outgoing?.state === "closed") return;
+      remote += grant;
+      proto.channelWindowAdjust!(remoteId, grant);
+    },
+  };
+}

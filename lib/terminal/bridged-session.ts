@@ -6,7 +6,7 @@ import { terminalSessions } from "@/db/schema";
 import { config } from "@/lib/config";
 import type { Logger } from "@/lib/log";
 import { bridgeKey } from "@/lib/ssh/bridge-key";
-import { connectBridge, openShell } from "@/lib/ssh/bridge";
+import { connectBridge, openShell, receiveWindow } from "@/lib/ssh/bridge";
 import { effectiveStatus, findTarget, hostKeyIsPinned } from "@/lib/targets/registry";
 import { sessionRegistry } from "./registry";
 import type { TerminalSession } from "./session";
@@ -33,7 +33,8 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
         { privateKey: bridgeKey().privateKey },
       );
       try {
-        return { client, channel: await openShell(client, size) };
+        const channel = await openShell(client, size);
+        return { client, channel, window: receiveWindow(client, channel) };
       } catch (err) {
         client.end();
         throw err;
