@@ -77,9 +77,11 @@ export interface ReceiveWindow {
 const MIN_GRANT = 32 * 1024;
 /** SSH windows are uint32. */
 const MAX_SSH_WINDOW = 2 ** 32 - 1;
+/** Where ssh2's own window count is parked (see receiveWindow). */
+const PARKED = Number.MAX_SAFE_INTEGER;
 
 interface Ssh2ChannelInternals {
-  incoming?: { window?: number };
+  incoming?: { window: number };
   outgoing?: { id?: number; state?: string };
 }
 interface Ssh2ClientInternals {
@@ -94,34 +96,34 @@ interface Ssh2ClientInternals {
  * over the window: ssh2's own bookkeeping is parked at a value it never tops up
  * from, and we grant the target exactly what the caller allows, so backpressure
  * reaches the target as the protocol intends (OpenSSH's sshd then stops reading the
- * pty). ssh2 exposes no API for this, hence the internals; if they ever change, we
- * fall back to pausing the stream.
+ * pty). ssh2 exposes no API for this, hence the internals; if they ever change, this
+ * returns undefined and the caller falls back to pausing the stream.
+ *
+ * The 2 MiB ssh2 granted when the channel opened cannot be taken back: the bound
+ * holds from the moment the target has used that up.
  */
-export function receiveWindow(client: Client, channel: ClientChannel): ReceiveWindow {
+export function receiveWindow(client: Client, channel: ClientChannel): ReceiveWindow | undefined {
   const ch = channel as unknown as Ssh2ChannelInternals;
   const proto = (client as unknown as Ssh2ClientInternals)._protocol;
   const remoteId = ch.outgoing?.id;
   const initial = ch.incoming?.window;
-  if (!proto?.channelWindowAdjust || typeof remoteId !== "number" || typeof initial !== "number" || !ch.incoming) {
-    return { allow: (bytes) => (bytes > 0 ? channel.resume() : channel.pause()) };
-  }
-  // What the target may still send: what ssh2 granted at open, then our grants.
-  let remote = initial;
+  const incoming = ch.incoming;
+  if (!proto?.channelWindowAdjust || typeof remoteId !== "number" || typeof initial !== "number" || !incoming) return undefined;
   // ssh2 tops up when its count falls to 1 MiB and drops data when it reaches 0:
-  // a count this high does neither within the life of any session.
-  ch.incoming.window = Number.MAX_SAFE_INTEGER;
-  const used = (chunk: Buffer) => {
-    remote -= chunk.length;
-  };
-  channel.on("data", used);
-  channel.stderr.on("data", used);
+  // parked this high it does neither within the life of any session, and it
+  // still subtracts every byte it receives (stdout and stderr), which is how we
+  // count what the target has used.
+  incoming.window = PARKED;
+  let granted = initial; // what ssh2 had granted and the target not yet used
+  const remote = () => granted - (PARKED - incoming.window);
   return {
     allow(bytes) {
       const target = Math.min(Math.max(0, Math.floor(bytes)), MAX_SSH_WINDOW);
-      const grant = target - remote;
-      if (grant < MIN_GRANT && !(grant > 0 && remote <= 0)) return;
+      const left = remote();
+      const grant = target - left;
+      if (grant < MIN_GRANT && !(grant > 0 && left <= 0)) return;
       if (ch.outgoing?.state === "closed") return;
-      remote += grant;
+      granted += grant;
       proto.channelWindowAdjust!(remoteId, grant);
     },
   };

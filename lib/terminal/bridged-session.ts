@@ -34,7 +34,9 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
       );
       try {
         const channel = await openShell(client, size);
-        return { client, channel, window: receiveWindow(client, channel) };
+        const rw = receiveWindow(client, channel);
+        if (!rw) log.warn({ session: sessionId }, "ssh2 internals changed: flow control falls back to pausing the stream");
+        return { client, channel, ...(rw ? { window: rw } : {}) };
       } catch (err) {
         client.end();
         throw err;
