@@ -252,6 +252,12 @@ test.describe("key API: bad input", () => {
         const body = (await res.json()) as { error: { code: string; message: string } };
         expect(body).toEqual({ error: { code: "not_found", message: expect.any(String) } });
       }
+      // The workspace's other routes answer the same way.
+      for (const [method, route] of [["get", ""], ["get", "/targets"], ["post", "/terminal/tickets"]] as const) {
+        const res = await request[method](`/api/workspaces/${id}${route}`, method === "post" ? { data: { targetId: "x" } } : {});
+        expect(res.status(), `${method} ${id}${route}`).toBe(404);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+      }
     }
   });
 
