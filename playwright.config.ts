@@ -40,7 +40,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `rm -rf '${dataDir}' && exec node --import tsx server.ts > '${e2e.serverLog}' 2>&1`,
+    command: `rm -rf '${dataDir}' && mkdir -p '${path.dirname(dataDir)}' && exec node --import tsx server.ts > '${e2e.serverLog}' 2>&1`,
     url: `${e2e.baseURL}/api/workspaces`,
     timeout: 120_000,
     reuseExistingServer: false,
@@ -55,6 +55,9 @@ export default defineConfig({
       // The server runs on embedded PGlite, as on a fresh machine.
       DATABASE_URL: "",
       LOG_LEVEL: "info",
+      // Short-lived terminal tickets (default 30 s), so the expiry test waits seconds,
+      // not half a minute. The browser uses a ticket within milliseconds of getting it.
+      MESHIA_TICKET_TTL: "5",
     },
   },
 });

@@ -3,7 +3,7 @@
 // (2) copy the ssh command for the selected target. The PEM lives only in this
 // component's memory while the dialog is open.
 import * as Dialog from "@radix-ui/react-dialog";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { KeyView } from "@/lib/keys/store";
 import type { TargetView } from "@/lib/targets/registry";
 import { KEY_FILE_NAME } from "@/lib/targets/ssh-command";
@@ -52,6 +52,7 @@ export function KeyDialog({
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
+  const opener = useRef<HTMLElement | null>(null);
   const base = `/api/workspaces/${workspaceId}/key`;
 
   const load = useCallback(async () => {
@@ -123,7 +124,21 @@ export function KeyDialog({
     <Dialog.Root open={open} onOpenChange={onOpenChange}>
       <Dialog.Portal>
         <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog" aria-describedby="key-dialog-description">
+        <Dialog.Content
+          className="dialog"
+          aria-describedby="key-dialog-description"
+          // The key icon lives in the tab bar, not in a Dialog.Trigger, so Radix has no
+          // trigger to return focus to and it fell to <body> on close: remember what
+          // had focus when the dialog opened and give it back.
+          onOpenAutoFocus={() => {
+            opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+          }}
+          onCloseAutoFocus={(e) => {
+            if (!opener.current?.isConnected) return;
+            e.preventDefault();
+            opener.current.focus();
+          }}
+        >
           <div className="dialog-head">
             <Dialog.Title>SSH access</Dialog.Title>
             <Dialog.Close className="icon-button" aria-label="Close">

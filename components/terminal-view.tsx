@@ -23,6 +23,25 @@ declare global {
   }
 }
 
+/**
+ * True when WebGL is emulated on the CPU (SwiftShader, llvmpipe: no GPU, a VM, a
+ * blocklisted driver). There xterm's WebGL renderer parsed a flood (`yes`) at
+ * 0.3-0.6 MB/s against 2.2 MB/s for the DOM renderer, so Ctrl-C took seconds to
+ * show; keep the DOM renderer then. Browsers that hide the renderer get WebGL.
+ */
+function softwareWebgl(): boolean {
+  try {
+    const gl = document.createElement("canvas").getContext("webgl2");
+    if (!gl) return false; // the addon fails to load and the DOM renderer stays anyway
+    const info = gl.getExtension("WEBGL_debug_renderer_info");
+    const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+    gl.getExtension("WEBGL_lose_context")?.loseContext();
+    return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer);
+  } catch {
+    return false;
+  }
+}
+
 const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
 
 export function TerminalView({
@@ -78,13 +97,15 @@ export function TerminalView({
     term.loadAddon(new Unicode11Addon());
     term.unicode.activeVersion = "11";
     term.open(el);
-    try {
-      const webgl = new WebglAddon();
-      // On context loss the DOM renderer takes over again.
-      webgl.onContextLoss(() => webgl.dispose());
-      term.loadAddon(webgl);
-    } catch {
-      // No WebGL2 here: the DOM renderer is already in place.
+    if (!softwareWebgl()) {
+      try {
+        const webgl = new WebglAddon();
+        // On context loss the DOM renderer takes over again.
+        webgl.onContextLoss(() => webgl.dispose());
+        term.loadAddon(webgl);
+      } catch {
+        // No WebGL2 here: the DOM renderer is already in place.
+      }
     }
     termRef.current = term;
     searchRef.current = search;

@@ -1,6 +1,6 @@
 // Shared helpers for the browser tests: the workspace, reading the terminal
 // buffer through the page's test hook, and running the real OpenSSH client.
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -113,4 +113,14 @@ export function parseSshCommand(command: string): { port: number; user: string; 
   const m = /ssh -i \S+ -p (\d+) ([a-z_][a-z0-9_-]*)@(\S+)$/.exec(command);
   if (!m) throw new Error(`not the expected ssh command: ${command}`);
   return { port: Number(m[1]), user: m[2]!, host: m[3]! };
+}
+
+/**
+ * Starts the real OpenSSH client in the background (e.g. `-N -L …` port forwarding);
+ * the caller kills it. Same options as `ssh()`.
+ */
+export function sshSpawn(args: { key: string; host: string; port: number; extra?: string[]; command?: string; user?: string }): ChildProcess {
+  const argv = [...SSH_OPTS, ...(args.extra ?? []), "-i", args.key, "-p", String(args.port), `${args.user ?? "mesh"}@${args.host}`];
+  if (args.command !== undefined) argv.push(args.command);
+  return spawn("ssh", argv, { stdio: ["ignore", "pipe", "pipe"] });
 }

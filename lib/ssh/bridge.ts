@@ -62,3 +62,69 @@ export function openShell(client: Client, size: { cols: number; rows: number }):
     );
   });
 }
+
+/** Controls how much more output the target may send on a channel. */
+export interface ReceiveWindow {
+  /**
+   * Lets the target send at most `bytes` beyond what it has sent so far (0: stop).
+   * Window already granted cannot be taken back, so the bound applies once the
+   * target has used it up.
+   */
+  allow(bytes: number): void;
+}
+
+/** Grants are batched: a window adjust is sent once the shortfall reaches this. */
+const MIN_GRANT = 32 * 1024;
+/** SSH windows are uint32. */
+const MAX_SSH_WINDOW = 2 ** 32 - 1;
+/** Where ssh2's own window count is parked (see receiveWindow). */
+const PARKED = Number.MAX_SAFE_INTEGER;
+
+interface Ssh2ChannelInternals {
+  incoming?: { window: number };
+  outgoing?: { id?: number; state?: string };
+}
+interface Ssh2ClientInternals {
+  _protocol?: { channelWindowAdjust?(remoteId: number, amount: number): void };
+}
+
+/**
+ * ssh2 gives every channel a fixed 2 MiB receive window and tops it up by itself
+ * whenever half of it is used, even while the stream is paused (it keeps buffering
+ * up to 2 MiB more). Pausing the stream therefore leaves up to ~4 MiB on its way to
+ * the browser, so Ctrl-C after a flood (`yes`) took seconds to show. Here we take
+ * over the window: ssh2's own bookkeeping is parked at a value it never tops up
+ * from, and we grant the target exactly what the caller allows, so backpressure
+ * reaches the target as the protocol intends (OpenSSH's sshd then stops reading the
+ * pty). ssh2 exposes no API for this, hence the internals; if they ever change, this
+ * returns undefined and the caller falls back to pausing the stream.
+ *
+ * The 2 MiB ssh2 granted when the channel opened cannot be taken back: the bound
+ * holds from the moment the target has used that up.
+ */
+export function receiveWindow(client: Client, channel: ClientChannel): ReceiveWindow | undefined {
+  const ch = channel as unknown as Ssh2ChannelInternals;
+  const proto = (client as unknown as Ssh2ClientInternals)._protocol;
+  const remoteId = ch.outgoing?.id;
+  const initial = ch.incoming?.window;
+  const incoming = ch.incoming;
+  if (!proto?.channelWindowAdjust || typeof remoteId !== "number" || typeof initial !== "number" || !incoming) return undefined;
+  // ssh2 tops up when its count falls to 1 MiB and drops data when it reaches 0:
+  // parked this high it does neither within the life of any session, and it
+  // still subtracts every byte it receives (stdout and stderr), which is how we
+  // count what the target has used.
+  incoming.window = PARKED;
+  let granted = initial; // what ssh2 had granted and the target not yet used
+  const remote = () => granted - (PARKED - incoming.window);
+  return {
+    allow(bytes) {
+      const target = Math.min(Math.max(0, Math.floor(bytes)), MAX_SSH_WINDOW);
+      const left = remote();
+      const grant = target - left;
+      if (grant < MIN_GRANT && !(grant > 0 && left <= 0)) return;
+      if (ch.outgoing?.state === "closed") return;
+      granted += grant;
+      proto.channelWindowAdjust!(remoteId, grant);
+    },
+  };
+}

@@ -31,6 +31,10 @@ interface OsUser {
 }
 
 const AUTH_TIMEOUT_MS = 30_000;
+/** Pty output waiting for SSH window above which we stop reading the pty (one SSH packet)... */
+const PTY_PAUSE_BYTES = 32 * 1024;
+/** ...and below which we read again. */
+const PTY_RESUME_BYTES = 0;
 const PASS_ENV = /^(LANG|LC_[A-Z]+|TZ|COLORTERM)$/;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -242,11 +246,21 @@ export class LocalTarget {
     });
     this.processes.add(proc);
     // Backpressure: when the SSH channel's window is full, stop reading the pty so
-    // the program blocks instead of our memory growing.
+    // the program blocks instead of our memory growing. Pause as soon as output
+    // waits for window (as sshd does), not when write() says so: that happens only
+    // past the stream's 2 MiB high-water mark, and those 2 MiB still reached the
+    // browser after a Ctrl-C. Whatever stays in the pty is flushed by the tty on ^C.
+    let ptyPaused = false;
     proc.onData((data: string | Buffer) => {
-      if (!channel.write(data)) {
+      channel.write(data, () => {
+        if (ptyPaused && channel.writableLength <= PTY_RESUME_BYTES) {
+          ptyPaused = false;
+          proc.resume();
+        }
+      });
+      if (!ptyPaused && channel.writableLength > PTY_PAUSE_BYTES) {
+        ptyPaused = true;
         proc.pause();
-        channel.once("drain", () => proc.resume());
       }
     });
     channel.on("data", (d: Buffer) => proc.write(d.toString("binary") as string));

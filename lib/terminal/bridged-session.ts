@@ -6,7 +6,7 @@ import { terminalSessions } from "@/db/schema";
 import { config } from "@/lib/config";
 import type { Logger } from "@/lib/log";
 import { bridgeKey } from "@/lib/ssh/bridge-key";
-import { connectBridge, openShell } from "@/lib/ssh/bridge";
+import { connectBridge, openShell, receiveWindow } from "@/lib/ssh/bridge";
 import { effectiveStatus, findTarget, hostKeyIsPinned } from "@/lib/targets/registry";
 import { sessionRegistry } from "./registry";
 import type { TerminalSession } from "./session";
@@ -33,7 +33,10 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
         { privateKey: bridgeKey().privateKey },
       );
       try {
-        return { client, channel: await openShell(client, size) };
+        const channel = await openShell(client, size);
+        const rw = receiveWindow(client, channel);
+        if (!rw) log.warn({ session: sessionId }, "ssh2 internals changed: flow control falls back to pausing the stream");
+        return { client, channel, ...(rw ? { window: rw } : {}) };
       } catch (err) {
         client.end();
         throw err;

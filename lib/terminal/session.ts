@@ -4,6 +4,7 @@
 import type { Client, ClientChannel } from "ssh2";
 import type { WebSocket } from "ws";
 import type { Logger } from "@/lib/log";
+import type { ReceiveWindow } from "@/lib/ssh/bridge";
 import { OutputRing } from "./output-ring";
 import {
   CLOSE,
@@ -22,6 +23,8 @@ export const HIGH_WATER = 512 * 1024;
 export const LOW_WATER = 128 * 1024;
 /** Also pause while the socket itself has this much queued. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
+/** With no socket attached, the target may run this far ahead (into the ring). */
+const DETACHED_WINDOW = 1024 * 1024;
 /** Keystrokes held while the shell is not ready yet. */
 const MAX_PENDING_INPUT = 256 * 1024;
 /** A socket we have not heard from (the client pings every ~25 s) is presumed dead. */
@@ -32,6 +35,12 @@ const ENDED_RETENTION_MS = 60_000;
 export interface ShellConnection {
   client: Client;
   channel: ClientChannel;
+  /**
+   * The channel's SSH receive window, when the bridge controls it. Without it,
+   * flow control can only pause the stream, and ssh2 keeps accepting (and
+   * buffering) up to its own 2 MiB window behind the pause.
+   */
+  window?: ReceiveWindow;
 }
 
 export interface SessionEnd {
@@ -348,14 +357,24 @@ export class TerminalSession {
   }
 
   /**
-   * End-to-end backpressure: unacknowledged output above the high-water mark (or a
-   * full socket) pauses the SSH channel; ssh2 then stops granting window and the
-   * target stops sending. Detached sessions run free into the ring.
+   * End-to-end backpressure: the target may send only as much as keeps the
+   * unacknowledged output under the high-water mark (nothing while the socket
+   * itself is full), through the channel's SSH window. Detached sessions run
+   * ahead into the ring. Without window control, the stream is paused instead.
    */
   private updateFlow(): void {
     const channel = this.conn?.channel;
     if (!channel || this.phase !== "live") return;
     const ws = this.socket;
+    const rw = this.conn?.window;
+    if (rw) {
+      // The target may send only what the browser can still take below the
+      // high-water mark, so no more than that is ever queued between the pty and
+      // xterm: Ctrl-C during a flood shows within a second.
+      const inFlight = this.sent - this.acked;
+      rw.allow(!ws ? DETACHED_WINDOW : ws.bufferedAmount > SOCKET_HIGH_WATER ? 0 : HIGH_WATER - inFlight);
+      return;
+    }
     let shouldPause = false;
     if (ws) {
       const inFlight = this.sent - this.acked;

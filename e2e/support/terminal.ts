@@ -1,0 +1,225 @@
+// Helpers for the terminal specs: typing into a tab's xterm, reading which tabs
+// exist, and speaking the terminal WebSocket protocol from the test process (the
+// `ws` package) to probe the handshake and frame validation.
+import type { APIRequestContext, Page } from "@playwright/test";
+import WebSocket from "ws";
+import { expect, type Workspace } from "./fixtures";
+
+/** Tab ids in the order the tab bar shows them. */
+export async function tabIds(page: Page): Promise<string[]> {
+  return page.locator(".terminal-view").evaluateAll((els) => els.map((el) => el.getAttribute("data-tab") ?? ""));
+}
+
+/** The id of the tab whose terminal is shown. */
+export async function activeTabId(page: Page): Promise<string> {
+  const id = await page.locator(".terminal-view:not([hidden])").getAttribute("data-tab");
+  if (!id) throw new Error("no active terminal tab");
+  return id;
+}
+
+/** The terminal view (status bar + xterm) of one tab. */
+export function view(page: Page, tab: string) {
+  return page.locator(`.terminal-view[data-tab="${tab}"]`);
+}
+
+export async function waitTabLive(page: Page, tab: string, timeout = 20_000): Promise<void> {
+  await expect(view(page, tab).getByTestId("terminal-status")).toHaveAttribute("data-state", "live", { timeout });
+}
+
+/** Makes a tab the active one (a hidden tab's terminal cannot take focus). */
+export async function selectTab(page: Page, tab: string): Promise<void> {
+  if (await view(page, tab).isHidden()) await page.locator(`#tab-${tab}`).click();
+  await expect(view(page, tab)).toBeVisible();
+}
+
+/** Focuses a tab's xterm (its hidden textarea receives the keystrokes). */
+export async function focusTerminal(page: Page, tab: string): Promise<void> {
+  await selectTab(page, tab);
+  await view(page, tab).locator(".xterm-helper-textarea").focus();
+}
+
+/**
+ * Records every status a tab's status bar goes through (a MutationObserver on
+ * data-state), so a test can tell a short "reconnecting" happened.
+ */
+export async function recordStates(page: Page, tab: string): Promise<void> {
+  await page.evaluate((id) => {
+    const w = window as unknown as { __states?: Record<string, string[]> };
+    const el = document.querySelector(`.terminal-view[data-tab="${id}"] [data-testid="terminal-status"]`);
+    if (!el) throw new Error(`no status bar for ${id}`);
+    const seen = ((w.__states ??= {})[id] = [el.getAttribute("data-state") ?? ""]);
+    new MutationObserver(() => seen.push(el.getAttribute("data-state") ?? "")).observe(el, { attributes: true, attributeFilter: ["data-state"] });
+  }, tab);
+}
+
+export async function recordedStates(page: Page, tab: string): Promise<string[]> {
+  return page.evaluate((id) => (window as unknown as { __states?: Record<string, string[]> }).__states?.[id] ?? [], tab);
+}
+
+/** Types a command line into a tab's terminal as real keystrokes, then Enter. */
+export async function run(page: Page, tab: string, line: string): Promise<void> {
+  await focusTerminal(page, tab);
+  await page.keyboard.type(line);
+  await page.keyboard.press("Enter");
+}
+
+/** Buffer lines of a tab (scrollback included), soft-wrapped rows joined into one line, trimmed on the right. */
+export async function lines(page: Page, tab: string): Promise<string[]> {
+  return page.evaluate((id) => {
+    const t = window.__meshia?.terminals[id]?.term;
+    if (!t) return [];
+    const buf = t.buffer.active;
+    const out: string[] = [];
+    for (let i = 0; i < buf.length; i++) {
+      const line = buf.getLine(i);
+      if (!line) continue;
+      // Untrimmed, so a space at a wrap point survives the join; trimmed once below.
+      const text = line.translateToString(false);
+      if (line.isWrapped && out.length) out[out.length - 1] += text;
+      else out.push(text);
+    }
+    return out.map((l) => l.trimEnd());
+  }, tab);
+}
+
+/**
+ * Runs a command that prints a unique marker line when it is done, and returns the
+ * output lines between the command's own echo and that marker. The marker is built
+ * by the shell (`__done`"_"N), so the echoed command line never matches it.
+ */
+let markerSeq = 0;
+export async function runAndRead(page: Page, tab: string, command: string, timeout = 15_000): Promise<string[]> {
+  const n = `${Date.now().toString(36)}${markerSeq++}`;
+  const marker = `__done_${n}`;
+  await run(page, tab, `${command}; echo __done"_${n}"`);
+  let out: string[] = [];
+  await expect
+    .poll(
+      async () => {
+        const all = await lines(page, tab);
+        const end = all.lastIndexOf(marker);
+        if (end < 0) return false;
+        // The echoed command line is the last line before the marker that contains the marker's source text.
+        let start = end - 1;
+        while (start >= 0 && !all[start]!.includes(`__done"_${n}"`)) start--;
+        out = all.slice(start + 1, end);
+        return true;
+      },
+      { timeout, message: `command never finished: ${command}` },
+    )
+    .toBe(true);
+  return out;
+}
+
+/** Grid size of a tab's xterm. */
+export async function termSize(page: Page, tab: string): Promise<{ cols: number; rows: number }> {
+  return page.evaluate((id) => {
+    const t = window.__meshia?.terminals[id]?.term;
+    if (!t) throw new Error(`no terminal ${id}`);
+    return { cols: t.cols, rows: t.rows };
+  }, tab);
+}
+
+/** The server-side session id of a tab. */
+export async function sessionIdOf(page: Page, tab: string): Promise<string> {
+  const id = await page.evaluate((t) => window.__meshia?.terminals[t]?.connection.currentSessionId ?? null, tab);
+  if (!id) throw new Error(`tab ${tab} has no session`);
+  return id;
+}
+
+// ---- the WebSocket from the test process ------------------------------------------
+
+export interface TargetInfo {
+  id: string;
+  name: string;
+  status: string;
+  host: string;
+  port: number | null;
+  hostKeyFingerprint: string | null;
+  sshCommand: string | null;
+}
+
+export async function localTarget(request: APIRequestContext, workspace: Workspace): Promise<TargetInfo> {
+  const res = await request.get(`/api/workspaces/${workspace.id}/targets`);
+  expect(res.status()).toBe(200);
+  const { targets } = (await res.json()) as { targets: (TargetInfo & { kind: string })[] };
+  const local = targets.find((t) => t.kind === "local" && t.name === "local");
+  if (!local) throw new Error(`no embedded target "local" in ${JSON.stringify(targets)}`);
+  return local;
+}
+
+export interface Ticket {
+  ticket: string;
+  sessionId: string;
+  path: string;
+  expiresAt: string;
+}
+
+export async function issueTicket(request: APIRequestContext, workspace: Workspace, body: { targetId: string; sessionId?: string }): Promise<Ticket> {
+  const res = await request.post(`/api/workspaces/${workspace.id}/terminal/tickets`, { data: body });
+  expect(res.status(), await res.text()).toBe(200);
+  return (await res.json()) as Ticket;
+}
+
+export function wsUrl(baseURL: string, t: Ticket): string {
+  const u = new URL(t.path, baseURL.replace(/^http/, "ws"));
+  u.searchParams.set("ticket", t.ticket);
+  return u.toString();
+}
+
+/** The outcome of a handshake: the socket when it opened, or the HTTP status it was refused with. */
+export function handshake(url: string, origin?: string): Promise<{ ws: WebSocket; status: 101 } | { ws: null; status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, origin ? { origin } : {});
+    ws.binaryType = "nodebuffer";
+    ws.once("open", () => resolve({ ws, status: 101 }));
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ ws: null, status: res.statusCode ?? 0, body }));
+      res.on("error", () => resolve({ ws: null, status: res.statusCode ?? 0, body }));
+    });
+    ws.once("error", (err) => reject(err));
+  });
+}
+
+export interface Received {
+  frames: Buffer[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Collects every server frame of a socket and its close. */
+export function collect(ws: WebSocket): Received {
+  const frames: Buffer[] = [];
+  ws.on("message", (data: Buffer) => frames.push(Buffer.from(data)));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  return { frames, closed };
+}
+
+export const FRAME = { input: 0x01, resize: 0x02, ack: 0x03, ping: 0x04, output: 0x81, status: 0x82, exit: 0x83, error: 0x84, pong: 0x85 } as const;
+
+export function resizeFrame(cols: number, rows: number): Buffer {
+  const b = Buffer.alloc(5);
+  b[0] = FRAME.resize;
+  b.writeUInt16BE(cols, 1);
+  b.writeUInt16BE(rows, 3);
+  return b;
+}
+
+export function inputFrame(text: string): Buffer {
+  return Buffer.concat([Buffer.from([FRAME.input]), Buffer.from(text, "utf8")]);
+}
+
+/** JSON payloads of the frames of one type. */
+export function jsonFrames(frames: Buffer[], type: number): Record<string, unknown>[] {
+  return frames.filter((f) => f[0] === type).map((f) => JSON.parse(f.subarray(1).toString("utf8")) as Record<string, unknown>);
+}
+
+/** Output bytes (type 0x81: f64 seq, u8 flags, data) joined as text. */
+export function outputText(frames: Buffer[]): string {
+  return frames
+    .filter((f) => f[0] === FRAME.output)
+    .map((f) => f.subarray(10).toString("utf8"))
+    .join("");
+}

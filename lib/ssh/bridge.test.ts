@@ -1,0 +1,109 @@
+// The bridge's receive window against a real ssh2 Server that writes as fast as
+// the SSH window lets it: how much arrives is what we allowed, not ssh2's 2 MiB top-ups.
+import type { AddressInfo } from "node:net";
+import ssh2, { type Client, type ClientChannel } from "ssh2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectBridge, openShell, receiveWindow } from "./bridge";
+
+const MiB = 1024 * 1024;
+const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
+const clientKey = ssh2.utils.generateKeyPairSync("ed25519");
+
+/** A server whose shell writes "y\n" forever, stopping only when the SSH window is full. */
+function floodServer(): ssh2.Server {
+  return new ssh2.Server({ hostKeys: [hostKey.private] }, (conn) => {
+    conn.on("error", () => undefined);
+    conn.on("authentication", (ctx) => ctx.accept());
+    conn.on("ready", () => {
+      conn.on("session", (accept) => {
+        const session = accept();
+        session.on("pty", (ok) => ok?.());
+        session.on("shell", (ok) => {
+          const ch = ok();
+          ch.on("error", () => undefined);
+          const chunk = Buffer.from("y\n".repeat(16 * 1024));
+          const pump = () => {
+            while (!ch.destroyed && ch.write(chunk));
+            if (!ch.destroyed) ch.once("drain", pump);
+          };
+          pump();
+        });
+      });
+    });
+  });
+}
+
+/** Bytes received once the stream has been quiet for `quietMs`. */
+function settle(count: () => number, quietMs = 300): Promise<number> {
+  return new Promise((resolve) => {
+    let last = count();
+    const t = setInterval(() => {
+      const now = count();
+      if (now === last) {
+        clearInterval(t);
+        resolve(now);
+      }
+      last = now;
+    }, quietMs);
+  });
+}
+
+describe("receiveWindow", () => {
+  const server = floodServer();
+  let port = 0;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const c of clients) c.end();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  async function shell(): Promise<{ channel: ClientChannel; client: Client }> {
+    const client = await connectBridge({ host: "127.0.0.1", port, isPinned: () => true }, { privateKey: clientKey.private });
+    clients.push(client);
+    return { client, channel: await openShell(client, { cols: 80, rows: 24 }) };
+  }
+
+  it("without it, a paused channel still takes in megabytes (what it fixes)", async () => {
+    const { channel } = await shell();
+    channel.pause();
+    const buffered = await settle(() => channel.readableLength);
+    expect(buffered).toBeGreaterThan(2 * MiB);
+  });
+
+  it("lets the target send only what is allowed, once the opening window is used up", async () => {
+    const { client, channel } = await shell();
+    const rw = receiveWindow(client, channel);
+    expect(rw).toBeDefined();
+    let received = 0;
+    channel.on("data", (c: Buffer) => (received += c.length));
+
+    // Nothing allowed: only the 2 MiB ssh2 granted at open arrives.
+    rw!.allow(0);
+    const opening = await settle(() => received);
+    expect(opening).toBeLessThanOrEqual(2 * MiB);
+
+    // Allowing 256 KiB lets exactly that much more through.
+    rw!.allow(256 * 1024);
+    expect(await settle(() => received)).toBe(opening + 256 * 1024);
+
+    // Allowing more keeps it flowing for as long as we keep allowing.
+    const flowing = new Promise<void>((resolve) => {
+      const onData = () => {
+        if (received >= opening + 4 * MiB) {
+          channel.off("data", onData);
+          resolve();
+        } else rw!.allow(512 * 1024);
+      };
+      channel.on("data", onData);
+    });
+    rw!.allow(512 * 1024);
+    await flowing;
+    const stopped = await settle(() => received);
+    // Never more than the last allowance beyond what had arrived.
+    expect(stopped - (opening + 4 * MiB)).toBeLessThanOrEqual(512 * 1024);
+  });
+});
