@@ -1,12 +1,37 @@
 // Same-origin checks for state-changing requests and the terminal handshake: a page
 // on another site must not be able to regenerate a key or open a shell.
+import net from "node:net";
 import { config } from "@/lib/config";
 
-/** The origins allowed to talk to us: our own (from the Host header) plus the configured allowlist. */
+function hostnameOf(host: string): string {
+  try {
+    return new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, "");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Whether a Host header names this server. A page is only "same origin" through a
+ * host we know: an IP literal, localhost, the listen host, or a configured origin.
+ * Trusting any Host would let DNS rebinding (evil.example resolving to 127.0.0.1)
+ * pass for same-origin.
+ */
+export function hostIsOurs(host: string): boolean {
+  const name = hostnameOf(host).toLowerCase();
+  if (!name) return false;
+  if (net.isIP(name) || name === "localhost" || name.endsWith(".localhost")) return true;
+  const cfg = config();
+  const known = [cfg.host, cfg.publicUrl, ...cfg.allowedOrigins].filter((x): x is string => !!x).map((x) => (x.includes("://") ? new URL(x).hostname : x).toLowerCase());
+  return known.includes(name);
+}
+
+/** The origins allowed to talk to us: our own (through a known Host) plus the configured allowlist. */
 export function allowedOrigins(host: string | null | undefined, forwardedProto?: string | null): Set<string> {
-  const set = new Set(config().allowedOrigins);
-  if (config().publicUrl) set.add(new URL(config().publicUrl!).origin);
-  if (host) {
+  const cfg = config();
+  const set = new Set(cfg.allowedOrigins);
+  if (cfg.publicUrl) set.add(new URL(cfg.publicUrl).origin);
+  if (host && hostIsOurs(host)) {
     set.add(`http://${host}`);
     if (forwardedProto === "https") set.add(`https://${host}`);
   }
