@@ -91,10 +91,14 @@ const SSH_OPTS = ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "Conn
  * Runs the real OpenSSH client: `ssh -i key -p port mesh@host command`. With
  * `knownHosts` (a known_hosts file) the host key is checked strictly against it.
  */
-export function ssh(args: { key: string; host: string; port: number; command: string; extra?: string[]; user?: string; knownHosts?: string }): Promise<SshResult> {
-  const hostKeys = args.knownHosts
-    ? ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${args.knownHosts}`]
+function hostKeyOpts(knownHosts?: string): string[] {
+  return knownHosts
+    ? ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`]
     : ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
+}
+
+export function ssh(args: { key: string; host: string; port: number; command: string; extra?: string[]; user?: string; knownHosts?: string }): Promise<SshResult> {
+  const hostKeys = hostKeyOpts(args.knownHosts);
   return new Promise((resolve) => {
     execFile(
       "ssh",
@@ -119,8 +123,8 @@ export function parseSshCommand(command: string): { port: number; user: string; 
  * Starts the real OpenSSH client in the background (e.g. `-N -L …` port forwarding);
  * the caller kills it. Same options as `ssh()`.
  */
-export function sshSpawn(args: { key: string; host: string; port: number; extra?: string[]; command?: string; user?: string }): ChildProcess {
-  const argv = [...SSH_OPTS, ...(args.extra ?? []), "-i", args.key, "-p", String(args.port), `${args.user ?? "mesh"}@${args.host}`];
+export function sshSpawn(args: { key: string; host: string; port: number; extra?: string[]; command?: string; user?: string; knownHosts?: string }): ChildProcess {
+  const argv = [...SSH_OPTS, ...hostKeyOpts(args.knownHosts), ...(args.extra ?? []), "-i", args.key, "-p", String(args.port), `${args.user ?? "mesh"}@${args.host}`];
   if (args.command !== undefined) argv.push(args.command);
   return spawn("ssh", argv, { stdio: ["ignore", "pipe", "pipe"] });
 }
