@@ -7,6 +7,7 @@ import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
 import { bridgeKey } from "@/lib/ssh/bridge-key";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
+import { issueSetupToken } from "@/lib/auth/setup";
 import { ensureDefaultWorkspace } from "@/lib/workspaces";
 
 async function main() {
@@ -28,11 +29,13 @@ async function main() {
   await app.prepare();
 
   server.on("request", (req, res) => {
+    trustForwarding(req, cfg.trustProxy);
     handle(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, "request failed");
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
+  server.prependListener("upgrade", (req) => trustForwarding(req, cfg.trustProxy));
   const { attachTerminalGateway } = await import("@/lib/terminal/gateway");
   attachTerminalGateway(server, log);
 
@@ -40,10 +43,17 @@ async function main() {
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : cfg.port;
   const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
-  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}/w/${workspace.id}`;
+  const origin = cfg.publicUrl ?? `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${port}`;
+  const url = `${origin}/w/${workspace.id}`;
   log.info({ url, port, localTarget: local ? { port: local.target.port } : null }, "listening");
-  // The one line a person looks for: not JSON, on stderr so logs stay machine-readable.
-  process.stderr.write(`\nMeshia SSH access is running at ${url}\n\n`);
+  // The lines a person looks for: not JSON, on stderr so logs stay machine-readable
+  // (and the setup token never enters the JSON log).
+  const setupToken = await issueSetupToken(db, cfg.auth.setupToken);
+  process.stderr.write(`\nMeshia SSH access is running at ${url}\n`);
+  if (setupToken) {
+    process.stderr.write(`No account exists yet. Create the owner account (this link works once):\n  ${origin}/setup?token=${setupToken}\n`);
+  }
+  process.stderr.write("\n");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -66,6 +76,17 @@ async function main() {
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+/**
+ * Unless we sit behind a proxy we trust, the client's address is the socket's, and
+ * forwarded headers a client sent are not believed (rate limits key on the address;
+ * the origin check reads X-Forwarded-Proto).
+ */
+function trustForwarding(req: http.IncomingMessage, trustProxy: boolean): void {
+  if (trustProxy && req.headers["x-forwarded-for"]) return;
+  req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+  if (!trustProxy) delete req.headers["x-forwarded-proto"];
 }
 
 main().catch((err: unknown) => {

@@ -38,12 +38,15 @@ export function KeyDialog({
   workspaceId,
   target,
   liveTargets,
+  canManageKey,
   open,
   onOpenChange,
 }: {
   workspaceId: string;
   target: TargetView | null;
   liveTargets: number;
+  /** Owners generate, regenerate and revoke; members see the fingerprint and copy the command. */
+  canManageKey: boolean;
   open: boolean;
   onOpenChange(open: boolean): void;
 }) {
@@ -162,7 +165,8 @@ export function KeyDialog({
                 </button>
               </p>
             )}
-            {key.kind === "none" && (
+            {key.kind === "none" && !canManageKey && <p>This workspace has no key yet. Ask a workspace owner to generate one.</p>}
+            {key.kind === "none" && canManageKey && (
               <>
                 <p>This workspace has no key yet. Generate one, then download it or copy it.</p>
                 <button type="button" className="button primary" onClick={() => void generate()} disabled={busy}>
@@ -199,7 +203,8 @@ export function KeyDialog({
                     ? "This is the only time the private key is shown: download or copy it now. Meshia keeps only the public key and the time it was saved."
                     : "Meshia keeps only the public key and the time it was saved; the private key was handed out once, when it was generated."}
                 </p>
-                {confirm === null && (
+                {!canManageKey && <p className="muted small">Only workspace owners can regenerate or revoke the key; ask one for the key file.</p>}
+                {canManageKey && confirm === null && (
                   <div className="row">
                     <button type="button" className="button" onClick={() => setConfirm("regenerate")} disabled={busy}>
                       Regenerate

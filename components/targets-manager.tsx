@@ -21,7 +21,18 @@ function ago(iso: string | null, now: number): string {
   return `${Math.floor(s / 86_400)} d ago`;
 }
 
-export function TargetsManager({ workspaceId, initialTargets, renderedAt }: { workspaceId: string; initialTargets: TargetView[]; renderedAt: number }) {
+export function TargetsManager({
+  workspaceId,
+  initialTargets,
+  renderedAt,
+  canManage,
+}: {
+  workspaceId: string;
+  initialTargets: TargetView[];
+  renderedAt: number;
+  /** Owners register and remove targets; members only see them. */
+  canManage: boolean;
+}) {
   const [targets, setTargets] = useState(initialTargets);
   const [now, setNow] = useState(renderedAt);
   const [confirming, setConfirming] = useState<string | null>(null);
@@ -103,7 +114,8 @@ export function TargetsManager({ workspaceId, initialTargets, renderedAt }: { wo
                     )}
                   </td>
                   <td className="actions">
-                    {t.kind === "openssh" &&
+                    {canManage &&
+                      t.kind === "openssh" &&
                       (confirming === t.id ? (
                         <span className="row" role="group" aria-label={`Confirm removing ${t.name}`}>
                           <button type="button" className="button small" onClick={() => setConfirming(null)}>
@@ -133,7 +145,11 @@ export function TargetsManager({ workspaceId, initialTargets, renderedAt }: { wo
           </p>
         )}
       </section>
-      <AddTargetForm workspaceId={workspaceId} onAdded={(t) => setTargets((ts) => [...ts.filter((x) => x.id !== t.id), t])} />
+      {canManage ? (
+        <AddTargetForm workspaceId={workspaceId} onAdded={(t) => setTargets((ts) => [...ts.filter((x) => x.id !== t.id), t])} />
+      ) : (
+        <p className="muted">Only owners of this workspace can add or remove compute targets.</p>
+      )}
     </div>
   );
 }

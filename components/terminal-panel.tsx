@@ -37,7 +37,7 @@ function newTabId(): string {
   return crypto.randomUUID();
 }
 
-export function TerminalPanel({ workspaceId, initialTargets }: { workspaceId: string; initialTargets: TargetView[] }) {
+export function TerminalPanel({ workspaceId, initialTargets, role }: { workspaceId: string; initialTargets: TargetView[]; role: "owner" | "member" }) {
   const [targets, setTargets] = useState(initialTargets);
   const [tabs, setTabs] = useState<Tab[]>([]);
   const [active, setActive] = useState<string | null>(null);
@@ -203,6 +203,7 @@ export function TerminalPanel({ workspaceId, initialTargets }: { workspaceId: st
         workspaceId={workspaceId}
         target={activeTarget}
         liveTargets={liveTargets.length}
+        canManageKey={role === "owner"}
         open={dialogOpen}
         onOpenChange={(open) => {
           setDialogOpen(open);

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "./testing";
 
-const TABLES = ["audit_events", "compute_targets", "terminal_sessions", "workspace_keys", "workspaces"];
+const TABLES = ["audit_events", "compute_targets", "terminal_sessions", "workspace_keys", "organization", "member", "user", "session", "account", "invitation", "apikey", "verification"];
 
 describe.each(testDatabases())("migrations on $name", (tdb) => {
   let handle: Awaited<ReturnType<typeof tdb.open>>;
@@ -30,7 +30,7 @@ describe.each(testDatabases())("migrations on $name", (tdb) => {
   });
 
   it("allow one current key per workspace at most", async () => {
-    const ws = await handle.db.execute<{ id: string }>(sql`INSERT INTO workspaces (name) VALUES ('m') RETURNING id`);
+    const ws = await handle.db.execute<{ id: string }>(sql`INSERT INTO organization (name, slug, created_at) VALUES ('m', 'm', now()) RETURNING id`);
     const id = (ws as unknown as { rows: { id: string }[] }).rows[0]!.id;
     await handle.db.execute(sql`INSERT INTO workspace_keys (workspace_id, public_key, fingerprint, algorithm) VALUES (${id}, 'a', 'f1', 'RSA-3072')`);
     await expect(

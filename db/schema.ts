@@ -1,14 +1,15 @@
 // The one source of table types. Migrations in db/migrations are generated from this file.
+// Accounts, sessions, workspaces (better-auth "organizations"), members, invitations
+// and API tokens are better-auth's tables, generated into auth-schema.ts; the tables
+// below are Meshia's own and hang off the organization (workspace) id.
 import { sql } from "drizzle-orm";
 import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { organization } from "./auth-schema";
+
+export * from "./auth-schema";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
-
-export const workspaces = pgTable("workspaces", {
-  id: uuid("id").primaryKey().defaultRandom(),
-  name: text("name").notNull(),
-  createdAt: createdAt(),
-});
+const workspaceRef = () => uuid("workspace_id").references(() => organization.id, { onDelete: "cascade" });
 
 // A workspace has at most one current key (revoked_at IS NULL); earlier keys stay
 // as revoked rows for the audit trail. Only public material is ever stored.
@@ -16,9 +17,7 @@ export const workspaceKeys = pgTable(
   "workspace_keys",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef().notNull(),
     publicKey: text("public_key").notNull(),
     fingerprint: text("fingerprint").notNull(),
     algorithm: text("algorithm").notNull(),
@@ -40,9 +39,7 @@ export const computeTargets = pgTable(
   "compute_targets",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef().notNull(),
     name: text("name").notNull(),
     kind: text("kind", { enum: targetKinds }).notNull(),
     // Public address people and the bridge connect to; the port is this boot's.
@@ -67,9 +64,7 @@ export const terminalSessions = pgTable(
   "terminal_sessions",
   {
     id: uuid("id").primaryKey(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef().notNull(),
     targetId: uuid("target_id").notNull(),
     openedBy: text("opened_by"),
     openedAt: timestamp("opened_at", { withTimezone: true }).notNull().defaultNow(),
@@ -87,7 +82,7 @@ export const auditEvents = pgTable(
   "audit_events",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    workspaceId: uuid("workspace_id").references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
     actor: text("actor"),
     action: text("action").notNull(),
@@ -96,7 +91,8 @@ export const auditEvents = pgTable(
   (t) => [index("audit_events_workspace").on(t.workspaceId, t.at)],
 );
 
-export type Workspace = typeof workspaces.$inferSelect;
+/** A workspace is a better-auth organization. */
+export type Workspace = typeof organization.$inferSelect;
 export type WorkspaceKey = typeof workspaceKeys.$inferSelect;
 export type ComputeTarget = typeof computeTargets.$inferSelect;
 export type TerminalSession = typeof terminalSessions.$inferSelect;

@@ -1,9 +1,18 @@
 // The audit trail: one row per security-relevant event, never any secret.
+import { and, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { auditEvents } from "@/db/schema";
+import { auditEvents, computeTargets, member, terminalSessions, user } from "@/db/schema";
 
 export type AuditAction =
+  | "auth.setup"
+  | "auth.signed-in"
   | "workspace.created"
+  | "member.invited"
+  | "member.joined"
+  | "member.removed"
+  | "invitation.cancelled"
+  | "token.created"
+  | "token.revoked"
   | "key.generated"
   | "key.regenerated"
   | "key.revoked"
@@ -25,4 +34,70 @@ export async function audit(
     actor: event.actor ?? null,
     detail: event.detail ?? {},
   });
+}
+
+export interface AuditEntry {
+  at: string;
+  action: string;
+  actor: string | null;
+  actorEmail: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface SessionEntry {
+  id: string;
+  user: string | null;
+  target: string | null;
+  openedAt: string;
+  closedAt: string | null;
+  durationSeconds: number | null;
+  exitCode: number | null;
+  exitSignal: string | null;
+  closeReason: string | null;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/**
+ * A workspace's audit trail, newest first: its own events, the sign-ins of its
+ * members, and its terminal sessions.
+ */
+export async function workspaceAudit(db: Db, workspaceId: string, limit = 200): Promise<{ events: AuditEntry[]; sessions: SessionEntry[] }> {
+  const memberIds = db.select({ id: member.userId }).from(member).where(eq(member.organizationId, workspaceId));
+  const events = await db
+    .select({ e: auditEvents, email: user.email })
+    .from(auditEvents)
+    .leftJoin(user, eq(sql`${auditEvents.actor}`, sql`${user.id}::text`))
+    .where(
+      or(
+        eq(auditEvents.workspaceId, workspaceId),
+        and(isNull(auditEvents.workspaceId), eq(auditEvents.action, "auth.signed-in"), inArray(sql`${auditEvents.actor}::uuid`, memberIds)),
+      ),
+    )
+    .orderBy(desc(auditEvents.at))
+    .limit(limit);
+  const sessions = await db
+    .select({ s: terminalSessions, email: user.email, target: computeTargets.name })
+    .from(terminalSessions)
+    .leftJoin(user, eq(sql`${terminalSessions.openedBy}`, sql`${user.id}::text`))
+    .leftJoin(computeTargets, eq(terminalSessions.targetId, computeTargets.id))
+    .where(eq(terminalSessions.workspaceId, workspaceId))
+    .orderBy(desc(terminalSessions.openedAt))
+    .limit(limit);
+  return {
+    events: events.map(({ e, email }) => ({ at: e.at.toISOString(), action: e.action, actor: e.actor, actorEmail: email, detail: e.detail })),
+    sessions: sessions.map(({ s, email, target }) => ({
+      id: s.id,
+      user: email,
+      target,
+      openedAt: s.openedAt.toISOString(),
+      closedAt: s.closedAt?.toISOString() ?? null,
+      durationSeconds: s.closedAt ? Math.round((s.closedAt.getTime() - s.openedAt.getTime()) / 1000) : null,
+      exitCode: s.exitCode,
+      exitSignal: s.exitSignal,
+      closeReason: s.closeReason,
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+    })),
+  };
 }

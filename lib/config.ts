@@ -23,6 +23,15 @@ const portRange = z
 
 const seconds = z.coerce.number().min(0);
 
+/** "MAX/SECONDS": at most MAX requests per SECONDS, e.g. 3/10. */
+const rate = z
+  .string()
+  .regex(/^\d+\/\d+$/, "expected MAX/SECONDS, e.g. 3/10")
+  .transform((v) => {
+    const [max, windowSeconds] = v.split("/").map(Number) as [number, number];
+    return { max, windowSeconds };
+  });
+
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -37,10 +46,15 @@ const schema = z.object({
   MESHIA_TARGET_PORT: portNumber.optional(),
   MESHIA_TARGET_LIVE_WINDOW: seconds.default(90),
   MESHIA_ALLOWED_ORIGINS: z.string().optional(),
+  MESHIA_TRUST_PROXY: onOff.default(false),
   MESHIA_SESSION_GRACE: seconds.default(300),
   MESHIA_RESUME_BUFFER: z.coerce.number().int().min(4096).default(1024 * 1024),
   MESHIA_IDLE_TIMEOUT: seconds.default(0),
   MESHIA_TICKET_TTL: seconds.default(30),
+  MESHIA_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  MESHIA_SETUP_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  MESHIA_SIGNIN_RATE: rate.default({ max: 3, windowSeconds: 10 }),
+  MESHIA_KEYGEN_RATE: rate.default({ max: 10, windowSeconds: 60 }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -70,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       ports: e.MESHIA_TARGET_PORT ? { from: e.MESHIA_TARGET_PORT, to: e.MESHIA_TARGET_PORT } : e.MESHIA_TARGET_PORTS,
     },
     targetLiveWindowMs: e.MESHIA_TARGET_LIVE_WINDOW * 1000,
+    trustProxy: e.MESHIA_TRUST_PROXY,
     allowedOrigins: (e.MESHIA_ALLOWED_ORIGINS ?? "")
       .split(",")
       .map((s) => s.trim().replace(/\/$/, ""))
@@ -81,6 +96,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       ticketTtlMs: e.MESHIA_TICKET_TTL * 1000,
     },
     logLevel: e.LOG_LEVEL,
+    auth: {
+      secret: e.MESHIA_AUTH_SECRET,
+      setupToken: e.MESHIA_SETUP_TOKEN,
+      signInRate: e.MESHIA_SIGNIN_RATE,
+      keygenRate: e.MESHIA_KEYGEN_RATE,
+    },
   };
 }
 

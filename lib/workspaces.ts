@@ -1,10 +1,14 @@
-// Workspaces: look-up by id, creation, and the default workspace made on first start.
-import { asc, eq } from "drizzle-orm";
+// Workspaces (better-auth organizations): look-up, membership, creation, and the
+// default workspace made on first start.
+import { randomBytes } from "node:crypto";
+import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { workspaces, type Workspace } from "@/db/schema";
+import { member, organization as workspaces, user, type Workspace } from "@/db/schema";
 import { audit } from "@/lib/audit";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type Role = "owner" | "member";
 
 export function isUuid(id: string): boolean {
   return UUID.test(id);
@@ -20,20 +24,92 @@ export async function listWorkspaces(db: Db): Promise<Workspace[]> {
   return db.select().from(workspaces).orderBy(asc(workspaces.createdAt));
 }
 
+/** The workspaces a user belongs to, with their role in each, oldest first. */
+export async function workspacesOf(db: Db, userId: string): Promise<(Workspace & { role: Role })[]> {
+  const rows = await db
+    .select({ w: workspaces, role: member.role })
+    .from(member)
+    .innerJoin(workspaces, eq(member.organizationId, workspaces.id))
+    .where(eq(member.userId, userId))
+    .orderBy(asc(workspaces.createdAt));
+  return rows.map((r) => ({ ...r.w, role: r.role === "owner" ? "owner" : "member" }));
+}
+
+/** The user's role in the workspace, or null when they are not a member. */
+export async function roleIn(db: Db, workspaceId: string, userId: string): Promise<Role | null> {
+  if (!isUuid(workspaceId) || !isUuid(userId)) return null;
+  const [row] = await db
+    .select({ role: member.role })
+    .from(member)
+    .where(and(eq(member.organizationId, workspaceId), eq(member.userId, userId)))
+    .limit(1);
+  if (!row) return null;
+  return row.role === "owner" ? "owner" : "member";
+}
+
+function slugFor(name: string): string {
+  const base = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "workspace";
+  return `${base}-${randomBytes(4).toString("hex")}`;
+}
+
 /** The oldest workspace, created when none exists yet (first start). */
 export async function ensureDefaultWorkspace(db: Db): Promise<Workspace> {
   const [first] = await db.select().from(workspaces).orderBy(asc(workspaces.createdAt)).limit(1);
   if (first) return first;
-  const [created] = await db.insert(workspaces).values({ name: "Default workspace" }).returning();
-  if (!created) throw new Error("could not create the default workspace");
-  return created;
+  return createWorkspace(db, { name: "Default workspace" });
 }
 
-export async function createWorkspace(db: Db, input: { name: string; actor?: string | null }): Promise<Workspace> {
+/** Creates a workspace; with an owner, that user becomes its first member. */
+export async function createWorkspace(db: Db, input: { name: string; ownerId?: string | null; actor?: string | null }): Promise<Workspace> {
   return db.transaction(async (tx) => {
-    const [created] = await tx.insert(workspaces).values({ name: input.name }).returning();
+    const [created] = await tx.insert(workspaces).values({ name: input.name, slug: slugFor(input.name), createdAt: new Date() }).returning();
     if (!created) throw new Error("workspace insert returned nothing");
-    await audit(tx, { workspaceId: created.id, actor: input.actor ?? null, action: "workspace.created", detail: { name: created.name } });
+    if (input.ownerId) await tx.insert(member).values({ organizationId: created.id, userId: input.ownerId, role: "owner", createdAt: new Date() });
+    await audit(tx, { workspaceId: created.id, actor: input.actor ?? input.ownerId ?? null, action: "workspace.created", detail: { name: created.name } });
     return created;
   });
+}
+
+export async function addMember(db: Db, workspaceId: string, userId: string, role: Role): Promise<void> {
+  await db.insert(member).values({ organizationId: workspaceId, userId, role, createdAt: new Date() });
+}
+
+export interface MemberView {
+  userId: string;
+  name: string;
+  email: string;
+  role: Role;
+  joinedAt: string;
+}
+
+export async function listMembers(db: Db, workspaceId: string): Promise<MemberView[]> {
+  const rows = await db
+    .select({ userId: user.id, name: user.name, email: user.email, role: member.role, joinedAt: member.createdAt })
+    .from(member)
+    .innerJoin(user, eq(member.userId, user.id))
+    .where(eq(member.organizationId, workspaceId))
+    .orderBy(asc(member.createdAt));
+  return rows.map((r) => ({ ...r, role: r.role === "owner" ? "owner" : "member", joinedAt: r.joinedAt.toISOString() }));
+}
+
+/** Removes a member; the last owner cannot be removed. Returns false when they were not a member. */
+export async function removeMember(db: Db, workspaceId: string, userId: string, actor: string): Promise<boolean> {
+  if (!isUuid(userId)) return false;
+  return db.transaction(async (tx) => {
+    const members = await tx.select().from(member).where(eq(member.organizationId, workspaceId)).for("update");
+    const target = members.find((m) => m.userId === userId);
+    if (!target) return false;
+    if (target.role === "owner" && members.filter((m) => m.role === "owner").length === 1) {
+      throw new LastOwnerError();
+    }
+    await tx.delete(member).where(eq(member.id, target.id));
+    await audit(tx, { workspaceId, actor, action: "member.removed", detail: { userId } });
+    return true;
+  });
+}
+
+export class LastOwnerError extends Error {
+  constructor() {
+    super("A workspace keeps at least one owner.");
+  }
 }

@@ -1,18 +1,25 @@
-// The one access helper every workspace-scoped route handler goes through. Today the
-// app has no accounts; when it does, membership and roles are checked here.
+// The one access helper every workspace-scoped route handler goes through: who is
+// calling (session or API token), are they a member of this workspace, and does
+// their role allow this. A workspace you are not in does not exist (404).
 import type { Db } from "@/db/client";
 import { db as openDb } from "@/db/client";
 import type { Workspace } from "@/db/schema";
 import { ApiError } from "@/lib/http/errors";
 import { originAllowed } from "@/lib/http/origin";
 import { param, type Handler, type HandlerContext } from "@/lib/http/route";
-import { findWorkspace } from "@/lib/workspaces";
+import { findWorkspace, roleIn, type Role } from "@/lib/workspaces";
+import { principalFrom, type Principal } from "./principal";
 
-export interface WorkspaceContext extends HandlerContext {
+export interface UserContext extends HandlerContext {
   db: Db;
+  principal: Principal;
+  /** The acting user's id, as recorded in audit rows. */
+  actor: string;
+}
+
+export interface WorkspaceContext extends UserContext {
   workspace: Workspace;
-  /** Who acts; null until accounts exist. */
-  actor: string | null;
+  role: Role;
 }
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -24,14 +31,40 @@ export function assertSameOrigin(req: Request): void {
   }
 }
 
-export function withWorkspace(handler: (req: Request, ctx: WorkspaceContext) => Promise<Response>): Handler {
+async function requirePrincipal(req: Request): Promise<Principal> {
+  const principal = await principalFrom(req.headers);
+  if (!principal) {
+    throw new ApiError("unauthorized", "Sign in, or send an API token as Authorization: Bearer.", undefined, { "WWW-Authenticate": 'Bearer realm="meshia"' });
+  }
+  return principal;
+}
+
+/** Routes for any signed-in caller (not scoped to one workspace). */
+export function withUser(handler: (req: Request, ctx: UserContext) => Promise<Response>): Handler {
   return async (req, ctx) => {
     assertSameOrigin(req);
+    const principal = await requirePrincipal(req);
+    return handler(req, { ...ctx, db: await openDb(), principal, actor: principal.userId });
+  };
+}
+
+/** Workspace routes: members only; `role: "owner"` for what only owners may do. */
+export function withWorkspace(handler: (req: Request, ctx: WorkspaceContext) => Promise<Response>, opts: { role?: Role } = {}): Handler {
+  return async (req, ctx) => {
+    assertSameOrigin(req);
+    const principal = await requirePrincipal(req);
     const db = await openDb();
     const id = param(ctx, "workspaceId");
+    const notFound = () => new ApiError("not_found", "No such workspace.");
+    // An API token acts only in its own workspace.
+    if (principal.tokenWorkspaceId && principal.tokenWorkspaceId !== id) throw notFound();
+    const role = await roleIn(db, id, principal.userId);
+    if (!role) throw notFound();
     const workspace = await findWorkspace(db, id);
-    // Unknown and malformed ids look the same from outside: leak nothing.
-    if (!workspace) throw new ApiError("not_found", "No such workspace.");
-    return handler(req, { ...ctx, db, workspace, actor: null });
+    if (!workspace) throw notFound();
+    if (opts.role === "owner" && role !== "owner") {
+      throw new ApiError("forbidden", "Only owners of this workspace can do this.");
+    }
+    return handler(req, { ...ctx, db, workspace, role, principal, actor: principal.userId });
   };
 }

@@ -47,3 +47,16 @@ export function originAllowed(origin: string | null | undefined, host: string | 
   if (origin === "null") return false;
   return allowedOrigins(host, forwardedProto).has(origin.replace(/\/$/, ""));
 }
+
+/**
+ * Our own origin as the caller sees it, for links we hand out (invitations, target
+ * config): MESHIA_PUBLIC_URL when set, else the request's Host (route handlers see an
+ * internal URL in `req.url`, so the Host header is the truth).
+ */
+export function requestOrigin(headers: Headers): string {
+  const cfg = config();
+  if (cfg.publicUrl) return cfg.publicUrl;
+  const host = headers.get("host") ?? `${cfg.host}:${cfg.port}`;
+  const proto = headers.get("x-forwarded-proto") === "https" ? "https" : "http";
+  return `${proto}://${host}`;
+}

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { logger } from "@/lib/log";
-import { ApiError, errorBody } from "./errors";
+import { ApiError, ERROR_STATUS, errorBody, type ErrorCode } from "./errors";
 
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type Method = (typeof METHODS)[number];
@@ -28,7 +28,17 @@ export function json(body: unknown, init: ResponseInit = {}): Response {
   return new Response(JSON.stringify(body), { ...init, headers });
 }
 
+/** better-auth's APIError, recognised by shape (lib/http stays free of auth imports). */
+function fromAuthError(err: unknown): ApiError | null {
+  const e = err as { name?: unknown; statusCode?: unknown; body?: { message?: unknown } };
+  if (e?.name !== "APIError" || typeof e.statusCode !== "number" || e.statusCode >= 500) return null;
+  const message = typeof e.body?.message === "string" ? e.body.message : "The request was refused.";
+  const code = (Object.entries(ERROR_STATUS).find(([c, s]) => s === e.statusCode && c !== "invalid_json" && c !== "invalid_field")?.[0] ?? "bad_request") as ErrorCode;
+  return new ApiError(code, message);
+}
+
 export function errorResponse(err: unknown, requestId: string): Response {
+  err = fromAuthError(err) ?? err;
   if (err instanceof ApiError) {
     return json(errorBody(err.code, err.message, err.details), { status: err.status, headers: { ...err.headers, "X-Request-Id": requestId } });
   }
@@ -52,6 +62,10 @@ export function defineRoute(handlers: Partial<Record<Method, Handler>>): Record<
       const requestId = randomUUID();
       try {
         if (!handler) throw new ApiError("method_not_allowed", `${method} is not allowed here; use ${allow}.`, undefined, { Allow: allow });
+        // Every route, including those that ignore their body, refuses a declared body over the limit.
+        if (Number(req.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) {
+          throw new ApiError("payload_too_large", `The request body is over ${MAX_BODY_BYTES} bytes.`);
+        }
         return await handler(req, { params: (await ctx.params) ?? {}, requestId });
       } catch (err) {
         return errorResponse(err, requestId);

@@ -1,7 +1,7 @@
 // The workspace key as stored: the public half, its fingerprint and when it was saved.
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { workspaceKeys, workspaces, type WorkspaceKey } from "@/db/schema";
+import { organization as workspaces, workspaceKeys, type WorkspaceKey } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import type { GeneratedKey } from "./workspace-key";
 

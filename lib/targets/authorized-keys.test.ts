@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
 import { revokeKey, saveKey } from "@/lib/keys/store";
 import { generateWorkspaceKey } from "@/lib/keys/workspace-key";
-import { ensureDefaultWorkspace } from "@/lib/workspaces";
-import { workspaces } from "@/db/schema";
+import { createWorkspace, ensureDefaultWorkspace } from "@/lib/workspaces";
 import { authorizedKeys, formatAuthorizedKeys } from "./authorized-keys";
 import { findTarget, markStopped, recordBoot, registerTarget } from "./registry";
 
@@ -18,7 +17,7 @@ describe.each(testDatabases())("authorized-keys lookup on $name", (tdb) => {
   beforeAll(async () => {
     handle = await tdb.open();
     wsA = (await ensureDefaultWorkspace(handle.db)).id;
-    wsB = (await handle.db.insert(workspaces).values({ name: "B" }).returning())[0]!.id;
+    wsB = (await createWorkspace(handle.db, { name: "B" })).id;
   });
   afterAll(async () => handle?.dispose());
 

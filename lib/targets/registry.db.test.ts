@@ -3,8 +3,9 @@
 import ssh2 from "ssh2";
 import { and, asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditEvents, workspaces } from "@/db/schema";
+import { auditEvents } from "@/db/schema";
 import { testDatabases } from "@/db/testing";
+import { createWorkspace } from "@/lib/workspaces";
 import { HostKeyChangedError, findTarget, recordBoot, registerTarget, removeTarget } from "./registry";
 
 function hostKey(): string {
@@ -21,7 +22,7 @@ for (const tdb of testDatabases()) {
 
     it("pins host keys per boot: other keys within a boot are refused and audited, a new boot re-pins", async () => {
       const { db } = handle;
-      const [ws] = await db.insert(workspaces).values({ name: "w" }).returning();
+      const ws = await createWorkspace(db, { name: "w" });
       const { target, token } = await registerTarget(db, { workspaceId: ws!.id, name: "t", kind: "openssh", host: "127.0.0.2", port: 22 });
       expect(token).toMatch(/^mtt_/);
       expect(target.tokenHash).not.toContain(token!.slice(4));
@@ -44,7 +45,7 @@ for (const tdb of testDatabases()) {
       await removeTarget(db, rebooted, null);
       expect(await findTarget(db, target.id)).toBeNull();
       const actions = (await db.select().from(auditEvents).where(eq(auditEvents.workspaceId, ws!.id)).orderBy(asc(auditEvents.at))).map((e) => e.action);
-      expect(actions).toEqual(["target.registered", "target.boot", "target.host-key-mismatch", "target.boot", "target.removed"]);
+      expect(actions).toEqual(["workspace.created", "target.registered", "target.boot", "target.host-key-mismatch", "target.boot", "target.removed"]);
     });
   });
 }

@@ -17,7 +17,7 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
   const { sessionId, workspaceId, targetId, actor } = binding;
   const record = (what: string, p: Promise<unknown>) => p.catch((err: unknown) => log.error({ err, session: sessionId }, `could not record ${what}`));
 
-  return sessionRegistry().create(sessionId, workspaceId, targetId, {
+  return sessionRegistry().create(sessionId, workspaceId, targetId, actor, {
     log,
     resumeBufferBytes: cfg.terminal.resumeBufferBytes,
     graceMs: cfg.terminal.graceMs,

@@ -5,7 +5,10 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { db } from "@/db/client";
+import { fromNodeHeaders } from "better-auth/node";
+import { principalFrom } from "@/lib/auth/principal";
 import { originAllowed } from "@/lib/http/origin";
+import { roleIn } from "@/lib/workspaces";
 import type { Logger } from "@/lib/log";
 import { createBridgedSession } from "./bridged-session";
 import { MAX_FRAME_BYTES, TERMINAL_PATH } from "./protocol";
@@ -44,12 +47,11 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
     if (resumeFrom !== null && !(Number.isSafeInteger(resumeFrom) && resumeFrom >= 0)) {
       return refuse(socket, 400, "resume must be a non-negative integer offset.");
     }
-
-    wss.handleUpgrade(req, socket, head, (ws) => {
+    const upgrade = () => wss.handleUpgrade(req, socket, head, (ws) => {
       void (async () => {
-        let session = sessionRegistry().get(binding.sessionId);
-        if (!session && binding.isNew) session = createBridgedSession(await db(), binding, log);
-        if (!session || session.workspaceId !== binding.workspaceId || session.targetId !== binding.targetId) {
+        let session = sessionRegistry().ownedBy(binding.sessionId, binding.workspaceId, binding.actor);
+        if (!session && binding.isNew && !sessionRegistry().get(binding.sessionId)) session = createBridgedSession(await db(), binding, log);
+        if (!session || session.targetId !== binding.targetId) {
           sendFrame(ws, { type: "status", state: "expired", detail: "This terminal session has ended or expired." });
           ws.close(1000, "expired");
           return;
@@ -60,6 +62,20 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
         ws.terminate();
       });
     });
+    void (async () => {
+      // The ticket is not enough on its own: the socket must come from the same,
+      // still signed-in person, who must still be a member of the workspace.
+      const principal = await principalFrom(fromNodeHeaders(req.headers));
+      if (!principal || principal.userId !== binding.actor || !(await roleIn(await db(), binding.workspaceId, principal.userId))) {
+        log.warn({ workspace: binding.workspaceId }, "terminal handshake refused: not signed in as the ticket's holder");
+        return refuse(socket, 403, "Sign in as the member this ticket was issued to.");
+      }
+      upgrade();
+    })().catch((err: unknown) => {
+      log.error({ err }, "terminal handshake failed");
+      socket.destroy();
+    });
+
   });
   return wss;
 }

@@ -1,27 +1,42 @@
-// The live terminal sessions of this process, by id.
+// The live terminal sessions of this process, by id, and who opened each: a
+// session is only ever resumed by the person who opened it.
 import { singleton } from "@/lib/global";
 import { TerminalSession, type SessionDeps } from "./session";
 
 export class SessionRegistry {
-  private readonly sessions = new Map<string, TerminalSession>();
+  private readonly sessions = new Map<string, { session: TerminalSession; userId: string | null }>();
 
-  create(id: string, workspaceId: string, targetId: string, deps: Omit<SessionDeps, "onDisposed">): TerminalSession {
+  create(id: string, workspaceId: string, targetId: string, userId: string | null, deps: Omit<SessionDeps, "onDisposed">): TerminalSession {
     const session = new TerminalSession(id, workspaceId, targetId, {
       ...deps,
       onDisposed: () => {
-        if (this.sessions.get(id) === session) this.sessions.delete(id);
+        if (this.sessions.get(id)?.session === session) this.sessions.delete(id);
       },
     });
-    this.sessions.set(id, session);
+    this.sessions.set(id, { session, userId });
     return session;
   }
 
   get(id: string): TerminalSession | undefined {
-    return this.sessions.get(id);
+    return this.sessions.get(id)?.session;
+  }
+
+  /** The session, if it exists in this workspace and belongs to this user. */
+  ownedBy(id: string, workspaceId: string, userId: string | null): TerminalSession | undefined {
+    const entry = this.sessions.get(id);
+    if (!entry || entry.session.workspaceId !== workspaceId || entry.userId !== userId) return undefined;
+    return entry.session;
   }
 
   forTarget(targetId: string): TerminalSession[] {
-    return [...this.sessions.values()].filter((s) => s.targetId === targetId);
+    return [...this.sessions.values()].filter((e) => e.session.targetId === targetId).map((e) => e.session);
+  }
+
+  /** Ends a user's sessions in a workspace (they were removed from it). */
+  endForUser(workspaceId: string, userId: string, reason: string): void {
+    for (const e of [...this.sessions.values()]) {
+      if (e.session.workspaceId === workspaceId && e.userId === userId) e.session.close(reason);
+    }
   }
 
   get size(): number {
@@ -29,7 +44,7 @@ export class SessionRegistry {
   }
 
   async closeAll(reason: string): Promise<void> {
-    for (const s of [...this.sessions.values()]) s.close(reason);
+    for (const e of [...this.sessions.values()]) e.session.close(reason);
   }
 }
 

@@ -1,37 +1,26 @@
 // /api/workspaces
-//   GET  – the workspaces this caller can use.
-//   POST – create a workspace {name}; 201 with the workspace. (Until accounts exist
-//          anyone who can reach the API may; the access check belongs here then.)
+//   GET  – the workspaces the caller belongs to (an API token sees its own workspace only).
+//   POST – create a workspace {name}; the caller becomes its owner.
 import { z } from "zod";
-import { db } from "@/db/client";
-import { assertSameOrigin } from "@/lib/auth/access";
+import { withUser } from "@/lib/auth/access";
+import { ApiError } from "@/lib/http/errors";
 import { defineRoute, json, readJson } from "@/lib/http/route";
-import { createWorkspace, listWorkspaces } from "@/lib/workspaces";
-import type { Workspace } from "@/db/schema";
+import { createWorkspace, workspacesOf } from "@/lib/workspaces";
 
 const createBody = z.strictObject({
-  name: z
-    .string()
-    .trim()
-    .min(1, "name must not be empty")
-    .max(64, "name must be at most 64 characters")
-    .regex(/^[^\p{Cc}]+$/u, "name must not contain control characters"),
+  name: z.string().trim().min(1, "name must not be empty").max(64, "name must be at most 64 characters").regex(/^[^\x00-\x1f\x7f]+$/, "name must be printable"),
 });
 
-function view(w: Workspace) {
-  return { id: w.id, name: w.name, createdAt: w.createdAt.toISOString() };
-}
-
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
-  GET: async () => {
-    const rows = await listWorkspaces(await db());
-    return json({ workspaces: rows.map(view) });
-  },
+  GET: withUser(async (_req, { db, principal }) => {
+    const rows = (await workspacesOf(db, principal.userId)).filter((w) => !principal.tokenWorkspaceId || w.id === principal.tokenWorkspaceId);
+    return json({ workspaces: rows.map((w) => ({ id: w.id, name: w.name, role: w.role, createdAt: w.createdAt.toISOString() })) });
+  }),
 
-  POST: async (req) => {
-    assertSameOrigin(req);
-    const input = await readJson(req, createBody);
-    const created = await createWorkspace(await db(), { name: input.name, actor: null });
-    return json(view(created), { status: 201, headers: { Location: `/api/workspaces/${created.id}` } });
-  },
+  POST: withUser(async (req, { db, principal }) => {
+    if (principal.via === "token") throw new ApiError("forbidden", "API tokens act within one workspace; sign in to create workspaces.");
+    const { name } = await readJson(req, createBody);
+    const w = await createWorkspace(db, { name, ownerId: principal.userId });
+    return json({ id: w.id, name: w.name, role: "owner", createdAt: w.createdAt.toISOString() }, { status: 201 });
+  }),
 });

@@ -8,6 +8,8 @@ import { defineRoute, json } from "@/lib/http/route";
 import { currentKey, keyView, revokeKey, saveKey } from "@/lib/keys/store";
 import { generateWorkspaceKey } from "@/lib/keys/workspace-key";
 import { KEY_FILE_NAME } from "@/lib/targets/ssh-command";
+import { config } from "@/lib/config";
+import { limit, rateLimiter } from "@/lib/http/rate-limit";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: withWorkspace(async (_req, { db, workspace }) => {
@@ -18,6 +20,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
 
   // Any request body is ignored: there is nothing to choose.
   POST: withWorkspace(async (_req, { db, workspace, actor }) => {
+    await limit(rateLimiter("keygen", config().auth.keygenRate), `${workspace.id}:${actor}`, "key generations");
     const { pem, ...pub } = await generateWorkspaceKey(`meshia-${workspace.id.slice(0, 8)}`);
     const saved = await saveKey(db, workspace.id, pub, actor);
     return new Response(pem, {
@@ -32,11 +35,11 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
         "X-Key-Saved-At": saved.savedAt.toISOString(),
       },
     });
-  }),
+  }, { role: "owner" }),
 
   DELETE: withWorkspace(async (_req, { db, workspace, actor }) => {
     const revoked = await revokeKey(db, workspace.id, actor);
     if (!revoked) throw new ApiError("not_found", "This workspace has no key to revoke.");
     return json({ revoked: { fingerprint: revoked.fingerprint, revokedAt: revoked.revokedAt?.toISOString() ?? null } });
-  }),
+  }, { role: "owner" }),
 });

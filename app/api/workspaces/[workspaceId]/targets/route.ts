@@ -3,14 +3,13 @@
 //   POST – register an OpenSSH target: returns its token (shown once) and what to install on it.
 import { withWorkspace } from "@/lib/auth/access";
 import { config } from "@/lib/config";
+import { requestOrigin } from "@/lib/http/origin";
 import { defineRoute, json, readJson } from "@/lib/http/route";
 import { AGENT_UNIT_PATH, agentUnit, installSteps, SSHD_DROP_IN_PATH, sshdConfig, targetConf, TARGET_CONF_PATH, TARGET_SCRIPTS } from "@/lib/targets/install";
 import { listTargets, registerTarget, targetView } from "@/lib/targets/registry";
 import { registerTargetBody } from "@/lib/targets/validate";
 
-function controlPlaneUrl(req: Request): string {
-  return config().publicUrl ?? new URL(req.url).origin;
-}
+const controlPlaneUrl = (req: Request) => requestOrigin(req.headers);
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: withWorkspace(async (_req, { db, workspace }) => {
@@ -38,5 +37,5 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
       },
       { status: 201 },
     );
-  }),
+  }, { role: "owner" }),
 });

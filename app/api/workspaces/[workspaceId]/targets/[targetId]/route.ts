@@ -25,5 +25,5 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     await removeTarget(ctx.db, target, ctx.actor);
     for (const s of sessionRegistry().forTarget(target.id)) s.computeStopped("This compute target was removed from the workspace.");
     return new Response(null, { status: 204 });
-  }),
+  }, { role: "owner" }),
 });

@@ -27,8 +27,9 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     let sessionId: string;
     let isNew: boolean;
     if (input.sessionId !== undefined) {
-      const session = sessionRegistry().get(input.sessionId);
-      if (!session || session.workspaceId !== workspace.id || session.targetId !== target.id) {
+      // Only the person who opened a session may resume it.
+      const session = sessionRegistry().ownedBy(input.sessionId, workspace.id, actor);
+      if (!session || session.targetId !== target.id) {
         throw new ApiError("not_found", "This terminal session has ended or expired.", { reason: "session_gone" });
       }
       sessionId = session.id;

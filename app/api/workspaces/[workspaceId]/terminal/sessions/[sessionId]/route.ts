@@ -6,8 +6,8 @@ import { sessionRegistry } from "@/lib/terminal/registry";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   DELETE: withWorkspace(async (_req, ctx) => {
-    const session = sessionRegistry().get(param(ctx, "sessionId"));
-    if (!session || session.workspaceId !== ctx.workspace.id) throw new ApiError("not_found", "No such terminal session.");
+    const session = sessionRegistry().ownedBy(param(ctx, "sessionId"), ctx.workspace.id, ctx.actor);
+    if (!session) throw new ApiError("not_found", "No such terminal session.");
     session.close("The tab was closed.");
     return new Response(null, { status: 204 });
   }),

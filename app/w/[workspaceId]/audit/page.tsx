@@ -1,0 +1,90 @@
+// The workspace's audit trail: sign-ins, keys, targets, members, and terminal sessions.
+import type { Metadata } from "next";
+import { WorkspaceHeader } from "@/components/workspace-header";
+import { requireMember } from "@/lib/auth/page-access";
+import { workspaceAudit } from "@/lib/audit";
+
+export const metadata: Metadata = { title: "Audit — Meshia" };
+
+const time = (iso: string) => <time dateTime={iso}>{new Date(iso).toISOString().replace("T", " ").slice(0, 19)} UTC</time>;
+
+function describe(detail: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const key of ["fingerprint", "replaced", "name", "email", "role", "host", "kind", "bootId", "port", "hostKeyFingerprint"]) {
+    if (detail[key] !== undefined && detail[key] !== null) parts.push(`${key}: ${String(detail[key])}`);
+  }
+  return parts.join(" · ");
+}
+
+function duration(s: number | null): string {
+  if (s === null) return "open";
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+export default async function AuditPage({ params }: { params: Promise<{ workspaceId: string }> }) {
+  const { db, user, workspace, workspaces } = await requireMember((await params).workspaceId, "/audit");
+  const { events, sessions } = await workspaceAudit(db, workspace.id);
+  return (
+    <main className="workspace-page">
+      <WorkspaceHeader workspace={workspace} current="audit" user={user} workspaces={workspaces} />
+      <div className="page-body">
+        <section aria-labelledby="events-title">
+          <h2 id="events-title">Events</h2>
+          <table className="table" data-testid="audit-events">
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>What</th>
+                <th>Who</th>
+                <th>Details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {events.map((e, i) => (
+                <tr key={i}>
+                  <td>{time(e.at)}</td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
+                  <td>{e.actorEmail ?? (e.actor ? <code>{e.actor}</code> : <span className="muted">system</span>)}</td>
+                  <td className="small">{describe(e.detail)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+        <section aria-labelledby="sessions-title">
+          <h2 id="sessions-title">Terminal sessions</h2>
+          <table className="table" data-testid="audit-sessions">
+            <thead>
+              <tr>
+                <th>Opened</th>
+                <th>Who</th>
+                <th>Target</th>
+                <th>How long</th>
+                <th>Exit</th>
+                <th>Bytes in / out</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sessions.map((s) => (
+                <tr key={s.id}>
+                  <td>{time(s.openedAt)}</td>
+                  <td>{s.user ?? <span className="muted">unknown</span>}</td>
+                  <td>{s.target ?? <span className="muted">removed</span>}</td>
+                  <td>{duration(s.durationSeconds)}</td>
+                  <td>{s.exitCode !== null ? `code ${s.exitCode}` : s.exitSignal ? `SIG${s.exitSignal}` : (s.closeReason ?? "—")}</td>
+                  <td>
+                    {s.bytesIn} / {s.bytesOut}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,107 @@
+// Accounts and sessions: better-auth on our database. Only signing in and out (and
+// reading the session) is open over HTTP at /api/auth/*; sign-up, membership and
+// API tokens go through Meshia's own routes, which call better-auth server-side.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { betterAuth } from "better-auth";
+import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { APIError, createAuthMiddleware } from "better-auth/api";
+import { db as openDb, type Db } from "@/db/client";
+import * as schema from "@/db/schema";
+import { audit } from "@/lib/audit";
+import { config } from "@/lib/config";
+import { getSingleton, setSingleton } from "@/lib/global";
+import { allowedOrigins } from "@/lib/http/origin";
+import { logger } from "@/lib/log";
+import { authPlugins, authShape } from "./options";
+
+export interface AuthSettings {
+  secret: string;
+  baseURL?: string;
+  secureCookies: boolean;
+  signInRate: { max: number; windowSeconds: number };
+}
+
+/** better-auth paths a browser may call; everything else is server-side only. */
+const PUBLIC_PATHS = new Set(["/sign-in/email", "/sign-out", "/get-session", "/change-password", "/ok", "/error"]);
+
+export function createAuth(db: Db, s: AuthSettings) {
+  return betterAuth({
+    ...authShape,
+    appName: "Meshia",
+    // better-auth's messages become our JSON log lines (its arguments are not logged: they may hold request data).
+    logger: {
+      level: "warn",
+      log: (level, message) => logger()[level === "debug" ? "debug" : level === "info" ? "info" : level === "warn" ? "warn" : "error"]({ component: "auth" }, message),
+    },
+    secret: s.secret,
+    ...(s.baseURL ? { baseURL: s.baseURL } : {}),
+    database: drizzleAdapter(db, { provider: "pg", schema }),
+    // The same origin policy as the rest of the app (lib/http/origin.ts).
+    trustedOrigins: async (request) => [...allowedOrigins(request?.headers.get("host"), request?.headers.get("x-forwarded-proto"))],
+    session: { expiresIn: 7 * 24 * 3600, updateAge: 24 * 3600 },
+    advanced: {
+      ...authShape.advanced,
+      cookiePrefix: "meshia",
+      useSecureCookies: s.secureCookies,
+      defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure: s.secureCookies },
+      // server.ts sets X-Forwarded-For from the socket (see there), so this is the client's address.
+      ipAddress: { ipAddressHeaders: ["x-forwarded-for"] },
+    },
+    rateLimit: {
+      enabled: true,
+      storage: "memory",
+      window: 60,
+      max: 300,
+      customRules: { "/sign-in/email": { window: s.signInRate.windowSeconds, max: s.signInRate.max } },
+    },
+    hooks: {
+      before: createAuthMiddleware(async (ctx) => {
+        // Server-side calls (our routes) carry no request; browsers only get the public paths.
+        if (ctx.request && !PUBLIC_PATHS.has(ctx.path)) {
+          throw new APIError("NOT_FOUND", { message: "Not found." });
+        }
+      }),
+      after: createAuthMiddleware(async (ctx) => {
+        if (ctx.path === "/sign-in/email" && ctx.context.newSession) {
+          const user = ctx.context.newSession.user;
+          await audit(db, { workspaceId: null, actor: user.id, action: "auth.signed-in", detail: { email: user.email } });
+        }
+      }),
+    },
+    plugins: authPlugins(),
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;
+
+/** The session secret: MESHIA_AUTH_SECRET, or one made on first start and kept in the data directory. */
+function authSecret(): string {
+  const cfg = config();
+  if (cfg.auth.secret) return cfg.auth.secret;
+  const file = path.join(cfg.dataDir, "keys", "auth_secret");
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const secret = randomBytes(32).toString("base64url");
+    writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
+    return secret;
+  }
+}
+
+/** The app's auth instance, created once per process (shared by route handlers and server.ts). */
+export async function auth(): Promise<Auth> {
+  const existing = getSingleton<Auth>("auth");
+  if (existing) return existing;
+  const db = await openDb();
+  const cfg = config();
+  const created = createAuth(db, {
+    secret: authSecret(),
+    baseURL: cfg.publicUrl ?? `http://${cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host}:${cfg.port}`,
+    secureCookies: cfg.publicUrl?.startsWith("https://") ?? false,
+    signInRate: cfg.auth.signInRate,
+  });
+  return getSingleton<Auth>("auth") ?? setSingleton("auth", created);
+}

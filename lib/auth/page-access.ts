@@ -1,0 +1,41 @@
+// Access for pages (server components): the signed-in user, and their membership
+// of the page's workspace. Not signed in → the sign-in page; not a member → 404.
+import { headers } from "next/headers";
+import { notFound, redirect } from "next/navigation";
+import { connection } from "next/server";
+import { db as openDb, type Db } from "@/db/client";
+import type { Workspace } from "@/db/schema";
+import { findWorkspace, roleIn, workspacesOf, type Role } from "@/lib/workspaces";
+import { principalFrom, type Principal } from "./principal";
+
+export async function currentUser(): Promise<Principal | null> {
+  await connection();
+  const principal = await principalFrom(await headers());
+  // Pages are for people signed in with a browser session.
+  return principal?.via === "session" ? principal : null;
+}
+
+export async function requireUser(next: string): Promise<Principal> {
+  const user = await currentUser();
+  if (!user) redirect(`/sign-in?next=${encodeURIComponent(next)}`);
+  return user;
+}
+
+export interface MemberPage {
+  db: Db;
+  user: Principal;
+  workspace: Workspace;
+  role: Role;
+  workspaces: { id: string; name: string }[];
+}
+
+export async function requireMember(workspaceId: string, path = ""): Promise<MemberPage> {
+  const user = await requireUser(`/w/${workspaceId}${path}`);
+  const db = await openDb();
+  const role = await roleIn(db, workspaceId, user.userId);
+  if (!role) notFound();
+  const workspace = await findWorkspace(db, workspaceId);
+  if (!workspace) notFound();
+  const workspaces = (await workspacesOf(db, user.userId)).map((w) => ({ id: w.id, name: w.name }));
+  return { db, user, workspace, role, workspaces };
+}
