@@ -1,0 +1,141 @@
+// Accounts against real databases: the setup link, sign-in and its rate limit,
+// sessions and API tokens as principals, invitations, and the access helper's rules.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDatabases } from "@/db/testing";
+import { setSingleton } from "@/lib/global";
+import { defineRoute, json } from "@/lib/http/route";
+import { createWorkspace } from "@/lib/workspaces";
+import { withWorkspace } from "./access";
+import { createAuth, type Auth } from "./auth";
+import { acceptInvitation, invite } from "./invitations";
+import { principalFrom } from "./principal";
+import { completeSetup, hasUsers, issueSetupToken } from "./setup";
+import { createToken, revokeToken } from "./tokens";
+
+const ORIGIN = "http://127.0.0.1:3000";
+const PASSWORD = "correct horse battery";
+
+describe.each(testDatabases())("accounts on $name", (tdb) => {
+  let handle: Awaited<ReturnType<typeof tdb.open>>;
+  let auth: Auth;
+  let workspaceId: string;
+  let ownerCookie: string;
+  let ownerId: string;
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    auth.handler(
+      new Request(`${ORIGIN}/api/auth${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: ORIGIN, host: "127.0.0.1:3000", "x-forwarded-for": "10.0.0.1", ...headers },
+        body: JSON.stringify(body),
+      }),
+    );
+  const signIn = async (email: string, password = PASSWORD, ip = "10.0.0.1") => {
+    const res = await post("/sign-in/email", { email, password }, { "x-forwarded-for": ip });
+    return { status: res.status, cookie: res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") };
+  };
+
+  beforeAll(async () => {
+    handle = await tdb.open();
+    setSingleton("database", Promise.resolve(handle));
+    auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 3, windowSeconds: 60 } });
+    setSingleton("auth", auth);
+  });
+  afterAll(async () => handle?.dispose());
+
+  it("the setup link creates the owner account once; a wrong token does not use it up", async () => {
+    expect(await hasUsers(handle.db)).toBe(false);
+    const token = (await issueSetupToken(handle.db))!;
+    await expect(completeSetup(handle.db, auth, { token: "wrong-token-wrong-token", name: "O", email: "owner@example.com", password: PASSWORD })).rejects.toThrow(/not valid/);
+    const done = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
+    workspaceId = done.workspaceId;
+    expect(done.headers.getSetCookie().join()).toMatch(/meshia\.session_token=.*HttpOnly/i);
+    expect(done.headers.getSetCookie().join()).toMatch(/SameSite=Lax/i);
+    await expect(completeSetup(handle.db, auth, { token, name: "Eve", email: "eve@example.com", password: PASSWORD })).rejects.toThrow(/not valid/);
+    expect(await issueSetupToken(handle.db)).toBeNull();
+  });
+
+  it("refuses sign-up and everything but signing in over HTTP", async () => {
+    expect((await post("/sign-up/email", { email: "x@example.com", password: PASSWORD, name: "x" })).status).toBe(404);
+    expect((await post("/organization/create", { name: "x", slug: "x" })).status).toBe(404);
+    expect((await post("/api-key/create", { name: "x" })).status).toBe(404);
+  });
+
+  it("signs in, and a session cookie is a principal until sign-out", async () => {
+    const s = await signIn("owner@example.com");
+    expect(s.status).toBe(200);
+    ownerCookie = s.cookie;
+    const p = await principalFrom(new Headers({ cookie: ownerCookie }));
+    expect(p).toMatchObject({ email: "owner@example.com", via: "session" });
+    ownerId = p!.userId;
+    const other = await signIn("owner@example.com");
+    await post("/sign-out", {}, { cookie: other.cookie });
+    expect(await principalFrom(new Headers({ cookie: other.cookie }))).toBeNull();
+    expect(await principalFrom(new Headers({ cookie: "meshia.session_token=made.up" }))).toBeNull();
+  });
+
+  it("rate-limits sign-in attempts per client address", async () => {
+    // better-auth's memory store is per process: each database run uses its own addresses.
+    const [ip, other] = tdb.name === "pglite" ? ["10.9.9.9", "10.9.9.10"] : ["10.9.8.9", "10.9.8.10"];
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await signIn("owner@example.com", "wrong password!", ip)).status);
+    expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
+    expect(statuses.slice(3)).toEqual([429, 429]);
+    // Another address is not affected.
+    expect((await signIn("owner@example.com", PASSWORD, other)).status).toBe(200);
+  });
+
+  describe("the access helper", () => {
+    const route = defineRoute({
+      GET: withWorkspace(async (_req, ctx) => json({ role: ctx.role, actor: ctx.actor })),
+      POST: withWorkspace(async () => json({ ok: true }), { role: "owner" }),
+    });
+    const call = (method: "GET" | "POST", ws: string, headers: Record<string, string>) =>
+      route[method](new Request(`${ORIGIN}/api/workspaces/${ws}/x`, { method, headers: { host: "127.0.0.1:3000", ...headers } }), {
+        params: Promise.resolve({ workspaceId: ws }),
+      });
+
+    let memberCookie: string;
+    let otherWorkspace: string;
+
+    beforeAll(async () => {
+      const owner = { userId: ownerId };
+      const ws = { id: workspaceId, name: "Default workspace" } as Parameters<typeof invite>[1];
+      const inv = await invite(handle.db, ws, { email: "mia@example.com", role: "member", inviterId: owner.userId });
+      const joined = await acceptInvitation(handle.db, auth, inv.id, { newAccount: { name: "Mia", password: PASSWORD } });
+      memberCookie = joined.headers!.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+      otherWorkspace = (await createWorkspace(handle.db, { name: "Other" })).id;
+    });
+
+    it("answers 401 without a principal, 404 outside your workspaces, 403 for owner actions of a member", async () => {
+      expect((await call("GET", workspaceId, {})).status).toBe(401);
+      expect((await call("GET", workspaceId, { cookie: ownerCookie })).status).toBe(200);
+      expect(await (await call("GET", workspaceId, { cookie: memberCookie })).json()).toMatchObject({ role: "member" });
+      expect((await call("POST", workspaceId, { cookie: memberCookie, origin: ORIGIN })).status).toBe(403);
+      expect((await call("POST", workspaceId, { cookie: ownerCookie, origin: ORIGIN })).status).toBe(200);
+      expect((await call("GET", otherWorkspace, { cookie: ownerCookie })).status).toBe(404);
+      expect((await call("GET", "not-a-uuid", { cookie: ownerCookie })).status).toBe(404);
+      expect((await call("POST", workspaceId, { cookie: ownerCookie, origin: "http://evil.example" })).status).toBe(403);
+    });
+
+    it("lets an API token act in its own workspace only, until revoked", async () => {
+      const t = await createToken(handle.db, auth, { userId: ownerId, workspaceId, name: "ci" });
+      const bearer = { authorization: `Bearer ${t.token}` };
+      expect(await (await call("GET", workspaceId, bearer)).json()).toMatchObject({ role: "owner", actor: ownerId });
+      expect((await call("POST", workspaceId, bearer)).status).toBe(200);
+      expect((await call("GET", otherWorkspace, bearer)).status).toBe(404);
+      await revokeToken(handle.db, { userId: ownerId, workspaceId, tokenId: t.id });
+      expect((await call("GET", workspaceId, bearer)).status).toBe(401);
+      expect((await call("GET", workspaceId, { authorization: "Bearer mshk_made_up_token" })).status).toBe(401);
+    });
+
+    it("invitations work once, for the invited email only", async () => {
+      const ws = { id: workspaceId, name: "Default workspace" } as Parameters<typeof invite>[1];
+      const inv = await invite(handle.db, ws, { email: "noah@example.com", role: "member", inviterId: ownerId });
+      const mia = (await principalFrom(new Headers({ cookie: memberCookie })))!;
+      await expect(acceptInvitation(handle.db, auth, inv.id, { userId: mia.userId, email: mia.email })).rejects.toThrow(/for noah@example.com/);
+      await acceptInvitation(handle.db, auth, inv.id, { newAccount: { name: "Noah", password: PASSWORD } });
+      await expect(acceptInvitation(handle.db, auth, inv.id, { newAccount: { name: "Noah", password: PASSWORD } })).rejects.toThrow(/not valid/);
+    });
+  });
+});
