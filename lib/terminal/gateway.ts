@@ -29,7 +29,13 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES * 4, perMessageDeflate: false });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      socket.destroy(); // an unparseable request target: nothing to answer
+      return;
+    }
     if (url.pathname.startsWith("/_next/")) return; // Next's HMR socket
     if (url.pathname !== TERMINAL_PATH) {
       socket.destroy();
