@@ -74,6 +74,9 @@ async function main() {
     }
     process.exit(0);
   };
+  // A rejected promise nobody awaited is a bug, but one session's bug must not take
+  // down everyone's terminals: log it loudly and keep serving.
+  process.on("unhandledRejection", (err) => log.error({ err }, "unhandled promise rejection"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 }
