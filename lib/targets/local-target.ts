@@ -249,7 +249,9 @@ export class LocalTarget {
         channel.once("drain", () => proc.resume());
       }
     });
-    channel.on("data", (d: Buffer) => proc.write(d.toString("binary") as string));
+    // Bytes as they came: node-pty (encoding null) would UTF-8-encode a string, so a
+    // latin1 string of the input doubled every non-ASCII byte.
+    channel.on("data", (d: Buffer) => proc.write(d));
     channel.on("error", () => undefined);
     channel.on("close", () => proc.kill("SIGHUP"));
     proc.onExit(({ exitCode, signal }) => {
