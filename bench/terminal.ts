@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     only: { type: "string", default: "throughput,echo,memory" },
     "server-arg": { type: "string", multiple: true, default: [] },
     "no-inspect": { type: "boolean", default: false },
+    /** For profiling one path alone: "bridge" or "direct" (ratios need both). */
+    paths: { type: "string", default: "direct,bridge" },
   },
 });
 const SIZE_MIB = Number(args.mib);
@@ -32,6 +34,7 @@ const ROUNDS = Number(args.rounds);
 const SAMPLES = Number(args.samples);
 const SESSIONS = Number(args.sessions);
 const ONLY = new Set(args.only.split(","));
+const PATHS = new Set(args.paths.split(","));
 const INSPECT_PORT = 3339;
 const SIZE = { cols: 120, rows: 40 };
 
@@ -108,11 +111,12 @@ run(async () => {
     const ratios: number[] = [];
     const cpuPerMiB = { direct: [] as number[], bridge: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {
-      const order: Shell[] = r % 2 ? [bridge, direct] : [direct, bridge];
+      const order = (r % 2 ? [bridge, direct] : [direct, bridge]).filter((sh: Shell) => PATHS.has(sh.kind));
       const res: Record<string, Awaited<ReturnType<typeof throughputRound>>> = {};
       for (const s of order) res[s.kind] = await throughputRound(s, file, server);
-      const rd = res.direct!;
-      const rb = res.bridge!;
+      const none = { mibps: NaN, bytes: NaN, ms: NaN, serverCpu: NaN };
+      const rd = res.direct ?? none;
+      const rb = res.bridge ?? none;
       d.push(rd.mibps);
       b.push(rb.mibps);
       ratios.push(rb.mibps / rd.mibps);
