@@ -96,7 +96,7 @@ run(async () => {
     await writeDataFile(file, SIZE_MIB * 1024 * 1024);
     const warm = path.join(ROOT, ".tmp", `bench-warm-${process.pid}.b64`);
     defer(() => rmSync(warm, { force: true }));
-    await writeDataFile(warm, 4 * 1024 * 1024);
+    await writeDataFile(warm, 32 * 1024 * 1024); // enough for the JIT to settle before measuring
 
     const direct = await DirectShell.open(target, pem, SIZE);
     defer(() => direct.close());
