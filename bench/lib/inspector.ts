@@ -1,5 +1,6 @@
 // A one-off look inside the server process through the inspector it was started
-// with (--inspect on a bench port): force a GC, read process.memoryUsage().
+// with (--inspect on a bench port): force a GC and read process.memoryUsage();
+// measure the event loop's own delay (perf_hooks.monitorEventLoopDelay).
 import WebSocket from "ws";
 
 export class Inspector {
@@ -31,6 +32,32 @@ export class Inspector {
       this.pending.set(id, (v) => (v instanceof Error ? reject(v) : resolve(v)));
       this.ws.send(JSON.stringify({ id, method, params }));
     });
+  }
+
+  /** Evaluates an expression in the server's main context; `require` is available. */
+  async evaluate<T>(expression: string): Promise<T> {
+    const r = (await this.call("Runtime.evaluate", { expression, includeCommandLineAPI: true, returnByValue: true })) as {
+      result: { value: T };
+      exceptionDetails?: { text: string };
+    };
+    if (r.exceptionDetails) throw new Error(`evaluate failed: ${r.exceptionDetails.text}`);
+    return r.result.value;
+  }
+
+  /** Starts (or restarts) an event-loop delay histogram in the server (10 ms resolution). */
+  async startLoopDelay(): Promise<void> {
+    await this.evaluate(
+      "globalThis.__benchLoopDelay?.disable(); globalThis.__benchLoopDelay = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 10 }); globalThis.__benchLoopDelay.enable(); true",
+    );
+  }
+
+  /** Event-loop delay since startLoopDelay(), in ms (the timer resolution is included in the values). */
+  async loopDelay(): Promise<{ p50: number; p99: number; max: number }> {
+    return JSON.parse(
+      await this.evaluate<string>(
+        "(() => { const h = globalThis.__benchLoopDelay; h.disable(); return JSON.stringify({ p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 }); })()",
+      ),
+    ) as { p50: number; p99: number; max: number };
   }
 
   /** process.memoryUsage() after a full GC. */
