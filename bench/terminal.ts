@@ -2,7 +2,8 @@
 // with a direct ssh2 client on the same target in the same run:
 //   1. throughput of a large output, bridge (WebSocket, acking every frame) vs direct;
 //   2. keystroke echo round trip, bridge vs direct;
-//   3. server memory per idle session with many sessions open.
+//   3. server memory per idle session with many sessions open (run first, on the
+//      fresh server, so that the baseline is not inflated by the flood).
 // The embedded target runs inside the server process, so its per-connection cost
 // (ssh2 Server connection, pty) counts in the server's numbers too.
 // Prints numbers and PASS/MISS per target; never fails on slowness.
@@ -64,6 +65,27 @@ async function writeDataFile(file: string, bytes: number): Promise<void> {
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
+/**
+ * Brings the server to a quiet state and waits until its anonymous RSS stops moving
+ * (< 1 MiB over 5 s, at most 60 s); true if it settled. Measured here: V8 gives pages
+ * back several seconds after a full GC, swinging RSS by tens of MiB, more than the
+ * sessions being measured, so a baseline taken right after a GC means nothing.
+ */
+async function settle(pid: number, inspector: Inspector | null): Promise<boolean> {
+  await inspector?.memory();
+  await sleep(8000);
+  await inspector?.memory();
+  const samples: number[] = [];
+  const end = Date.now() + 60_000;
+  while (Date.now() < end) {
+    samples.push(procStatusBytes(pid, "RssAnon"));
+    const last = samples.slice(-6);
+    if (last.length === 6 && Math.max(...last) - Math.min(...last) < 1024 * 1024) return true;
+    await sleep(1000);
+  }
+  return false;
+}
+
 async function throughputRound(shell: Shell, file: string, server: BenchServer): Promise<{ mibps: number; bytes: number; ms: number; serverCpu: number }> {
   const cpu0 = procCpuSeconds(server.pid);
   const r = await runUntilMarker(shell, `cat ${file}`, 600_000);
@@ -71,14 +93,177 @@ async function throughputRound(shell: Shell, file: string, server: BenchServer):
   return { mibps: r.bytes / 1024 / 1024 / (r.ms / 1000), bytes: r.bytes, ms: r.ms, serverCpu };
 }
 
+interface Ctx {
+  server: BenchServer;
+  base: string;
+  ws: string;
+  target: Target;
+  pem: string;
+  inspector: Inspector | null;
+  report: { throughput?: string[]; echo?: string[]; memory?: string[] };
+  json: Record<string, unknown>;
+}
+
+async function throughputPhase(ctx: Ctx): Promise<void> {
+  const { server, base, ws, target, pem } = ctx;
+  const file = path.join(ROOT, ".tmp", `bench-data-${process.pid}.b64`);
+  defer(() => rmSync(file, { force: true }));
+  await writeDataFile(file, SIZE_MIB * 1024 * 1024);
+  const warm = path.join(ROOT, ".tmp", `bench-warm-${process.pid}.b64`);
+  defer(() => rmSync(warm, { force: true }));
+  await writeDataFile(warm, 32 * 1024 * 1024); // enough for the JIT to settle before measuring
+
+  const direct = await DirectShell.open(target, pem, SIZE);
+  defer(() => direct.close());
+  const bridge = await BridgeShell.open(base, ws, target.id, SIZE);
+  defer(() => bridge.close());
+  await throughputRound(direct, warm, server);
+  await throughputRound(bridge, warm, server);
+
+  console.log(`\nthroughput: cat of a ${SIZE_MIB} MiB base64 file (through a ${SIZE.cols}x${SIZE.rows} pty), ${ROUNDS} rounds, alternating`);
+  const d: number[] = [];
+  const b: number[] = [];
+  const ratios: number[] = [];
+  const cpuPerMiB = { direct: [] as number[], bridge: [] as number[] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = (r % 2 ? [bridge, direct] : [direct, bridge]).filter((sh: Shell) => PATHS.has(sh.kind));
+    const res: Record<string, Awaited<ReturnType<typeof throughputRound>>> = {};
+    for (const s of order) res[s.kind] = await throughputRound(s, file, server);
+    const none = { mibps: NaN, bytes: NaN, ms: NaN, serverCpu: NaN };
+    const rd = res.direct ?? none;
+    const rb = res.bridge ?? none;
+    d.push(rd.mibps);
+    b.push(rb.mibps);
+    ratios.push(rb.mibps / rd.mibps);
+    cpuPerMiB.direct.push((rd.serverCpu * 1000) / (rd.bytes / 1048576));
+    cpuPerMiB.bridge.push((rb.serverCpu * 1000) / (rb.bytes / 1048576));
+    console.log(
+      `  round ${r + 1}: direct ${rd.mibps.toFixed(1)} MiB/s (${mib(rd.bytes, 1)} in ${ms(rd.ms, 0)}, server cpu ${rd.serverCpu.toFixed(2)} s)` +
+        `  bridge ${rb.mibps.toFixed(1)} MiB/s (${mib(rb.bytes, 1)} in ${ms(rb.ms, 0)}, server cpu ${rb.serverCpu.toFixed(2)} s)  ratio ${(rb.mibps / rd.mibps).toFixed(2)}`,
+    );
+  }
+  const ratio = median(ratios);
+  (ctx.report.throughput ??= []).push(
+    `throughput: direct ${median(d).toFixed(1)} MiB/s, bridge ${median(b).toFixed(1)} MiB/s (medians); bridge/direct ${(ratio * 100).toFixed(0)}% (median of the per-round ratios; target >= ${TARGET_RATIO * 100}%)  ${verdict(ratio >= TARGET_RATIO)}`,
+    `  server CPU per MiB: direct ${median(cpuPerMiB.direct).toFixed(1)} ms, bridge ${median(cpuPerMiB.bridge).toFixed(1)} ms`,
+  );
+  ctx.json.throughput = { sizeMiB: SIZE_MIB, direct: d, bridge: b, ratios, ratio, cpuMsPerMiB: cpuPerMiB };
+  await bridge.close();
+  await direct.close();
+
+}
+
+async function echoPhase(ctx: Ctx): Promise<void> {
+  const { base, ws, target, pem } = ctx;
+  console.log(`\nkeystroke echo: ${SAMPLES} samples each, one char into \`cat\` on a raw tty, in blocks alternating direct/bridge`);
+  const direct = await DirectShell.open(target, pem, SIZE);
+  defer(() => direct.close());
+  const bridge = await BridgeShell.open(base, ws, target.id, SIZE);
+  defer(() => bridge.close());
+  const d: number[] = [];
+  const b: number[] = [];
+  const blocks = 4;
+  const per = Math.ceil(SAMPLES / blocks);
+  // The first block of each carries the warm-up (and puts `cat` in place).
+  d.push(...(await echoRoundTrips(direct, per)));
+  b.push(...(await echoRoundTrips(bridge, per)));
+  for (let i = 1; i < blocks; i++) {
+    d.push(...(await echoRoundTrips(direct, per, 0, true)));
+    b.push(...(await echoRoundTrips(bridge, per, 0, true)));
+  }
+  const sd = summary(d);
+  const sb = summary(b);
+  const added = sb.p50 - sd.p50;
+  console.log(
+    table([
+      ["echo round trip", "n", "p50", "p95", "p99", "max"],
+      ["direct ssh2", String(sd.n), ms(sd.p50, 2), ms(sd.p95, 2), ms(sd.p99, 2), ms(sd.max, 2)],
+      ["bridge (WebSocket)", String(sb.n), ms(sb.p50, 2), ms(sb.p95, 2), ms(sb.p99, 2), ms(sb.max, 2)],
+    ]).replace(/^/gm, "  "),
+  );
+  (ctx.report.echo ??= []).push(
+    `echo: direct p50 ${ms(sd.p50, 2)} p99 ${ms(sd.p99, 2)}; bridge p50 ${ms(sb.p50, 2)} p99 ${ms(sb.p99, 2)}; added p50 ${ms(added, 2)} (target <= ${TARGET_ADDED_ECHO_MS} ms)  ${verdict(added <= TARGET_ADDED_ECHO_MS)}`,
+  );
+  ctx.json.echo = { direct: sd, bridge: sb, addedP50: added };
+  await bridge.close();
+  await direct.close();
+
+}
+
+interface MemPoint {
+  sessions: number;
+  rss: number;
+  anon: number;
+  heap?: NodeJS.MemoryUsage;
+  settled: boolean;
+}
+
+/**
+ * Server memory per idle session. Measured as the slope between half and all of the
+ * sessions open (both settled): the 0 → N delta is reported too, but on this server
+ * it moves by tens of MiB for reasons unrelated to sessions (PGlite's start-up peak
+ * being given back, glibc trimming its heap on some later free), so it can even be
+ * negative; the slope is what one more idle session costs.
+ */
+async function memoryPhase(ctx: Ctx): Promise<void> {
+  const { server, base, ws, target, inspector } = ctx;
+  console.log(`\nmemory: ${SESSIONS} idle terminal sessions on a fresh server (bridge and embedded target share its process)`);
+  // Warm the path once so that module loading and first-use caches are not counted per session.
+  const warm = await BridgeShell.open(base, ws, target.id, SIZE);
+  await runUntilMarker(warm, "true", 10_000);
+  await warm.close();
+  const shells: BridgeShell[] = [];
+  defer(async () => {
+    for (const s of shells.splice(0)) await s.close();
+  });
+  const point = async (): Promise<MemPoint> => {
+    const settled = await settle(server.pid, inspector);
+    const heap = await inspector?.memory();
+    return { sessions: shells.length, rss: procStatusBytes(server.pid), anon: procStatusBytes(server.pid, "RssAnon"), ...(heap ? { heap } : {}), settled };
+  };
+  const openUpTo = async (n: number) => {
+    while (shells.length < n) {
+      const k = Math.min(10, n - shells.length);
+      shells.push(...(await Promise.all(Array.from({ length: k }, () => BridgeShell.open(base, ws, target.id, SIZE, 120_000)))));
+    }
+  };
+  const p0 = await point();
+  const t0 = performance.now();
+  await openUpTo(Math.floor(SESSIONS / 2));
+  const openMs = performance.now() - t0;
+  const pHalf = await point();
+  await openUpTo(SESSIONS);
+  const pAll = await point();
+  const show = (p: MemPoint) =>
+    `${String(p.sessions).padStart(4)} sessions: RSS ${mib(p.rss, 1)}, anonymous ${mib(p.anon, 1)}` +
+    (p.heap ? `, heapUsed ${mib(p.heap.heapUsed, 1)}, external+arrayBuffers ${mib(p.heap.external + p.heap.arrayBuffers, 1)}` : "") +
+    (p.settled ? "" : " (not settled)");
+  console.log(`  opened ${pHalf.sessions} sessions in ${ms(openMs, 0)}; settled, after a forced GC:`);
+  for (const p of [p0, pHalf, pAll]) console.log(`  ${show(p)}`);
+  const n = pAll.sessions - pHalf.sessions;
+  const anonPer = (pAll.anon - pHalf.anon) / n;
+  const rssPer = (pAll.rss - pHalf.rss) / n;
+  const heapPer = pAll.heap && pHalf.heap ? (pAll.heap.heapUsed - pHalf.heap.heapUsed) / n : NaN;
+  const extPer = pAll.heap && pHalf.heap ? (pAll.heap.external + pAll.heap.arrayBuffers - pHalf.heap.external - pHalf.heap.arrayBuffers) / n : NaN;
+  const anonPerFromZero = (pAll.anon - p0.anon) / pAll.sessions;
+  for (const s of shells.splice(0)) await s.close();
+  await sleep(3000);
+  console.log(`  after closing them all: RSS ${mib(procStatusBytes(server.pid), 1)}, anonymous ${mib(procStatusBytes(server.pid, "RssAnon"), 1)}`);
+  (ctx.report.memory ??= []).push(
+    `memory: ${(anonPer / 1024).toFixed(0)} KiB per idle session (anonymous RSS, slope ${pHalf.sessions} → ${pAll.sessions} sessions; VmRSS ${(rssPer / 1024).toFixed(0)} KiB` +
+      `${pAll.heap ? `; JS heap ${(heapPer / 1024).toFixed(0)} KiB + external ${(extPer / 1024).toFixed(0)} KiB` : ""}; 0 → ${pAll.sessions} delta ${(anonPerFromZero / 1024).toFixed(0)} KiB) (target <= 1024 KiB)  ${verdict(anonPer <= TARGET_PER_SESSION)}`,
+  );
+  ctx.json.memory = { points: [p0, pHalf, pAll].map(({ heap, ...p }) => ({ ...p, heapUsed: heap?.heapUsed, external: heap ? heap.external + heap.arrayBuffers : undefined })), anonPerSession: anonPer, rssPerSession: rssPer, heapPerSession: heapPer, externalPerSession: extPer, anonPerSessionFromZero: anonPerFromZero };
+}
+
 run(async () => {
-  const report: string[] = [];
-  const json: Record<string, unknown> = { bench: "terminal" };
   const inspect = !args["no-inspect"] && ONLY.has("memory");
   const server = await startServer({
     name: "terminal",
     nodeArgs: [...(inspect ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : []), ...args["server-arg"]],
   });
+  const inspector = inspect ? await Inspector.connect(INSPECT_PORT).catch(() => null) : null;
+  if (inspector) defer(() => inspector.close());
   const base = server.base;
   const ws = await defaultWorkspace(base);
   const { targets } = await getJson<{ targets: Target[] }>(`${base}/api/workspaces/${ws}/targets`);
@@ -89,132 +274,15 @@ run(async () => {
   if (!keyRes.ok) throw new Error(`key: ${keyRes.status}`);
   const pem = await keyRes.text();
   console.log(`server pid ${server.pid} on ${base}; embedded target ${target.host}:${target.port}`);
+  const ctx: Ctx = { server, base, ws, target, pem, inspector, report: {}, json: { bench: "terminal" } };
 
-  if (ONLY.has("throughput")) {
-    const file = path.join(ROOT, ".tmp", `bench-data-${process.pid}.b64`);
-    defer(() => rmSync(file, { force: true }));
-    await writeDataFile(file, SIZE_MIB * 1024 * 1024);
-    const warm = path.join(ROOT, ".tmp", `bench-warm-${process.pid}.b64`);
-    defer(() => rmSync(warm, { force: true }));
-    await writeDataFile(warm, 32 * 1024 * 1024); // enough for the JIT to settle before measuring
-
-    const direct = await DirectShell.open(target, pem, SIZE);
-    defer(() => direct.close());
-    const bridge = await BridgeShell.open(base, ws, target.id, SIZE);
-    defer(() => bridge.close());
-    await throughputRound(direct, warm, server);
-    await throughputRound(bridge, warm, server);
-
-    console.log(`\n[1] throughput: cat of a ${SIZE_MIB} MiB base64 file (through a ${SIZE.cols}x${SIZE.rows} pty), ${ROUNDS} rounds, alternating`);
-    const d: number[] = [];
-    const b: number[] = [];
-    const ratios: number[] = [];
-    const cpuPerMiB = { direct: [] as number[], bridge: [] as number[] };
-    for (let r = 0; r < ROUNDS; r++) {
-      const order = (r % 2 ? [bridge, direct] : [direct, bridge]).filter((sh: Shell) => PATHS.has(sh.kind));
-      const res: Record<string, Awaited<ReturnType<typeof throughputRound>>> = {};
-      for (const s of order) res[s.kind] = await throughputRound(s, file, server);
-      const none = { mibps: NaN, bytes: NaN, ms: NaN, serverCpu: NaN };
-      const rd = res.direct ?? none;
-      const rb = res.bridge ?? none;
-      d.push(rd.mibps);
-      b.push(rb.mibps);
-      ratios.push(rb.mibps / rd.mibps);
-      cpuPerMiB.direct.push((rd.serverCpu * 1000) / (rd.bytes / 1048576));
-      cpuPerMiB.bridge.push((rb.serverCpu * 1000) / (rb.bytes / 1048576));
-      console.log(
-        `  round ${r + 1}: direct ${rd.mibps.toFixed(1)} MiB/s (${mib(rd.bytes, 1)} in ${ms(rd.ms, 0)}, server cpu ${rd.serverCpu.toFixed(2)} s)` +
-          `  bridge ${rb.mibps.toFixed(1)} MiB/s (${mib(rb.bytes, 1)} in ${ms(rb.ms, 0)}, server cpu ${rb.serverCpu.toFixed(2)} s)  ratio ${(rb.mibps / rd.mibps).toFixed(2)}`,
-      );
-    }
-    const ratio = median(ratios);
-    report.push(
-      `throughput: direct ${median(d).toFixed(1)} MiB/s, bridge ${median(b).toFixed(1)} MiB/s, ratio ${(ratio * 100).toFixed(0)}% (target >= ${TARGET_RATIO * 100}%)  ${verdict(ratio >= TARGET_RATIO)}`,
-      `  server CPU per MiB: direct ${median(cpuPerMiB.direct).toFixed(1)} ms, bridge ${median(cpuPerMiB.bridge).toFixed(1)} ms`,
-    );
-    json.throughput = { sizeMiB: SIZE_MIB, direct: d, bridge: b, ratios, ratio, cpuMsPerMiB: cpuPerMiB };
-    await bridge.close();
-    await direct.close();
-  }
-
-  if (ONLY.has("echo")) {
-    console.log(`\n[2] keystroke echo: ${SAMPLES} samples each, one char into \`cat\` on a raw tty, in blocks alternating direct/bridge`);
-    const direct = await DirectShell.open(target, pem, SIZE);
-    defer(() => direct.close());
-    const bridge = await BridgeShell.open(base, ws, target.id, SIZE);
-    defer(() => bridge.close());
-    const d: number[] = [];
-    const b: number[] = [];
-    const blocks = 4;
-    const per = Math.ceil(SAMPLES / blocks);
-    // The first block of each carries the warm-up (and puts `cat` in place).
-    d.push(...(await echoRoundTrips(direct, per)));
-    b.push(...(await echoRoundTrips(bridge, per)));
-    for (let i = 1; i < blocks; i++) {
-      d.push(...(await echoRoundTrips(direct, per, 0, true)));
-      b.push(...(await echoRoundTrips(bridge, per, 0, true)));
-    }
-    const sd = summary(d);
-    const sb = summary(b);
-    const added = sb.p50 - sd.p50;
-    console.log(
-      table([
-        ["echo round trip", "n", "p50", "p95", "p99", "max"],
-        ["direct ssh2", String(sd.n), ms(sd.p50, 2), ms(sd.p95, 2), ms(sd.p99, 2), ms(sd.max, 2)],
-        ["bridge (WebSocket)", String(sb.n), ms(sb.p50, 2), ms(sb.p95, 2), ms(sb.p99, 2), ms(sb.max, 2)],
-      ]).replace(/^/gm, "  "),
-    );
-    report.push(
-      `echo: direct p50 ${ms(sd.p50, 2)} p99 ${ms(sd.p99, 2)}; bridge p50 ${ms(sb.p50, 2)} p99 ${ms(sb.p99, 2)}; added p50 ${ms(added, 2)} (target <= ${TARGET_ADDED_ECHO_MS} ms)  ${verdict(added <= TARGET_ADDED_ECHO_MS)}`,
-    );
-    json.echo = { direct: sd, bridge: sb, addedP50: added };
-    await bridge.close();
-    await direct.close();
-  }
-
-  if (ONLY.has("memory")) {
-    console.log(`\n[3] memory: ${SESSIONS} idle terminal sessions (bridge + embedded target, same process)`);
-    const inspector = inspect ? await Inspector.connect(INSPECT_PORT).catch(() => null) : null;
-    if (inspector) defer(() => inspector.close());
-    // Warm the path once so that module loading and first-use caches are not counted per session.
-    const warm = await BridgeShell.open(base, ws, target.id, SIZE);
-    await runUntilMarker(warm, "true", 10_000);
-    await warm.close();
-    await sleep(3000);
-    const heap0 = await inspector?.memory();
-    const rss0 = procStatusBytes(server.pid);
-    const shells: BridgeShell[] = [];
-    defer(async () => {
-      for (const s of shells.splice(0)) await s.close();
-    });
-    const t0 = performance.now();
-    for (let i = 0; i < SESSIONS; i += 10) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(10, SESSIONS - i) }, () => BridgeShell.open(base, ws, target.id, SIZE, 120_000)),
-      );
-      shells.push(...batch);
-    }
-    const openMs = performance.now() - t0;
-    // Each shell prints its prompt; then nothing happens. Let timers, GC and allocators settle.
-    await sleep(10_000);
-    const heap1 = await inspector?.memory();
-    const rss1 = procStatusBytes(server.pid);
-    const rssPer = (rss1 - rss0) / SESSIONS;
-    const heapPer = heap0 && heap1 ? (heap1.heapUsed - heap0.heapUsed) / SESSIONS : NaN;
-    const extPer = heap0 && heap1 ? (heap1.external + heap1.arrayBuffers - heap0.external - heap0.arrayBuffers) / SESSIONS : NaN;
-    console.log(`  opened ${SESSIONS} sessions in ${ms(openMs, 0)}; RSS ${mib(rss0, 1)} → ${mib(rss1, 1)}`);
-    if (heap0 && heap1) console.log(`  heapUsed ${mib(heap0.heapUsed, 1)} → ${mib(heap1.heapUsed, 1)}; external ${mib(heap0.external, 1)} → ${mib(heap1.external, 1)} (after forced GC)`);
-    for (const s of shells.splice(0)) await s.close();
-    await sleep(3000);
-    const rss2 = procStatusBytes(server.pid);
-    console.log(`  after closing them all: RSS ${mib(rss2, 1)}`);
-    report.push(
-      `memory: ${(rssPer / 1024).toFixed(0)} KiB RSS per idle session${heap0 ? `, ${(heapPer / 1024).toFixed(0)} KiB JS heap + ${(extPer / 1024).toFixed(0)} KiB external` : ""} (target <= 1024 KiB RSS)  ${verdict(rssPer <= TARGET_PER_SESSION)}`,
-    );
-    json.memory = { sessions: SESSIONS, rss0, rss1, rss2, rssPerSession: rssPer, heapPerSession: heapPer, externalPerSession: extPer };
-  }
+  // Memory first, on the fresh server: after a flood the baseline RSS would carry
+  // freed-but-not-returned pages and the per-session delta would mean nothing.
+  if (ONLY.has("memory")) await memoryPhase(ctx);
+  if (ONLY.has("throughput")) await throughputPhase(ctx);
+  if (ONLY.has("echo")) await echoPhase(ctx);
 
   console.log("\nsummary (noisy machine: other engineers' servers and browsers share its 2 cores)");
-  for (const line of report) console.log(`  ${line}`);
-  console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+  for (const line of [...(ctx.report.throughput ?? []), ...(ctx.report.echo ?? []), ...(ctx.report.memory ?? [])]) console.log(`  ${line}`);
+  console.log(`BENCH_JSON ${JSON.stringify(ctx.json)}`);
 });
