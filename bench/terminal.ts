@@ -199,11 +199,12 @@ interface MemPoint {
 }
 
 /**
- * Server memory per idle session. Measured as the slope between half and all of the
- * sessions open (both settled): the 0 → N delta is reported too, but on this server
- * it moves by tens of MiB for reasons unrelated to sessions (PGlite's start-up peak
- * being given back, glibc trimming its heap on some later free), so it can even be
- * negative; the slope is what one more idle session costs.
+ * Server memory per idle session. Anonymous RSS is read settled (after a forced GC)
+ * at 0, N/4, N/2, 3N/4 and N sessions; the figure is the median of the four
+ * increments. A single 0 -> N delta moves by tens of MiB for reasons unrelated to
+ * sessions (glibc trimming its heap on some later free, PGlite's start-up peak
+ * draining), so it can even come out negative; one such jump spoils only one
+ * increment, and the median ignores it.
  */
 async function memoryPhase(ctx: Ctx): Promise<void> {
   const { server, base, ws, target, inspector } = ctx;
@@ -227,33 +228,39 @@ async function memoryPhase(ctx: Ctx): Promise<void> {
       shells.push(...(await Promise.all(Array.from({ length: k }, () => BridgeShell.open(base, ws, target.id, SIZE, 120_000)))));
     }
   };
-  const p0 = await point();
   const t0 = performance.now();
-  await openUpTo(Math.floor(SESSIONS / 2));
-  const openMs = performance.now() - t0;
-  const pHalf = await point();
-  await openUpTo(SESSIONS);
-  const pAll = await point();
+  const points = [await point()];
+  let openMs = 0;
+  for (let q = 1; q <= 4; q++) {
+    const t = performance.now();
+    await openUpTo(Math.round((SESSIONS * q) / 4));
+    openMs += performance.now() - t;
+    points.push(await point());
+  }
   const show = (p: MemPoint) =>
-    `${String(p.sessions).padStart(4)} sessions: RSS ${mib(p.rss, 1)}, anonymous ${mib(p.anon, 1)}` +
+    `${String(p.sessions).padStart(4)} sessions: anonymous RSS ${mib(p.anon, 1)} (VmRSS ${mib(p.rss, 1)})` +
     (p.heap ? `, heapUsed ${mib(p.heap.heapUsed, 1)}, external+arrayBuffers ${mib(p.heap.external + p.heap.arrayBuffers, 1)}` : "") +
     (p.settled ? "" : " (not settled)");
-  console.log(`  opened ${pHalf.sessions} sessions in ${ms(openMs, 0)}; settled, after a forced GC:`);
-  for (const p of [p0, pHalf, pAll]) console.log(`  ${show(p)}`);
-  const n = pAll.sessions - pHalf.sessions;
-  const anonPer = (pAll.anon - pHalf.anon) / n;
-  const rssPer = (pAll.rss - pHalf.rss) / n;
-  const heapPer = pAll.heap && pHalf.heap ? (pAll.heap.heapUsed - pHalf.heap.heapUsed) / n : NaN;
-  const extPer = pAll.heap && pHalf.heap ? (pAll.heap.external + pAll.heap.arrayBuffers - pHalf.heap.external - pHalf.heap.arrayBuffers) / n : NaN;
-  const anonPerFromZero = (pAll.anon - p0.anon) / pAll.sessions;
+  console.log(`  opened ${SESSIONS} sessions in ${ms(openMs, 0)} (${ms(performance.now() - t0, 0)} with settling); each point settled, after a forced GC:`);
+  for (const p of points) console.log(`  ${show(p)}`);
+  const per = (f: (p: MemPoint) => number) =>
+    median(points.slice(1).map((p, i) => (f(p) - f(points[i]!)) / (p.sessions - points[i]!.sessions)));
+  const anonPer = per((p) => p.anon);
+  const rssPer = per((p) => p.rss);
+  const withHeap = points.every((p) => p.heap);
+  const heapPer = withHeap ? per((p) => p.heap!.heapUsed) : NaN;
+  const extPer = withHeap ? per((p) => p.heap!.external + p.heap!.arrayBuffers) : NaN;
+  const first = points[0]!;
+  const last = points[points.length - 1]!;
+  const anonPerFromZero = (last.anon - first.anon) / last.sessions;
   for (const s of shells.splice(0)) await s.close();
   await sleep(3000);
   console.log(`  after closing them all: RSS ${mib(procStatusBytes(server.pid), 1)}, anonymous ${mib(procStatusBytes(server.pid, "RssAnon"), 1)}`);
   (ctx.report.memory ??= []).push(
-    `memory: ${(anonPer / 1024).toFixed(0)} KiB per idle session (anonymous RSS, slope ${pHalf.sessions} → ${pAll.sessions} sessions; VmRSS ${(rssPer / 1024).toFixed(0)} KiB` +
-      `${pAll.heap ? `; JS heap ${(heapPer / 1024).toFixed(0)} KiB + external ${(extPer / 1024).toFixed(0)} KiB` : ""}; 0 → ${pAll.sessions} delta ${(anonPerFromZero / 1024).toFixed(0)} KiB) (target <= 1024 KiB)  ${verdict(anonPer <= TARGET_PER_SESSION)}`,
+    `memory: ${(anonPer / 1024).toFixed(0)} KiB per idle session (anonymous RSS, median increment up to ${last.sessions} sessions; VmRSS ${(rssPer / 1024).toFixed(0)} KiB` +
+      `${withHeap ? `; of it JS heap ${(heapPer / 1024).toFixed(0)} KiB + external ${(extPer / 1024).toFixed(0)} KiB` : ""}; plain 0 → ${last.sessions} delta ${(anonPerFromZero / 1024).toFixed(0)} KiB) (target <= 1024 KiB)  ${verdict(anonPer <= TARGET_PER_SESSION)}`,
   );
-  ctx.json.memory = { points: [p0, pHalf, pAll].map(({ heap, ...p }) => ({ ...p, heapUsed: heap?.heapUsed, external: heap ? heap.external + heap.arrayBuffers : undefined })), anonPerSession: anonPer, rssPerSession: rssPer, heapPerSession: heapPer, externalPerSession: extPer, anonPerSessionFromZero: anonPerFromZero };
+  ctx.json.memory = { points: points.map(({ heap, ...p }) => ({ ...p, heapUsed: heap?.heapUsed, external: heap ? heap.external + heap.arrayBuffers : undefined })), anonPerSession: anonPer, rssPerSession: rssPer, heapPerSession: heapPer, externalPerSession: extPer, anonPerSessionFromZero: anonPerFromZero };
 }
 
 /** A fresh server with its workspace, embedded target and a workspace key (held in memory only). */
