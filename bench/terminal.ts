@@ -13,7 +13,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { defer, run } from "./lib/cleanup";
 import { Inspector } from "./lib/inspector";
-import { defaultWorkspace, getJson, procCpuSeconds, procStatusBytes, ROOT, startServer, type BenchServer } from "./lib/server";
+import { defaultWorkspace, getJson, procCpuSeconds, procStatusBytes, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
 import { median, mib, ms, sleep, summary, table, verdict } from "./lib/stats";
 import { BridgeShell, DirectShell, echoRoundTrips, runUntilMarker, type Shell } from "./lib/terminal-client";
 
@@ -86,11 +86,18 @@ async function settle(pid: number, inspector: Inspector | null): Promise<boolean
   return false;
 }
 
-async function throughputRound(shell: Shell, file: string, server: BenchServer): Promise<{ mibps: number; bytes: number; ms: number; serverCpu: number }> {
+async function throughputRound(
+  shell: Shell,
+  file: string,
+  server: BenchServer,
+): Promise<{ mibps: number; bytes: number; ms: number; serverCpu: number; starved: number }> {
   const cpu0 = procCpuSeconds(server.pid);
+  const sched0 = threadSchedMs(server.pid);
   const r = await runUntilMarker(shell, `cat ${file}`, 600_000);
   const serverCpu = procCpuSeconds(server.pid) - cpu0;
-  return { mibps: r.bytes / 1024 / 1024 / (r.ms / 1000), bytes: r.bytes, ms: r.ms, serverCpu };
+  // Share of the round the server's main thread was runnable but had no CPU (other processes had both).
+  const starved = (threadSchedMs(server.pid).waiting - sched0.waiting) / r.ms;
+  return { mibps: r.bytes / 1024 / 1024 / (r.ms / 1000), bytes: r.bytes, ms: r.ms, serverCpu, starved };
 }
 
 interface Ctx {
@@ -121,6 +128,7 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   await throughputRound(bridge, warm, server);
 
   console.log(`\nthroughput: cat of a ${SIZE_MIB} MiB base64 file (through a ${SIZE.cols}x${SIZE.rows} pty), ${ROUNDS} rounds, alternating`);
+  console.log("  (starved: share of the round the server's main thread was runnable but waiting for a CPU)");
   const d: number[] = [];
   const b: number[] = [];
   const ratios: number[] = [];
@@ -129,7 +137,7 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
     const order = (r % 2 ? [bridge, direct] : [direct, bridge]).filter((sh: Shell) => PATHS.has(sh.kind));
     const res: Record<string, Awaited<ReturnType<typeof throughputRound>>> = {};
     for (const s of order) res[s.kind] = await throughputRound(s, file, server);
-    const none = { mibps: NaN, bytes: NaN, ms: NaN, serverCpu: NaN };
+    const none = { mibps: NaN, bytes: NaN, ms: NaN, serverCpu: NaN, starved: NaN };
     const rd = res.direct ?? none;
     const rb = res.bridge ?? none;
     d.push(rd.mibps);
@@ -138,8 +146,8 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
     cpuPerMiB.direct.push((rd.serverCpu * 1000) / (rd.bytes / 1048576));
     cpuPerMiB.bridge.push((rb.serverCpu * 1000) / (rb.bytes / 1048576));
     console.log(
-      `  round ${r + 1}: direct ${rd.mibps.toFixed(1)} MiB/s (${mib(rd.bytes, 1)} in ${ms(rd.ms, 0)}, server cpu ${rd.serverCpu.toFixed(2)} s)` +
-        `  bridge ${rb.mibps.toFixed(1)} MiB/s (${mib(rb.bytes, 1)} in ${ms(rb.ms, 0)}, server cpu ${rb.serverCpu.toFixed(2)} s)  ratio ${(rb.mibps / rd.mibps).toFixed(2)}`,
+      `  round ${r + 1}: direct ${rd.mibps.toFixed(1)} MiB/s (${mib(rd.bytes, 1)} in ${ms(rd.ms, 0)}, server cpu ${rd.serverCpu.toFixed(2)} s, starved ${(rd.starved * 100).toFixed(0)}%)` +
+        `  bridge ${rb.mibps.toFixed(1)} MiB/s (${mib(rb.bytes, 1)} in ${ms(rb.ms, 0)}, server cpu ${rb.serverCpu.toFixed(2)} s, starved ${(rb.starved * 100).toFixed(0)}%)  ratio ${(rb.mibps / rd.mibps).toFixed(2)}`,
     );
   }
   const ratio = median(ratios);

@@ -130,6 +130,16 @@ export function procStatusBytes(pid: number, field = "VmRSS"): number {
   return Number(m[1]) * 1024;
 }
 
+/**
+ * A thread's scheduler stats in ms (the main thread when tid = pid): time on a CPU
+ * and time spent runnable but waiting for one, which tells a blocked event loop
+ * from a starved one on a busy machine.
+ */
+export function threadSchedMs(pid: number, tid = pid): { onCpu: number; waiting: number } {
+  const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/).map(Number) as [number, number];
+  return { onCpu: onCpu / 1e6, waiting: waiting / 1e6 };
+}
+
 /** User+system CPU seconds a process has used so far. */
 export function procCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
