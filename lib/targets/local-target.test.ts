@@ -21,7 +21,7 @@ const clients: ssh2.Client[] = [];
 beforeAll(async () => {
   target = new LocalTarget({
     listenHost: "127.0.0.1",
-    ports: { from: 23880, to: 23899 }, // the bench engineer's range; the target skips ports in use
+    ports: { from: 23880, to: 23899 }, // the target skips ports in use
     hostKey: loadOrCreateKeyFile(path.join(dir, "host_ed25519"), "test-host"),
     volume: path.join(dir, "volume"),
     allowedKeys: async () => [{ blob: clientBlob, options: null }],
@@ -112,15 +112,19 @@ describe("embedded target", () => {
 
   it("blocks the program while the client reads nothing (backpressure reaches the pty)", async () => {
     const ch = await shell();
-    await runUntil(ch, "stty -echo; cd $(mktemp -d)");
-    ch.pause(); // the client stops granting window
-    // ~27 MB to the terminal, then a file: without backpressure the target would buffer it all and the file appear at once.
-    ch.write("head -c 20000000 /dev/zero | base64; touch done\n");
-    await new Promise((r) => setTimeout(r, 2500));
+    const flag = `flood-done-${Date.now()}`; // in HOME (the volume), where both shells start
+    // Quotes split the words, so the echoed command line never matches the answer.
+    const check = `test -e ~/${flag} && echo "fi""le-there" || echo "no""-file"`;
+    await runUntil(ch, "stty -echo");
+    ch.pause(); // the client stops reading, so it stops granting window
+    // ~27 MB to the terminal, then a file. Without backpressure the target would read it
+    // all into memory in a second or two and the file would appear while we are paused.
+    ch.write(`head -c 20000000 /dev/zero | base64; touch ~/${flag}\n`);
+    await new Promise((r) => setTimeout(r, 3000));
+    const probe = await shell();
+    expect((await runUntil(probe, check)).toString()).toContain("no-file");
     ch.resume();
-    const out = (await runUntil(ch, "test -e done && echo made || echo not-yet")).toString();
-    // The check ran after the output drained, so the file exists now...
-    expect(out).toContain("made");
-    // ...but the flood was still being produced when we resumed: most of it arrived after.
+    await runUntil(ch, "true");
+    expect((await runUntil(probe, check)).toString()).toContain("file-there");
   }, 60_000);
 });
