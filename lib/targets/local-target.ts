@@ -31,6 +31,12 @@ interface OsUser {
 }
 
 const AUTH_TIMEOUT_MS = 30_000;
+/** One SSH packet's worth (ssh2 and OpenSSH clients take 32 KiB packets). */
+const COALESCE_BYTES = 32 * 1024;
+/** The most a Linux pty read returns in one go, typically (its buffers hold 4095 bytes). */
+const PTY_FULL_READ = 4095;
+/** Reads below this are interactive (echoes, prompts) or the end of a burst: no waiting. */
+const SMALL_READ = 1024;
 /** Pty output waiting for SSH window above which we stop reading the pty (one SSH packet)... */
 const PTY_PAUSE_BYTES = 32 * 1024;
 /** ...and below which we read again. */
@@ -245,29 +251,72 @@ export class LocalTarget {
       ...(this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {}),
     });
     this.processes.add(proc);
-    // Backpressure: when the SSH channel's window is full, stop reading the pty so
-    // the program blocks instead of our memory growing. Pause as soon as output
-    // waits for window (as sshd does), not when write() says so: that happens only
-    // past the stream's 2 MiB high-water mark, and those 2 MiB still reached the
-    // browser after a Ctrl-C. Whatever stays in the pty is flushed by the tty on ^C.
-    let ptyPaused = false;
-    proc.onData((data: string | Buffer) => {
+    // A pty read returns ~4 KiB at most, and libuv does one read per readiness, so
+    // writing each read as it came made one SSH packet per 4 KiB: padding, encryption
+    // and a socket write here, a decryption and a data event at the client, per 4 KiB.
+    // While reads keep coming turn after turn (a program dumping output), they are
+    // collected into one write of up to a full 32 KiB packet, sent after the first
+    // turn without a read. A small read (a keystroke echo, a prompt, the tail of a
+    // burst) goes out at once. Pending immediates keep the loop from blocking in
+    // poll, so waiting a turn costs microseconds, not a timer tick.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let readThisTurn = false;
+    let turnCheck: NodeJS.Immediate | null = null;
+    let paused = false;
+    const flush = () => {
+      if (turnCheck) clearImmediate(turnCheck);
+      turnCheck = null;
+      if (!pendingBytes) return;
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      if (!channel.writable) return;
+      // Backpressure: when the SSH channel's window is full, stop reading the pty so
+      // the program blocks instead of our memory growing. Pause as soon as output
+      // waits for window (as sshd does), not when write() says so: that happens only
+      // past the stream's 2 MiB high-water mark, and those 2 MiB still reached the
+      // browser after a Ctrl-C. Whatever stays in the pty is flushed by the tty on ^C.
       channel.write(data, () => {
-        if (ptyPaused && channel.writableLength <= PTY_RESUME_BYTES) {
-          ptyPaused = false;
+        if (paused && channel.writableLength <= PTY_RESUME_BYTES) {
+          paused = false;
           proc.resume();
         }
       });
-      if (!ptyPaused && channel.writableLength > PTY_PAUSE_BYTES) {
-        ptyPaused = true;
+      if (!paused && channel.writableLength > PTY_PAUSE_BYTES) {
+        paused = true;
         proc.pause();
       }
+    };
+    const endOfTurn = () => {
+      turnCheck = null;
+      if (readThisTurn && !paused) {
+        readThisTurn = false;
+        turnCheck = setImmediate(endOfTurn);
+      } else flush();
+    };
+    proc.onData((data: string | Buffer) => {
+      const chunk = typeof data === "string" ? Buffer.from(data) : data;
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      // Flush before another full read would overflow the packet (8 x 4095 fit in 32 KiB, 9 would split).
+      if (pendingBytes + PTY_FULL_READ > COALESCE_BYTES || chunk.length < SMALL_READ) return flush();
+      readThisTurn = true;
+      turnCheck ??= setImmediate(endOfTurn);
     });
-    channel.on("data", (d: Buffer) => proc.write(d.toString("binary") as string));
+    // Bytes as they came: node-pty (encoding null) would UTF-8-encode a string, so a
+    // latin1 string of the input doubled every non-ASCII byte.
+    channel.on("data", (d: Buffer) => proc.write(d));
     channel.on("error", () => undefined);
-    channel.on("close", () => proc.kill("SIGHUP"));
+    channel.on("close", () => {
+      if (turnCheck) clearImmediate(turnCheck);
+      pending = [];
+      pendingBytes = 0;
+      proc.kill("SIGHUP");
+    });
     proc.onExit(({ exitCode, signal }) => {
       this.processes.delete(proc);
+      flush(); // the last output goes before the exit status
       finish(channel, exitCode, signal);
     });
     return {

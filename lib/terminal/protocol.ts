@@ -148,15 +148,25 @@ export function decodeClientFrame(data: ArrayBuffer | ArrayBufferView): ClientFr
 
 // ---- server → client ------------------------------------------------------------
 
+/** An output frame whose bytes are `parts` back to back: coalesced output costs one copy, straight into the frame. */
+export function encodeOutputFrame(seq: number, replay: boolean, parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.byteLength;
+  const { bytes, view } = frame(S2C.output, 9 + length);
+  view.setFloat64(1, seq);
+  bytes[9] = replay ? OUTPUT_REPLAY : 0;
+  let off = 10;
+  for (const p of parts) {
+    bytes.set(p, off);
+    off += p.byteLength;
+  }
+  return bytes;
+}
+
 export function encodeServerFrame(f: ServerFrame): Uint8Array {
   switch (f.type) {
-    case "output": {
-      const { bytes, view } = frame(S2C.output, 9 + f.data.byteLength);
-      view.setFloat64(1, f.seq);
-      bytes[9] = f.replay ? OUTPUT_REPLAY : 0;
-      bytes.set(f.data, 10);
-      return bytes;
-    }
+    case "output":
+      return encodeOutputFrame(f.seq, f.replay, [f.data]);
     case "snapshot": {
       const { bytes, view } = frame(S2C.snapshot, 8 + f.data.byteLength);
       view.setFloat64(1, f.seq);

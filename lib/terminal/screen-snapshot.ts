@@ -3,8 +3,16 @@
 // fed only with bytes that fall out of the ring, so sessions that never overflow
 // the ring never pay for it; a flood that it cannot keep up with is dropped and
 // the screen rebuilt from the ring (which then still covers the whole visible screen).
+//
+// Parsing is background work with a budget: one process-wide scheduler feeds the
+// headless terminals a slice at a time, round-robin, and after each slice waits
+// nine times as long as the slice took, so screen keeping never takes more than
+// ~10% of the event loop, however many sessions flood at once. Bytes wait in our
+// own bounded backlog (not in xterm's unbounded write queue) until their turn.
+import { performance } from "node:perf_hooks";
 import headlessPkg from "@xterm/headless";
 import serializePkg from "@xterm/addon-serialize";
+import { singleton } from "@/lib/global";
 import type { OutputRing } from "./output-ring";
 
 // Both packages are CommonJS: named ESM imports fail under Node/tsx.
@@ -13,18 +21,26 @@ const { SerializeAddon } = serializePkg;
 
 const SCROLLBACK = 500;
 /** Evicted bytes waiting to be parsed beyond this are dropped (see above). */
-const MAX_BACKLOG = 4 * 1024 * 1024;
-/** Bytes parsed per turn of the event loop, so a backlog never blocks other sessions. */
-const SLICE = 64 * 1024;
+export const MAX_BACKLOG = 4 * 1024 * 1024;
+/** Bytes handed to a headless terminal per turn of the scheduler. */
+const SLICE = 32 * 1024;
+/** Idle time after a slice, as a multiple of the time the slice took: 9 → at most 10% busy. */
+const IDLE_FACTOR = 9;
+const MIN_GAP_MS = 2;
+/** A slice delayed by one long blocking task must not stall screen keeping for long. */
+const MAX_GAP_MS = 250;
+/** RIS (full reset), written in order after whatever the terminal has queued. */
+const FULL_RESET = "\x1bc";
 
 export class ScreenSnapshot {
   private term: InstanceType<typeof Terminal> | null = null;
   private serializer: InstanceType<typeof SerializeAddon> | null = null;
   private backlog: Buffer[] = [];
   private backlogBytes = 0;
-  /** Offset up to which output has been handed to the headless terminal. */
+  /** Offset up to which output has been handed to the headless terminal (or dropped). */
   private fed = 0;
-  private draining = false;
+  /** Completion of the slice being parsed, if any (called at most once). */
+  private sliceDone: (() => void) | null = null;
   private disposed = false;
 
   constructor(
@@ -47,55 +63,75 @@ export class ScreenSnapshot {
     this.term?.resize(cols, rows);
   }
 
+  /** Evicted bytes not yet parsed. */
+  get pendingBytes(): number {
+    return this.backlogBytes;
+  }
+
   /** Bytes that fell out of the ring, `endOffset` being the ring's new start. */
   evicted(chunks: Buffer[], endOffset: number): void {
-    let pos = endOffset - chunks.reduce((n, c) => n + c.length, 0);
+    if (this.disposed) return;
+    let pos = endOffset;
+    for (const c of chunks) pos -= c.length;
     for (const c of chunks) {
       const end = pos + c.length;
-      if (end > this.fed) this.backlog.push(pos >= this.fed ? c : c.subarray(this.fed - pos));
+      if (end > this.fed) {
+        const part = pos >= this.fed ? c : c.subarray(this.fed - pos);
+        this.backlog.push(part);
+        this.backlogBytes += part.length;
+      }
       pos = end;
     }
-    this.backlogBytes = this.backlog.reduce((n, c) => n + c.length, 0);
     this.fed = Math.max(this.fed, endOffset);
     if (this.backlogBytes > MAX_BACKLOG) {
       // Cannot keep up: forget the past; the ring alone will rebuild the screen.
       this.backlog = [];
       this.backlogBytes = 0;
-      this.ensure().reset();
+      this.term?.write(FULL_RESET);
+      return;
     }
-    this.drain();
+    scheduler().want(this);
   }
 
-  private drain(): void {
-    if (this.draining || this.disposed) return;
-    this.draining = true;
-    const step = () => {
-      if (this.disposed) return;
-      let budget = SLICE;
-      const term = this.ensure();
-      while (budget > 0 && this.backlog.length) {
-        const c = this.backlog.shift()!;
-        this.backlogBytes -= c.length;
-        term.write(c);
-        budget -= c.length;
-      }
-      if (this.backlog.length) setImmediate(step);
-      else this.draining = false;
+  /** Parses the next slice of the backlog; `done` is called once it is parsed (or the terminal is gone). */
+  parseSlice(done: () => void): void {
+    if (this.disposed || !this.backlog.length) return done();
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    while (bytes < SLICE && this.backlog.length) {
+      const c = this.backlog[0]!;
+      const take = Math.min(c.length, SLICE - bytes);
+      parts.push(take === c.length ? c : c.subarray(0, take));
+      if (take === c.length) this.backlog.shift();
+      else this.backlog[0] = c.subarray(take);
+      bytes += take;
+    }
+    this.backlogBytes -= bytes;
+    let called = false;
+    this.sliceDone = () => {
+      if (called) return;
+      called = true;
+      this.sliceDone = null;
+      done();
     };
-    setImmediate(step);
+    const term = this.ensure();
+    const finished = this.sliceDone;
+    for (let i = 0; i < parts.length; i++) term.write(parts[i]!, i === parts.length - 1 ? finished : undefined);
   }
 
   /** The current screen: everything fed so far plus the ring's bytes, serialized. */
   async snapshot(ring: OutputRing): Promise<{ seq: number; data: string }> {
     const term = this.ensure();
-    const pending = [...this.backlog];
+    const pending = this.backlog;
     this.backlog = [];
     this.backlogBytes = 0;
     const from = Math.max(this.fed, ring.start);
     const rest = ring.since(from);
     const seq = ring.head;
     this.fed = seq;
-    for (const c of [...pending, ...rest]) term.write(c);
+    // Written after any slice still in xterm's queue, so the order of bytes holds.
+    for (const c of pending) term.write(c);
+    for (const c of rest) term.write(c);
     await new Promise<void>((resolve) => term.write("", resolve));
     return { seq, data: this.serializer!.serialize({ scrollback: SCROLLBACK }) };
   }
@@ -105,5 +141,46 @@ export class ScreenSnapshot {
     this.term?.dispose();
     this.term = null;
     this.backlog = [];
+    this.backlogBytes = 0;
+    scheduler().forget(this);
+    this.sliceDone?.(); // a disposed terminal never calls back
   }
 }
+
+/** One budget for the whole process: one slice at a time, sessions served round-robin. */
+class ParseScheduler {
+  /** Insertion order is the round-robin order. */
+  private readonly waiting = new Set<ScreenSnapshot>();
+  private busy = false;
+
+  want(s: ScreenSnapshot): void {
+    this.waiting.add(s);
+    this.next();
+  }
+
+  forget(s: ScreenSnapshot): void {
+    this.waiting.delete(s);
+  }
+
+  private next(): void {
+    if (this.busy) return;
+    const s = this.waiting.values().next().value;
+    if (!s) return;
+    this.waiting.delete(s);
+    this.busy = true;
+    const t0 = performance.now();
+    s.parseSlice(() => {
+      if (s.pendingBytes > 0) this.waiting.add(s);
+      // The time includes waiting for xterm's own write scheduling, so a busy event
+      // loop makes this back off further: live traffic comes first.
+      const gap = Math.min(MAX_GAP_MS, Math.max(MIN_GAP_MS, (performance.now() - t0) * IDLE_FACTOR));
+      setTimeout(() => {
+        this.busy = false;
+        this.next();
+      }, gap).unref();
+    });
+  }
+}
+
+// Process-wide, like the budget it enforces (module copies share it).
+const scheduler = () => singleton("screen-parse-scheduler", () => new ParseScheduler());

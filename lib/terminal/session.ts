@@ -11,6 +11,7 @@ import {
   OUTPUT_CHUNK_BYTES,
   ProtocolError,
   decodeClientFrame,
+  encodeOutputFrame,
   encodeServerFrame,
   type ServerFrame,
   type SessionState,
@@ -84,6 +85,17 @@ export class TerminalSession {
   private catchingUp = false;
   private sent = 0;
   private acked = 0;
+  /**
+   * Live output for the socket, coalesced until the end of this turn of the event
+   * loop: the target's pty hands over ~4 KiB at a time, and one frame per read
+   * multiplied every per-frame cost (framing, ws send callbacks, the client's
+   * parse and ack). A keystroke echo still goes out in the same turn it arrived.
+   */
+  private outQueue: Buffer[] = [];
+  private outQueuedBytes = 0;
+  /** Offset of the first queued byte. */
+  private outQueueSeq = 0;
+  private flushTimer: NodeJS.Immediate | null = null;
   private paused = false;
   private lastHeard = 0;
 
@@ -165,13 +177,13 @@ export class TerminalSession {
           // The gap is bigger than the ring: a screen snapshot, never raw bytes we no longer have.
           const snap = await this.screen.snapshot(this.ring);
           if (this.socket !== ws) return;
-          sendFrame(ws, { type: "snapshot", seq: snap.seq, data: Buffer.from(snap.data, "utf8") });
+          this.send(ws, { type: "snapshot", seq: snap.seq, data: Buffer.from(snap.data, "utf8") });
           from = snap.seq;
         }
       }
-      this.sent = from;
       this.acked = from;
-      for (const chunk of this.ring.since(from)) this.sendOutput(ws, chunk, true);
+      this.sent = this.ring.head;
+      this.sendOutput(ws, this.ring.since(from), from, true);
     } catch (err) {
       this.deps.log.error({ err, session: this.id }, "resume failed");
     } finally {
@@ -187,15 +199,15 @@ export class TerminalSession {
     const ws = this.socket;
     if (!ws) return;
     const state = this.state;
-    sendFrame(ws, { type: "status", state, ...(state === "connecting" ? { detail: "Opening an SSH session…" } : {}) });
+    this.send(ws, { type: "status", state, ...(state === "connecting" ? { detail: "Opening an SSH session…" } : {}) });
   }
 
   private sendEnd(ws: WebSocket): void {
     const end = this.endState!;
     if (end.state === "ended" && (end.exitCode !== null || end.exitSignal !== null)) {
-      sendFrame(ws, { type: "exit", code: end.exitCode, signal: end.exitSignal });
+      this.send(ws, { type: "exit", code: end.exitCode, signal: end.exitSignal });
     }
-    sendFrame(ws, { type: "status", state: end.state, detail: end.reason });
+    this.send(ws, { type: "status", state: end.state, detail: end.reason });
     ws.close(CLOSE.normal, end.state);
   }
 
@@ -217,7 +229,7 @@ export class TerminalSession {
           this.updateFlow();
           break;
         case "ping":
-          sendFrame(ws, { type: "pong", data: frame.data });
+          this.send(ws, { type: "pong", data: frame.data });
           break;
       }
     } catch (err) {
@@ -238,6 +250,7 @@ export class TerminalSession {
     if (this.socket !== ws) return;
     this.socket = null;
     this.catchingUp = false;
+    this.dropQueuedOutput(); // a resuming socket replays these from the ring
     if (this.silenceTimer) clearInterval(this.silenceTimer);
     this.silenceTimer = null;
     // Nobody is watching: keep the program running and its output flowing into the ring.
@@ -292,7 +305,7 @@ export class TerminalSession {
       const message =
         code === "auth_failed" ? "The target refused the bridge key (is it live, and does it ask Meshia for keys?)." : e.message || "Could not reach the target.";
       this.deps.log.warn({ session: this.id, target: this.targetId, code, err: e.message }, "terminal session could not connect");
-      if (this.socket) sendFrame(this.socket, { type: "error", code, message });
+      if (this.socket) this.send(this.socket, { type: "error", code, message });
       this.finish({ state: "ended", exitCode: null, exitSignal: null, reason: message });
       return;
     }
@@ -344,16 +357,79 @@ export class TerminalSession {
     const evicted = this.ring.push(chunk);
     if (evicted.length) this.screen.evicted(evicted, this.ring.start);
     this.bytesOut += chunk.length;
-    if (this.socket && !this.catchingUp) this.sendOutput(this.socket, chunk, false, seq);
+    if (this.socket && !this.catchingUp) this.queueOutput(chunk, seq);
     this.updateFlow();
   }
 
-  private sendOutput(ws: WebSocket, chunk: Buffer, replay: boolean, seq = this.sent): void {
-    for (let off = 0; off < chunk.length; off += OUTPUT_CHUNK_BYTES) {
-      const part = chunk.subarray(off, off + OUTPUT_CHUNK_BYTES);
-      sendFrame(ws, { type: "output", seq: seq + off, replay, data: part }, () => this.updateFlow());
-    }
+  private queueOutput(chunk: Buffer, seq: number): void {
+    if (!this.outQueuedBytes) this.outQueueSeq = seq;
+    this.outQueue.push(chunk);
+    this.outQueuedBytes += chunk.length;
+    // Queued bytes count as in flight: flow control sees them at once.
     this.sent = seq + chunk.length;
+    if (this.outQueuedBytes >= OUTPUT_CHUNK_BYTES) this.flushOutput(true);
+    if (this.outQueuedBytes) this.flushTimer ??= setImmediate(() => this.flushOutput(false));
+  }
+
+  /** Sends the queued output; with `fullFramesOnly`, a partial last frame stays queued for more to join it. */
+  private flushOutput(fullFramesOnly = false): void {
+    if (!fullFramesOnly && this.flushTimer) {
+      clearImmediate(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (!this.outQueuedBytes || !this.socket) return;
+    const n = fullFramesOnly ? this.outQueuedBytes - (this.outQueuedBytes % OUTPUT_CHUNK_BYTES) : this.outQueuedBytes;
+    if (!n) return;
+    const parts: Buffer[] = [];
+    let taken = 0;
+    while (taken < n) {
+      const c = this.outQueue[0]!;
+      const take = Math.min(c.length, n - taken);
+      parts.push(take === c.length ? c : c.subarray(0, take));
+      if (take === c.length) this.outQueue.shift();
+      else this.outQueue[0] = c.subarray(take);
+      taken += take;
+    }
+    const seq = this.outQueueSeq;
+    this.outQueuedBytes -= n;
+    this.outQueueSeq += n;
+    this.sendOutput(this.socket, parts, seq, false);
+  }
+
+  private dropQueuedOutput(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = null;
+    this.outQueue = [];
+    this.outQueuedBytes = 0;
+  }
+
+  /** Sends `parts` (the output from offset `seq` on) in frames of up to OUTPUT_CHUNK_BYTES. */
+  private sendOutput(ws: WebSocket, parts: Buffer[], seq: number, replay: boolean): void {
+    let frame: Buffer[] = [];
+    let size = 0;
+    let frameSeq = seq;
+    const emit = () => {
+      sendEncoded(ws, encodeOutputFrame(frameSeq, replay, frame), () => this.updateFlow());
+      frameSeq += size;
+      frame = [];
+      size = 0;
+    };
+    for (let part of parts) {
+      while (part.length) {
+        const take = Math.min(part.length, OUTPUT_CHUNK_BYTES - size);
+        frame.push(take === part.length ? part : part.subarray(0, take));
+        size += take;
+        part = part.subarray(take);
+        if (size === OUTPUT_CHUNK_BYTES) emit();
+      }
+    }
+    if (size) emit();
+  }
+
+  /** Any other frame for the socket: queued output goes first, so the order of the stream holds. */
+  private send(ws: WebSocket, frame: ServerFrame): void {
+    if (ws === this.socket) this.flushOutput();
+    sendFrame(ws, frame);
   }
 
   /**
@@ -434,6 +510,7 @@ export class TerminalSession {
     this.clearGrace();
     this.clearIdle();
     if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.dropQueuedOutput();
     this.screen.dispose();
     const ws = this.socket;
     this.socket = null;
@@ -450,7 +527,7 @@ export class TerminalSession {
     const warnBefore = Math.min(60_000, timeout / 5);
     this.idleWarnTimer = setTimeout(() => {
       if (this.socket) {
-        sendFrame(this.socket, {
+        this.send(this.socket, {
           type: "status",
           state: "idle-warning",
           detail: `No input for a while: this session ends in ${Math.round(warnBefore / 1000)} s unless you type something.`,
@@ -478,6 +555,10 @@ function exitReason(exit: { code: number | null; signal: string | null }): strin
 }
 
 export function sendFrame(ws: WebSocket, frame: ServerFrame, cb?: () => void): void {
+  sendEncoded(ws, encodeServerFrame(frame), cb);
+}
+
+function sendEncoded(ws: WebSocket, bytes: Uint8Array, cb?: () => void): void {
   if (ws.readyState !== ws.OPEN) return;
-  ws.send(encodeServerFrame(frame), { binary: true }, cb ? () => cb() : undefined);
+  ws.send(bytes, { binary: true }, cb ? () => cb() : undefined);
 }

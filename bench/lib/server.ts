@@ -1,0 +1,160 @@
+// Starts the real server (production build) for a benchmark run: its own port in
+// 3330-3339, its own data directory under .tmp/, embedded PGlite, and a pid we hold
+// so that everything is stopped and removed again on every exit path.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { defer } from "./cleanup";
+
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+const TMP = path.join(ROOT, ".tmp");
+
+export interface BenchServer {
+  pid: number;
+  port: number;
+  base: string;
+  dataDir: string;
+  /** Lines the server wrote on stderr (it logs JSON on stdout; stderr is kept for diagnostics). */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+async function freePort(from: number, to: number): Promise<number> {
+  for (let p = from; p <= to; p++) if (await portFree(p)) return p;
+  throw new Error(`no free port in ${from}-${to}`);
+}
+
+const running = new Set<ChildProcess>();
+let hooked = false;
+
+/** Last resort if the benchmark dies without its cleanup: never leave a server behind. */
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on("exit", () => {
+    for (const c of running) if (c.exitCode === null && c.signalCode === null && c.pid) process.kill(c.pid, "SIGKILL");
+  });
+}
+
+export interface StartOptions {
+  name: string;
+  /** Extra node flags (e.g. --cpu-prof) placed before server.ts. */
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+  portRange?: [number, number];
+}
+
+export async function startServer(opts: StartOptions): Promise<BenchServer> {
+  if (!existsSync(path.join(ROOT, ".next", "BUILD_ID"))) throw new Error("no production build: run `npm run build` first");
+  hookExit();
+  const [from, to] = opts.portRange ?? [3330, 3338];
+  const port = await freePort(from, to);
+  const dataDir = path.join(TMP, `bench-${opts.name}-${process.pid}-${Date.now()}`);
+  mkdirSync(dataDir, { recursive: true });
+  const child = spawn(process.execPath, ["--import", "tsx", ...(opts.nodeArgs ?? []), "server.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      MESHIA_DATA_DIR: dataDir,
+      MESHIA_TARGET_PORTS: "23800-23899",
+      DATABASE_URL: "",
+      LOG_LEVEL: "warn",
+      ...opts.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+    if (err.length > 64 * 1024) err = err.slice(-32 * 1024);
+  });
+  child.stdout!.on("data", () => undefined); // structured logs: drained, not shown
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      process.kill(child.pid!, "SIGTERM");
+      const t = setTimeout(() => child.exitCode === null && process.kill(child.pid!, "SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
+    running.delete(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  defer(stop);
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start in 90 s:\n${err}`)), 90_000);
+      const onData = () => {
+        if (err.includes("is running at")) {
+          clearTimeout(timer);
+          child.stderr!.off("data", onData);
+          resolve();
+        }
+      };
+      child.stderr!.on("data", onData);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code} before listening:\n${err}`));
+      });
+    });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { pid: child.pid!, port, base: `http://127.0.0.1:${port}`, dataDir, stderr: () => err, stop };
+}
+
+/** VmRSS (or another /proc status field) of a process, in bytes. */
+export function procStatusBytes(pid: number, field = "VmRSS"): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no ${field} for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/**
+ * A thread's scheduler stats in ms (the main thread when tid = pid): time on a CPU
+ * and time spent runnable but waiting for one, which tells a blocked event loop
+ * from a starved one on a busy machine.
+ */
+export function threadSchedMs(pid: number, tid = pid): { onCpu: number; waiting: number } {
+  const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/).map(Number) as [number, number];
+  return { onCpu: onCpu / 1e6, waiting: waiting / 1e6 };
+}
+
+/** User+system CPU seconds a process has used so far. */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+export async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, init);
+  if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export async function defaultWorkspace(base: string): Promise<string> {
+  const { workspaces } = await getJson<{ workspaces: { id: string }[] }>(`${base}/api/workspaces`);
+  if (!workspaces[0]) throw new Error("no workspace");
+  return workspaces[0].id;
+}

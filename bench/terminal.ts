@@ -1,0 +1,318 @@
+// bench:terminal — the terminal bridge against the embedded target, side by side
+// with a direct ssh2 client on the same target in the same run:
+//   1. throughput of a large output, bridge (WebSocket, acking every frame) vs direct;
+//   2. keystroke echo round trip, bridge vs direct;
+//   3. server memory per idle session with many sessions open (run first, on the
+//      fresh server, so that the baseline is not inflated by the flood).
+// The embedded target runs inside the server process, so its per-connection cost
+// (ssh2 Server connection, pty) counts in the server's numbers too.
+// Prints numbers and PASS/MISS per target; never fails on slowness.
+import { randomBytes } from "node:crypto";
+import { createWriteStream, rmSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { defer, run } from "./lib/cleanup";
+import { Inspector } from "./lib/inspector";
+import { defaultWorkspace, getJson, procCpuSeconds, procStatusBytes, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
+import { median, mib, ms, sleep, summary, table, verdict } from "./lib/stats";
+import { BridgeShell, DirectShell, echoRoundTrips, runUntilMarker, type Shell } from "./lib/terminal-client";
+
+const { values: args } = parseArgs({
+  options: {
+    mib: { type: "string", default: "128" },
+    rounds: { type: "string", default: "3" },
+    samples: { type: "string", default: "300" },
+    sessions: { type: "string", default: "200" },
+    only: { type: "string", default: "throughput,echo,memory" },
+    "server-arg": { type: "string", multiple: true, default: [] },
+    "no-inspect": { type: "boolean", default: false },
+    /** For profiling one path alone: "bridge" or "direct" (ratios need both). */
+    paths: { type: "string", default: "direct,bridge" },
+  },
+});
+const SIZE_MIB = Number(args.mib);
+const ROUNDS = Number(args.rounds);
+const SAMPLES = Number(args.samples);
+const SESSIONS = Number(args.sessions);
+const ONLY = new Set(args.only.split(","));
+const PATHS = new Set(args.paths.split(","));
+const INSPECT_PORT = 3339;
+const SIZE = { cols: 120, rows: 40 };
+
+const TARGET_RATIO = 0.7;
+const TARGET_ADDED_ECHO_MS = 2;
+const TARGET_PER_SESSION = 1024 * 1024;
+
+interface Target {
+  id: string;
+  kind: string;
+  host: string;
+  port: number;
+}
+
+/** A file of base64 text (76-column lines), so `cat` and not a generator is what the target runs. */
+async function writeDataFile(file: string, bytes: number): Promise<void> {
+  const out = createWriteStream(file);
+  const raw = 57 * 1024; // 57 raw bytes → one 76-char line
+  let written = 0;
+  while (written < bytes) {
+    const b64 = randomBytes(raw).toString("base64");
+    const lines = b64.match(/.{1,76}/g)!.join("\n") + "\n";
+    const chunk = lines.slice(0, bytes - written);
+    written += chunk.length;
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/**
+ * Brings the server to a quiet state and waits until its anonymous RSS stops moving
+ * (< 1 MiB over 5 s, at most 60 s); true if it settled. Measured here: V8 gives pages
+ * back several seconds after a full GC, swinging RSS by tens of MiB, more than the
+ * sessions being measured, so a baseline taken right after a GC means nothing.
+ */
+async function settle(pid: number, inspector: Inspector | null): Promise<boolean> {
+  await inspector?.memory();
+  await sleep(8000);
+  await inspector?.memory();
+  const samples: number[] = [];
+  const end = Date.now() + 60_000;
+  while (Date.now() < end) {
+    samples.push(procStatusBytes(pid, "RssAnon"));
+    const last = samples.slice(-6);
+    if (last.length === 6 && Math.max(...last) - Math.min(...last) < 1024 * 1024) return true;
+    await sleep(1000);
+  }
+  return false;
+}
+
+async function throughputRound(
+  shell: Shell,
+  file: string,
+  server: BenchServer,
+): Promise<{ mibps: number; bytes: number; ms: number; serverCpu: number; starved: number }> {
+  const cpu0 = procCpuSeconds(server.pid);
+  const sched0 = threadSchedMs(server.pid);
+  const r = await runUntilMarker(shell, `cat ${file}`, 600_000);
+  const serverCpu = procCpuSeconds(server.pid) - cpu0;
+  // Share of the round the server's main thread was runnable but had no CPU (other processes had both).
+  const starved = (threadSchedMs(server.pid).waiting - sched0.waiting) / r.ms;
+  return { mibps: r.bytes / 1024 / 1024 / (r.ms / 1000), bytes: r.bytes, ms: r.ms, serverCpu, starved };
+}
+
+interface Ctx {
+  server: BenchServer;
+  base: string;
+  ws: string;
+  target: Target;
+  pem: string;
+  inspector: Inspector | null;
+  report: { throughput?: string[]; echo?: string[]; memory?: string[] };
+  json: Record<string, unknown>;
+}
+
+async function throughputPhase(ctx: Ctx): Promise<void> {
+  const { server, base, ws, target, pem } = ctx;
+  const file = path.join(ROOT, ".tmp", `bench-data-${process.pid}.b64`);
+  defer(() => rmSync(file, { force: true }));
+  await writeDataFile(file, SIZE_MIB * 1024 * 1024);
+  const warm = path.join(ROOT, ".tmp", `bench-warm-${process.pid}.b64`);
+  defer(() => rmSync(warm, { force: true }));
+  await writeDataFile(warm, 32 * 1024 * 1024); // enough for the JIT to settle before measuring
+
+  const direct = await DirectShell.open(target, pem, SIZE);
+  defer(() => direct.close());
+  const bridge = await BridgeShell.open(base, ws, target.id, SIZE);
+  defer(() => bridge.close());
+  await throughputRound(direct, warm, server);
+  await throughputRound(bridge, warm, server);
+
+  console.log(`\nthroughput: cat of a ${SIZE_MIB} MiB base64 file (through a ${SIZE.cols}x${SIZE.rows} pty), ${ROUNDS} rounds, alternating`);
+  console.log("  (starved: share of the round the server's main thread was runnable but waiting for a CPU)");
+  const d: number[] = [];
+  const b: number[] = [];
+  const ratios: number[] = [];
+  const cpuPerMiB = { direct: [] as number[], bridge: [] as number[] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = (r % 2 ? [bridge, direct] : [direct, bridge]).filter((sh: Shell) => PATHS.has(sh.kind));
+    const res: Record<string, Awaited<ReturnType<typeof throughputRound>>> = {};
+    for (const s of order) res[s.kind] = await throughputRound(s, file, server);
+    const none = { mibps: NaN, bytes: NaN, ms: NaN, serverCpu: NaN, starved: NaN };
+    const rd = res.direct ?? none;
+    const rb = res.bridge ?? none;
+    d.push(rd.mibps);
+    b.push(rb.mibps);
+    ratios.push(rb.mibps / rd.mibps);
+    cpuPerMiB.direct.push((rd.serverCpu * 1000) / (rd.bytes / 1048576));
+    cpuPerMiB.bridge.push((rb.serverCpu * 1000) / (rb.bytes / 1048576));
+    console.log(
+      `  round ${r + 1}: direct ${rd.mibps.toFixed(1)} MiB/s (${mib(rd.bytes, 1)} in ${ms(rd.ms, 0)}, server cpu ${rd.serverCpu.toFixed(2)} s, starved ${(rd.starved * 100).toFixed(0)}%)` +
+        `  bridge ${rb.mibps.toFixed(1)} MiB/s (${mib(rb.bytes, 1)} in ${ms(rb.ms, 0)}, server cpu ${rb.serverCpu.toFixed(2)} s, starved ${(rb.starved * 100).toFixed(0)}%)  ratio ${(rb.mibps / rd.mibps).toFixed(2)}`,
+    );
+  }
+  const ratio = median(ratios);
+  (ctx.report.throughput ??= []).push(
+    `throughput: direct ${median(d).toFixed(1)} MiB/s, bridge ${median(b).toFixed(1)} MiB/s (medians); bridge/direct ${(ratio * 100).toFixed(0)}% (median of the per-round ratios; target >= ${TARGET_RATIO * 100}%)  ${verdict(ratio >= TARGET_RATIO)}`,
+    `  server CPU per MiB: direct ${median(cpuPerMiB.direct).toFixed(1)} ms, bridge ${median(cpuPerMiB.bridge).toFixed(1)} ms`,
+  );
+  ctx.json.throughput = { sizeMiB: SIZE_MIB, direct: d, bridge: b, ratios, ratio, cpuMsPerMiB: cpuPerMiB };
+  await bridge.close();
+  await direct.close();
+
+}
+
+async function echoPhase(ctx: Ctx): Promise<void> {
+  const { base, ws, target, pem } = ctx;
+  console.log(`\nkeystroke echo: ${SAMPLES} samples each, one char into \`cat\` on a raw tty, in blocks alternating direct/bridge`);
+  const direct = await DirectShell.open(target, pem, SIZE);
+  defer(() => direct.close());
+  const bridge = await BridgeShell.open(base, ws, target.id, SIZE);
+  defer(() => bridge.close());
+  const d: number[] = [];
+  const b: number[] = [];
+  const blocks = 4;
+  const per = Math.ceil(SAMPLES / blocks);
+  // The first block of each carries the warm-up (and puts `cat` in place).
+  d.push(...(await echoRoundTrips(direct, per)));
+  b.push(...(await echoRoundTrips(bridge, per)));
+  for (let i = 1; i < blocks; i++) {
+    d.push(...(await echoRoundTrips(direct, per, 0, true)));
+    b.push(...(await echoRoundTrips(bridge, per, 0, true)));
+  }
+  const sd = summary(d);
+  const sb = summary(b);
+  const added = sb.p50 - sd.p50;
+  console.log(
+    table([
+      ["echo round trip", "n", "p50", "p95", "p99", "max"],
+      ["direct ssh2", String(sd.n), ms(sd.p50, 2), ms(sd.p95, 2), ms(sd.p99, 2), ms(sd.max, 2)],
+      ["bridge (WebSocket)", String(sb.n), ms(sb.p50, 2), ms(sb.p95, 2), ms(sb.p99, 2), ms(sb.max, 2)],
+    ]).replace(/^/gm, "  "),
+  );
+  (ctx.report.echo ??= []).push(
+    `echo: direct p50 ${ms(sd.p50, 2)} p99 ${ms(sd.p99, 2)}; bridge p50 ${ms(sb.p50, 2)} p99 ${ms(sb.p99, 2)}; added p50 ${ms(added, 2)} (target <= ${TARGET_ADDED_ECHO_MS} ms)  ${verdict(added <= TARGET_ADDED_ECHO_MS)}`,
+  );
+  ctx.json.echo = { direct: sd, bridge: sb, addedP50: added };
+  await bridge.close();
+  await direct.close();
+
+}
+
+interface MemPoint {
+  sessions: number;
+  rss: number;
+  anon: number;
+  heap?: NodeJS.MemoryUsage;
+  settled: boolean;
+}
+
+/**
+ * Server memory per idle session. Anonymous RSS is read settled (after a forced GC)
+ * at 0, N/4, N/2, 3N/4 and N sessions; the figure is the median of the four
+ * increments. A single 0 -> N delta moves by tens of MiB for reasons unrelated to
+ * sessions (glibc trimming its heap on some later free, PGlite's start-up peak
+ * draining), so it can even come out negative; one such jump spoils only one
+ * increment, and the median ignores it.
+ */
+async function memoryPhase(ctx: Ctx): Promise<void> {
+  const { server, base, ws, target, inspector } = ctx;
+  console.log(`\nmemory: ${SESSIONS} idle terminal sessions on a fresh server (bridge and embedded target share its process)`);
+  // Warm the path once so that module loading and first-use caches are not counted per session.
+  const warm = await BridgeShell.open(base, ws, target.id, SIZE);
+  await runUntilMarker(warm, "true", 10_000);
+  await warm.close();
+  const shells: BridgeShell[] = [];
+  defer(async () => {
+    for (const s of shells.splice(0)) await s.close();
+  });
+  const point = async (): Promise<MemPoint> => {
+    const settled = await settle(server.pid, inspector);
+    const heap = await inspector?.memory();
+    return { sessions: shells.length, rss: procStatusBytes(server.pid), anon: procStatusBytes(server.pid, "RssAnon"), ...(heap ? { heap } : {}), settled };
+  };
+  const openUpTo = async (n: number) => {
+    while (shells.length < n) {
+      const k = Math.min(10, n - shells.length);
+      shells.push(...(await Promise.all(Array.from({ length: k }, () => BridgeShell.open(base, ws, target.id, SIZE, 120_000)))));
+    }
+  };
+  const t0 = performance.now();
+  const points = [await point()];
+  let openMs = 0;
+  for (let q = 1; q <= 4; q++) {
+    const t = performance.now();
+    await openUpTo(Math.round((SESSIONS * q) / 4));
+    openMs += performance.now() - t;
+    points.push(await point());
+  }
+  const show = (p: MemPoint) =>
+    `${String(p.sessions).padStart(4)} sessions: anonymous RSS ${mib(p.anon, 1)} (VmRSS ${mib(p.rss, 1)})` +
+    (p.heap ? `, heapUsed ${mib(p.heap.heapUsed, 1)}, external+arrayBuffers ${mib(p.heap.external + p.heap.arrayBuffers, 1)}` : "") +
+    (p.settled ? "" : " (not settled)");
+  console.log(`  opened ${SESSIONS} sessions in ${ms(openMs, 0)} (${ms(performance.now() - t0, 0)} with settling); each point settled, after a forced GC:`);
+  for (const p of points) console.log(`  ${show(p)}`);
+  const per = (f: (p: MemPoint) => number) =>
+    median(points.slice(1).map((p, i) => (f(p) - f(points[i]!)) / (p.sessions - points[i]!.sessions)));
+  const anonPer = per((p) => p.anon);
+  const rssPer = per((p) => p.rss);
+  const withHeap = points.every((p) => p.heap);
+  const heapPer = withHeap ? per((p) => p.heap!.heapUsed) : NaN;
+  const extPer = withHeap ? per((p) => p.heap!.external + p.heap!.arrayBuffers) : NaN;
+  const first = points[0]!;
+  const last = points[points.length - 1]!;
+  const anonPerFromZero = (last.anon - first.anon) / last.sessions;
+  for (const s of shells.splice(0)) await s.close();
+  await sleep(3000);
+  console.log(`  after closing them all: RSS ${mib(procStatusBytes(server.pid), 1)}, anonymous ${mib(procStatusBytes(server.pid, "RssAnon"), 1)}`);
+  (ctx.report.memory ??= []).push(
+    `memory: ${(anonPer / 1024).toFixed(0)} KiB per idle session (anonymous RSS, median increment up to ${last.sessions} sessions; VmRSS ${(rssPer / 1024).toFixed(0)} KiB` +
+      `${withHeap ? `; of it JS heap ${(heapPer / 1024).toFixed(0)} KiB + external ${(extPer / 1024).toFixed(0)} KiB` : ""}; plain 0 → ${last.sessions} delta ${(anonPerFromZero / 1024).toFixed(0)} KiB) (target <= 1024 KiB)  ${verdict(anonPer <= TARGET_PER_SESSION)}`,
+  );
+  ctx.json.memory = { points: points.map(({ heap, ...p }) => ({ ...p, heapUsed: heap?.heapUsed, external: heap ? heap.external + heap.arrayBuffers : undefined })), anonPerSession: anonPer, rssPerSession: rssPer, heapPerSession: heapPer, externalPerSession: extPer, anonPerSessionFromZero: anonPerFromZero };
+}
+
+/** A fresh server with its workspace, embedded target and a workspace key (held in memory only). */
+async function setup(name: string, inspect: boolean, report: Ctx["report"], json: Ctx["json"]): Promise<Ctx> {
+  const server = await startServer({
+    name,
+    nodeArgs: [...(inspect ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : []), ...args["server-arg"]],
+  });
+  const inspector = inspect ? await Inspector.connect(INSPECT_PORT).catch(() => null) : null;
+  if (inspector) defer(() => inspector.close());
+  const base = server.base;
+  const ws = await defaultWorkspace(base);
+  const { targets } = await getJson<{ targets: Target[] }>(`${base}/api/workspaces/${ws}/targets`);
+  const target = targets.find((t) => t.kind === "local");
+  if (!target) throw new Error("no embedded local target");
+  const keyRes = await fetch(`${base}/api/workspaces/${ws}/key`, { method: "POST" });
+  if (!keyRes.ok) throw new Error(`key: ${keyRes.status}`);
+  const pem = await keyRes.text();
+  console.log(`\nserver pid ${server.pid} on ${base}${inspector ? ` (inspector on ${INSPECT_PORT})` : ""}; embedded target ${target.host}:${target.port}`);
+  return { server, base, ws, target, pem, inspector, report, json };
+}
+
+run(async () => {
+  const report: Ctx["report"] = {};
+  const json: Ctx["json"] = { bench: "terminal" };
+
+  // Memory on a server of its own, fresh (after a flood the baseline would carry
+  // freed-but-not-returned pages) and with an inspector attached for the heap figures.
+  // Throughput and echo on another fresh server without one: with an inspector
+  // session attached, bridged throughput measured about half.
+  if (ONLY.has("memory")) {
+    const ctx = await setup("terminal-memory", !args["no-inspect"], report, json);
+    await memoryPhase(ctx);
+    ctx.inspector?.close();
+    await ctx.server.stop();
+  }
+  if (ONLY.has("throughput") || ONLY.has("echo")) {
+    const ctx = await setup("terminal", false, report, json);
+    if (ONLY.has("throughput")) await throughputPhase(ctx);
+    if (ONLY.has("echo")) await echoPhase(ctx);
+    await ctx.server.stop();
+  }
+
+  console.log("\nsummary (noisy machine: other engineers' servers and browsers share its 2 cores)");
+  for (const line of [...(report.throughput ?? []), ...(report.echo ?? []), ...(report.memory ?? [])]) console.log(`  ${line}`);
+  console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+});
