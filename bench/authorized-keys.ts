@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { authFor, bootstrapOwner } from "./lib/server";
 import { randomBytes } from "node:crypto";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -58,9 +59,9 @@ function hostKeyLine(): string {
 }
 
 async function api(base: string, method: string, p: string, body?: unknown, token?: string): Promise<Response> {
-  const headers: Record<string, string> = {};
+  // The target's token for its own routes; the owner's API token for the rest.
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : authFor(base + p);
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (token) headers.Authorization = `Bearer ${token}`;
   const res = await fetch(base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
   return res;
@@ -102,6 +103,7 @@ async function startServer(port: number, postgres?: string): Promise<Server> {
   const base = `http://127.0.0.1:${port}`;
   if (await fetch(`${base}/api/workspaces`).then(() => true, () => false)) throw new Error(`something already listens on ${base}`);
   const pgdb = postgres ? await freshPostgres(postgres) : null;
+  const setupToken = randomBytes(24).toString("base64url");
   const fd = openSync(log, "a");
   // The server itself (not npx) so the pid we hold is the one to stop.
   const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
@@ -116,6 +118,7 @@ async function startServer(port: number, postgres?: string): Promise<Server> {
       MESHIA_PUBLIC_URL: base,
       MESHIA_DATA_DIR: path.join(dataDir, "data"),
       MESHIA_LOCAL_TARGET: "off",
+      MESHIA_SETUP_TOKEN: setupToken,
       DATABASE_URL: pgdb?.url ?? "",
       LOG_LEVEL: "warn",
     },
@@ -124,10 +127,11 @@ async function startServer(port: number, postgres?: string): Promise<Server> {
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${readFileSync(log, "utf8").slice(-2000)}`);
-    if (await fetch(`${base}/api/workspaces`).then((r) => r.ok, () => false)) break;
+    if (await fetch(`${base}/api/auth/ok`).then((r) => r.ok, () => false)) break;
     if (Date.now() > deadline) throw new Error(`the server did not answer within 90 s (log: ${log})`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  await bootstrapOwner(base, setupToken);
   return { base, child, dataDir, log, ...(pgdb ? { dropDatabase: pgdb.drop } : {}) };
 }
 

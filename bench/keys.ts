@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { defer, run } from "./lib/cleanup";
 import { Inspector } from "./lib/inspector";
-import { defaultWorkspace, startServer, threadSchedMs } from "./lib/server";
+import { authFor, defaultWorkspace, startServer, threadSchedMs } from "./lib/server";
 import { ms, sleep, summary, table, verdict } from "./lib/stats";
 
 const { values: args } = parseArgs({
@@ -25,7 +25,7 @@ const TARGET_LOOP_P95_MS = 50;
 
 async function timed(url: string, init?: RequestInit): Promise<number> {
   const t0 = performance.now();
-  const res = await fetch(url, init);
+  const res = await fetch(url, { ...init, headers: authFor(url) });
   await res.arrayBuffer();
   if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${url}: ${res.status}`);
   return performance.now() - t0;
@@ -79,7 +79,7 @@ run(async () => {
   const gen: number[] = [];
   for (let i = 0; i < GENERATIONS; i++) {
     const t0 = performance.now();
-    const res = await fetch(keyUrl, { method: "POST" });
+    const res = await fetch(keyUrl, { method: "POST", headers: authFor(keyUrl) });
     const pem = await res.text(); // held for this iteration only, never written anywhere
     gen.push(performance.now() - t0);
     if (!res.ok || !pem.startsWith("-----BEGIN RSA PRIVATE KEY-----")) throw new Error(`key generation failed: ${res.status}`);

@@ -284,7 +284,7 @@ async function setup(name: string, inspect: boolean, report: Ctx["report"], json
   const { targets } = await getJson<{ targets: Target[] }>(`${base}/api/workspaces/${ws}/targets`);
   const target = targets.find((t) => t.kind === "local");
   if (!target) throw new Error("no embedded local target");
-  const keyRes = await fetch(`${base}/api/workspaces/${ws}/key`, { method: "POST" });
+  const keyRes = await fetch(`${base}/api/workspaces/${ws}/key`, { method: "POST", headers: server.auth });
   if (!keyRes.ok) throw new Error(`key: ${keyRes.status}`);
   const pem = await keyRes.text();
   console.log(`\nserver pid ${server.pid} on ${base}${inspector ? ` (inspector on ${INSPECT_PORT})` : ""}; embedded target ${target.host}:${target.port}`);

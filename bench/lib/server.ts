@@ -2,6 +2,7 @@
 // 3330-3339, its own data directory under .tmp/, embedded PGlite, and a pid we hold
 // so that everything is stopped and removed again on every exit path.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -14,6 +15,8 @@ export interface BenchServer {
   pid: number;
   port: number;
   base: string;
+  /** Headers that authenticate as the owner (an API token made through the setup link). */
+  auth: Record<string, string>;
   dataDir: string;
   /** Lines the server wrote on stderr (it logs JSON on stdout; stderr is kept for diagnostics). */
   stderr(): string;
@@ -59,6 +62,7 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
   const [from, to] = opts.portRange ?? [3330, 3338];
   const port = await freePort(from, to);
   const dataDir = path.join(TMP, `bench-${opts.name}-${process.pid}-${Date.now()}`);
+  const setupToken = randomBytes(24).toString("base64url");
   mkdirSync(dataDir, { recursive: true });
   const child = spawn(process.execPath, ["--import", "tsx", ...(opts.nodeArgs ?? []), "server.ts"], {
     cwd: ROOT,
@@ -72,6 +76,9 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
       MESHIA_TARGET_PORTS: "23800-23899",
       DATABASE_URL: "",
       LOG_LEVEL: "warn",
+      MESHIA_SETUP_TOKEN: setupToken,
+      // The benchmark generates keys back to back: not what the limit is for.
+      MESHIA_KEYGEN_RATE: "100000/1",
       ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -120,7 +127,9 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
     await stop();
     throw e;
   }
-  return { pid: child.pid!, port, base: `http://127.0.0.1:${port}`, dataDir, stderr: () => err, stop };
+  const base = `http://127.0.0.1:${port}`;
+  const auth = await bootstrapOwner(base, setupToken);
+  return { pid: child.pid!, port, base, auth, dataDir, stderr: () => err, stop };
 }
 
 /** VmRSS (or another /proc status field) of a process, in bytes. */
@@ -147,8 +156,39 @@ export function procCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
+const authByOrigin = new Map<string, Record<string, string>>();
+
+/** The owner's credentials for a server this process started (empty for anything else). */
+export function authFor(url: string): Record<string, string> {
+  return authByOrigin.get(new URL(url).origin) ?? {};
+}
+
+/**
+ * Uses the first-start setup link (the token we gave the server) to create the owner,
+ * then an API token: benchmarks talk to the API as a script would.
+ */
+export async function bootstrapOwner(base: string, setupToken: string): Promise<Record<string, string>> {
+  const setup = await fetch(`${base}/api/setup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token: setupToken, name: "Bench", email: "bench@example.com", password: randomBytes(18).toString("base64url") }),
+  });
+  if (!setup.ok) throw new Error(`setup: ${setup.status} ${await setup.text()}`);
+  const { workspaceId } = (await setup.json()) as { workspaceId: string };
+  const cookie = setup.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const tok = await fetch(`${base}/api/workspaces/${workspaceId}/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie },
+    body: JSON.stringify({ name: "bench" }),
+  });
+  if (!tok.ok) throw new Error(`token: ${tok.status} ${await tok.text()}`);
+  const auth = { authorization: `Bearer ${((await tok.json()) as { token: string }).token}` };
+  authByOrigin.set(new URL(base).origin, auth);
+  return auth;
+}
+
 export async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(url, init);
+  const res = await fetch(url, { ...init, headers: { ...authFor(url), ...(init?.headers as Record<string, string> | undefined) } });
   if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }

@@ -5,7 +5,7 @@
 import ssh2, { type ClientChannel } from "ssh2";
 import WebSocket from "ws";
 import { decodeServerFrame, encodeClientFrame, type ClientFrame } from "@/lib/terminal/protocol";
-import { getJson } from "./server";
+import { authFor, getJson } from "./server";
 
 export interface Shell {
   readonly kind: "bridge" | "direct";
@@ -57,7 +57,8 @@ export class BridgeShell implements Shell {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ targetId }),
     });
-    const ws = new WebSocket(`${base.replace(/^http/, "ws")}${t.path}?ticket=${encodeURIComponent(t.ticket)}`, { perMessageDeflate: false });
+    // The socket must come from the ticket's holder: the same API token.
+    const ws = new WebSocket(`${base.replace(/^http/, "ws")}${t.path}?ticket=${encodeURIComponent(t.ticket)}`, { perMessageDeflate: false, headers: authFor(base) });
     ws.binaryType = "nodebuffer";
     const shell = new BridgeShell(ws, t.sessionId, base, workspaceId);
     await new Promise<void>((resolve, reject) => {
@@ -100,7 +101,7 @@ export class BridgeShell implements Shell {
   }
 
   private async doClose(): Promise<void> {
-    await fetch(`${this.base}/api/workspaces/${this.workspaceId}/terminal/sessions/${this.sessionId}`, { method: "DELETE" }).catch(() => undefined);
+    await fetch(`${this.base}/api/workspaces/${this.workspaceId}/terminal/sessions/${this.sessionId}`, { method: "DELETE", headers: authFor(this.base) }).catch(() => undefined);
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       const closed = new Promise<void>((r) => this.ws.once("close", () => r()));
       this.ws.close();
