@@ -57,7 +57,14 @@ async function asApiError(res: Response): Promise<Response> {
     if (name === "set-cookie") for (const c of res.headers.getSetCookie()) headers.append("Set-Cookie", c);
     else if (res.headers.has(name)) headers.set(name, res.headers.get(name)!);
   }
-  return json(errorBody(codeForStatus(res.status), message, reason ? { reason } : undefined), { status: res.status, headers });
+  const details: Record<string, unknown> = reason ? { reason } : {};
+  // better-auth's limiter says X-Retry-After; our own limits (and HTTP) say Retry-After.
+  const retry = Number(res.headers.get("x-retry-after"));
+  if (res.status === 429 && retry > 0) {
+    headers.set("Retry-After", String(retry));
+    details.retryAfterSeconds = retry;
+  }
+  return json(errorBody(codeForStatus(res.status), message, Object.keys(details).length ? details : undefined), { status: res.status, headers });
 }
 
 /** The one handler for every method on /api/auth/*; wrap it with defineRoute. */
