@@ -167,6 +167,32 @@ test.describe("the setup link and sessions", () => {
     await ctx.close();
   });
 
+  test("sign-in's `next` never leaves the site, however it is spelled", async ({ browser, request }) => {
+    const outside = ["//evil.example/", "/\\evil.example/", "/\t/evil.example/", "https://evil.example/", "/%5Cevil.example/", "\\\\evil.example/"];
+    // Already signed in: the server redirects at once.
+    for (const next of outside) {
+      const res = await request.get(`/sign-in?next=${encodeURIComponent(next)}`, { maxRedirects: 0 });
+      expect(res.status(), next).toBe(307);
+      const location = new URL(res.headers()["location"]!, e2e.baseURL);
+      expect(location.origin, `${next} → ${res.headers()["location"]}`).toBe(e2e.origin);
+    }
+    // Signing in: the page sends the browser on.
+    const ctx = await newBrowserContext(browser);
+    for (const next of outside) {
+      const page = await ctx.newPage();
+      await page.route((u) => u.hostname === "evil.example", (route) => route.fulfill({ status: 200, body: "left the site" }));
+      await page.goto(`/sign-in?next=${encodeURIComponent(next)}`);
+      await page.getByLabel("Email").fill(cast.member.email);
+      await page.getByLabel("Password").fill(cast.member.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL((u) => !u.pathname.startsWith("/sign-in"));
+      expect(new URL(page.url()).origin, `${next} → ${page.url()}`).toBe(e2e.origin);
+      await ctx.clearCookies();
+      await page.close();
+    }
+    await ctx.close();
+  });
+
   test("a tampered or made-up session cookie gets 401, and the terminal handshake 403", async ({ request, baseURL }) => {
     const real = (await request.storageState()).cookies.find((c) => c.name === "meshia.session_token")!;
     const [token, signature] = decodeURIComponent(real.value).split(".") as [string, string];
@@ -379,6 +405,37 @@ test.describe("members (role member)", () => {
   });
 });
 
+test.describe("removing a member", () => {
+  test("ends their open terminal at once; their tickets, pages and API calls stop working", async ({ browser, page, playwright, baseURL }) => {
+    const person = await addPerson(playwright, cast.owner, cast.wsA, "member", "leaving");
+    const ctx = await newBrowserContext(browser, person.request);
+    const theirs = await ctx.newPage();
+    await theirs.goto(`/w/${cast.wsA}`);
+    await waitLive(theirs);
+    const tab = await activeTabId(theirs);
+    expect(await runAndRead(theirs, tab, "echo still-$((1+2))")).toEqual(["still-3"]);
+    const spare = await issueTicket(person.request, { id: cast.wsA, name: "" }, { targetId: cast.localTargetId });
+
+    // The owner removes them on the members page.
+    await page.goto(`/w/${cast.wsA}/members`);
+    await page.getByRole("button", { name: `Remove ${person.email}` }).click();
+    await expect(page.getByRole("row", { name: new RegExp(person.email.replace(/[.+]/g, "\\$&")) })).toHaveCount(0);
+
+    const status = theirs.locator('.terminal-view:not([hidden]) [data-testid="terminal-status"]');
+    await expect(status).toHaveAttribute("data-state", "ended");
+    await expect(status).toContainText("You are no longer a member of this workspace.");
+    // A ticket they got while a member opens nothing now.
+    expect((await handshake(wsUrl(baseURL!, spare), { cookie: await cookieHeader(person.request), origin: e2e.origin })).status).toBe(403);
+    await expectError(await person.request.post(`/api/workspaces/${cast.wsA}/terminal/tickets`, { data: { targetId: cast.localTargetId } }), 404, "not_found");
+    expect((await theirs.goto(`/w/${cast.wsA}`))?.status()).toBe(404);
+    // Still signed in, just without a workspace.
+    await theirs.goto("/");
+    await expect(theirs.getByText("You are not a member of any workspace.")).toBeVisible();
+    await person.request.dispose();
+    await ctx.close();
+  });
+});
+
 // ---- cross-origin ------------------------------------------------------------------------------
 
 test.describe("cross-origin requests", () => {
@@ -552,6 +609,32 @@ test.describe("invitations", () => {
     await ctx.close();
   });
 
+  test("someone who already has an account signs in from the invitation and joins", async ({ browser, request, playwright }) => {
+    // A person with an account elsewhere (in another of the owner's workspaces).
+    const elsewhere = await createWorkspace(request, "Invite elsewhere");
+    const person = await addPerson(playwright, request, elsewhere, "member", "existing");
+    const inv = await invite(request, cast.wsA, person.email);
+    const ctx = await newBrowserContext(browser);
+    const page = await ctx.newPage();
+    await page.goto(`/invite/${inv.id}`);
+    await expect(page.getByText(`${person.email} already has an account`)).toBeVisible();
+    await page.getByRole("link", { name: "sign in" }).click();
+    await expect(page).toHaveURL(`/sign-in?next=${encodeURIComponent(`/invite/${inv.id}`)}`);
+    await page.getByLabel("Email").fill(person.email);
+    await page.getByLabel("Password").fill(person.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(`/invite/${inv.id}`);
+    await expect(page.getByText(`You are signed in as ${person.email}.`)).toBeVisible();
+    await page.getByRole("button", { name: "Join the workspace" }).click();
+    await expect(page).toHaveURL(`/w/${cast.wsA}`);
+    await waitLive(page);
+    // Both workspaces are theirs now: the header offers a switch.
+    await expect(page.getByRole("combobox", { name: "Workspace" })).toHaveValue(cast.wsA);
+    expect((await request.delete(`/api/workspaces/${cast.wsA}/members/${person.userId}`)).status()).toBe(204);
+    await person.request.dispose();
+    await ctx.close();
+  });
+
   test("an invitation for another email refuses a signed-in different person, in the UI and the API", async ({ browser, request }) => {
     const email = uniqueEmail("someone-else");
     const inv = await invite(request, cast.wsA, email);
@@ -702,6 +785,10 @@ test.describe("security headers", () => {
     await page.goto(`/w/${cast.wsA}/audit`);
     await page.goto(`/w/${cast.wsA}/targets`);
     await expect(page.getByTestId("target-row").first()).toBeVisible();
+    // The 404 page of any unknown URL too (it used to be prerendered, without the nonce).
+    expect((await page.goto("/no/such/page"))?.status()).toBe(404);
+    await page.getByRole("link", { name: "Go to your workspace" }).click();
+    await expect(page).toHaveURL(`/w/${cast.wsA}`);
     expect(cspViolations).toEqual([]);
 
     // The policy is enforced, not just sent: markup injected into a page (as an XSS
