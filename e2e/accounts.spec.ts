@@ -28,7 +28,9 @@ const NOWHERE = "00000000-0000-4000-8000-000000000000";
 async function expectError(res: APIResponse, status: number, code: string, what = ""): Promise<void> {
   expect(res.status(), `${what} ${res.url()}: ${await res.text()}`).toBe(status);
   expect(res.headers()["content-type"], what).toContain("application/json");
-  expect(await res.json(), what).toEqual({ error: { code, message: expect.any(String), ...(status === 429 ? { details: expect.anything() } : {}) } });
+  const body = (await res.json()) as { error: Record<string, unknown> };
+  expect(Object.keys(body), what).toEqual(["error"]);
+  expect(body.error, what).toMatchObject({ code, message: expect.any(String) });
 }
 
 async function json<T>(res: APIResponse): Promise<T> {
@@ -353,6 +355,14 @@ test.describe("members (role member)", () => {
     expect((await m.get(`${a}/audit`)).status()).toBe(200);
     const ticket = await issueTicket(m, { id: cast.wsA, name: "" }, { targetId: cast.localTargetId });
     expect(ticket.ticket.length).toBeGreaterThan(20);
+    // Someone else's terminal session is not theirs to end or resume: it does not exist for them.
+    const owners = await issueTicket(request, { id: cast.wsA, name: "" }, { targetId: cast.localTargetId });
+    const h = await handshake(wsUrl(e2e.baseURL, owners), { cookie: await cookieHeader(request), origin: e2e.origin });
+    expect(h.status).toBe(101);
+    h.ws?.close();
+    await expectError(await m.delete(`${a}/terminal/sessions/${owners.sessionId}`), 404, "not_found");
+    await expectError(await m.post(`${a}/terminal/tickets`, { data: { targetId: cast.localTargetId, sessionId: owners.sessionId } }), 404, "not_found");
+    expect((await request.delete(`${a}/terminal/sessions/${owners.sessionId}`)).status()).toBe(204);
     expect((await request.delete(`${a}/invitations/${pending.id}`)).status()).toBe(204);
   });
 
@@ -493,6 +503,9 @@ test.describe("cross-origin requests", () => {
     // The WebSocket: a valid ticket and the owner's cookie, from another origin.
     const h = await handshake(wsUrl(baseURL!, session), { cookie: await cookieHeader(request), origin: "http://evil.example" });
     expect(h.status).toBe(403);
+    // An opaque origin (sandboxed frame, file://) is no better.
+    const opaque = await issueTicket(request, { id: cast.wsA, name: "" }, { targetId: cast.localTargetId });
+    expect((await handshake(wsUrl(baseURL!, opaque), { cookie: await cookieHeader(request), origin: "null" })).status).toBe(403);
 
     expect(await snapshot()).toBe(before);
     expect((await request.get("/api/workspaces")).status()).toBe(200);
