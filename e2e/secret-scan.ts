@@ -178,3 +178,26 @@ test("no private key material in the database, the data directory, the server lo
     rmSync(keysDir, { recursive: true, force: true });
   }
 });
+
+test("API tokens and target tokens are kept hashed: none in the clear in the database, the data directory or the server log", () => {
+  // Every token the tests were handed (in the responses that created them).
+  const tokens = new Set<string>();
+  for (const r of recordedResponses()) {
+    if (r.kind !== "response" || !r.body) continue;
+    const text = readFileSync(path.join(e2e.responsesDir, "bodies", r.body), "latin1");
+    for (const m of text.matchAll(/\b(?:mshk|mtt)_[A-Za-z0-9_-]{32,}/g)) tokens.add(m[0]);
+  }
+  expect(tokens.size, "tokens were handed out during the run").toBeGreaterThan(0);
+  // Windows of the random part only: the prefix and the few characters shown as `start` are public.
+  const markers = [...tokens].flatMap((t, n) => {
+    const secret = t.slice(t.indexOf("_") + 1 + 6);
+    return Array.from({ length: Math.max(0, secret.length - L + 1) }, (_, i) => ({ text: secret.slice(i, i + L), what: `token #${n} (${t.slice(0, 8)}…)` }));
+  });
+  const scanner = new Scanner(markers);
+  const found: string[] = [];
+  for (const file of [...walk(e2e.dataDir), e2e.serverLog]) {
+    for (const what of scanner.find(readFileSync(file))) found.push(`${what} in ${file}`);
+  }
+  test.info().annotations.push({ type: "secret-scan", description: `${tokens.size} tokens (API and target) looked for` });
+  expect(found).toEqual([]);
+});
