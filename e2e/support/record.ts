@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { APIRequestContext, APIResponse, Browser, BrowserContext, Response } from "@playwright/test";
+import type { APIRequestContext, APIResponse, Browser, BrowserContext, PlaywrightWorkerArgs, Response } from "@playwright/test";
 import { e2e } from "./env";
 
 export interface RecordedResponse {
@@ -160,10 +160,10 @@ export async function recordBrowserContext(ctx: BrowserContext): Promise<Browser
  * fixtures and contexts tests open themselves) and `playwright.request.newContext`
  * (the `request` fixture and the second people of e2e/support/auth.ts).
  */
-export function installRecorder(playwright: { request: { newContext: (o?: never) => Promise<APIRequestContext> } }, browser: Browser): () => void {
-  const api = playwright.request as unknown as { newContext: (options?: object) => Promise<APIRequestContext> };
+export function installRecorder(playwright: PlaywrightWorkerArgs["playwright"], browser: Browser): () => void {
+  const api = playwright.request;
   const newRequest = api.newContext.bind(api);
-  api.newContext = async (options?: object) => recordRequestContext(await newRequest(options));
+  api.newContext = async (options) => recordRequestContext(await newRequest(options));
   const newContext = browser.newContext.bind(browser);
   browser.newContext = async (options) => recordBrowserContext(await newContext(options));
   return () => {
