@@ -130,7 +130,7 @@ test.describe("the setup link and sessions", () => {
     await ctx.close();
   });
 
-  test("sign in through the UI (wrong password first); sign-out ends that session: its cookie gets 401, its page goes to sign-in, its WebSocket 403", async ({ browser, request, baseURL }) => {
+  test("sign in through the UI (wrong password first); sign-out ends that session: its cookie gets 401, its page goes to sign-in, its WebSocket 403", async ({ browser, playwright, baseURL }) => {
     const ctx = await newBrowserContext(browser);
     const page = await ctx.newPage();
     await page.goto(`/w/${cast.wsA}`);
@@ -151,7 +151,9 @@ test.describe("the setup link and sessions", () => {
     await waitLive(page);
 
     const cookie = await cookieHeader(ctx);
-    const probe = (c: string) => request.get("/api/workspaces", { headers: { Cookie: c } });
+    // From a context with no cookies of its own: only the one given is sent.
+    const bare = await newRequest(playwright);
+    const probe = (c: string) => bare.get("/api/workspaces", { headers: { Cookie: c } });
     expect((await probe(cookie)).status()).toBe(200);
 
     await page.getByRole("button", { name: "Sign out" }).click();
@@ -166,6 +168,7 @@ test.describe("the setup link and sessions", () => {
     expect(refused.status).toBe(403);
     // Other sessions of that person live on.
     expect((await cast.member.request.get("/api/workspaces")).status()).toBe(200);
+    await bare.dispose();
     await ctx.close();
   });
 
@@ -195,7 +198,8 @@ test.describe("the setup link and sessions", () => {
     await ctx.close();
   });
 
-  test("a tampered or made-up session cookie gets 401, and the terminal handshake 403", async ({ request, baseURL }) => {
+  test("a tampered or made-up session cookie gets 401, and the terminal handshake 403", async ({ request, playwright, baseURL }) => {
+    const bare = await newRequest(playwright);
     const real = (await request.storageState()).cookies.find((c) => c.name === "meshia.session_token")!;
     const [token, signature] = decodeURIComponent(real.value).split(".") as [string, string];
     // A character in the middle: the last base64 character before "=" partly holds
@@ -210,16 +214,17 @@ test.describe("the setup link and sessions", () => {
     const target = await localTarget(request, { id: cast.wsA, name: "" });
     for (const [what, value] of Object.entries(fakes)) {
       const cookie = `meshia.session_token=${encodeURIComponent(value)}`;
-      await expectError(await request.get(`/api/workspaces/${cast.wsA}/targets`, { headers: { Cookie: cookie } }), 401, "unauthorized", what);
-      await expectError(await request.post(`/api/workspaces/${cast.wsA}/key`, { headers: { Cookie: cookie } }), 401, "unauthorized", what);
+      await expectError(await bare.get(`/api/workspaces/${cast.wsA}/targets`, { headers: { Cookie: cookie } }), 401, "unauthorized", what);
+      await expectError(await bare.post(`/api/workspaces/${cast.wsA}/key`, { headers: { Cookie: cookie } }), 401, "unauthorized", what);
       // The ticket is the owner's, the cookie is not (a session that does not exist).
       const ticket = await issueTicket(request, { id: cast.wsA, name: "" }, { targetId: target.id });
       const h = await handshake(wsUrl(baseURL!, ticket), { cookie, origin: e2e.origin });
       expect(h.status, what).toBe(403);
       await request.delete(`/api/workspaces/${cast.wsA}/terminal/sessions/${ticket.sessionId}`);
     }
-    // The real cookie still works.
-    expect((await request.get(`/api/workspaces/${cast.wsA}/targets`)).status()).toBe(200);
+    // The real cookie still works, sent the same way.
+    expect((await bare.get(`/api/workspaces/${cast.wsA}/targets`, { headers: { Cookie: `meshia.session_token=${real.value}` } })).status()).toBe(200);
+    await bare.dispose();
   });
 });
 
