@@ -1,19 +1,26 @@
 // Browser tests against the real server (production build), a real SSH client and
 // real targets. The server gets a fresh data directory (embedded PGlite) per run.
-import path from "node:path";
+//
+// Projects, in order:
+//   setup        e2e/auth.setup.ts: before any account exists; opens the setup link in
+//                the browser, creates the owner account, saves its session.
+//   e2e          every spec, as that owner (`page`, `context` and `request` carry the
+//                owner's session; other people are made by e2e/support/auth.ts).
+//   secret-scan  e2e/secret-scan.ts: the database, the server log and every recorded
+//                response hold no private key material. It is setup's teardown, so it
+//                runs after the specs even when some of them failed.
 import { defineConfig } from "@playwright/test";
+import { e2e } from "./e2e/support/env";
 
-const port = Number(process.env.E2E_PORT ?? 3210);
-const dataDir = path.resolve(process.env.E2E_DATA_DIR ?? ".tmp/e2e-data");
-const targetPorts = process.env.E2E_TARGET_PORTS ?? "23500-23599";
-export const e2e = { port, dataDir, baseURL: `http://127.0.0.1:${port}`, serverLog: `${dataDir}.log` };
+export { e2e };
 // Workers read these (they re-evaluate this file with the same environment).
-process.env.E2E_DATA_DIR = dataDir;
+process.env.E2E_DATA_DIR = e2e.dataDir;
 process.env.E2E_SERVER_LOG = e2e.serverLog;
+
+const fresh = [e2e.dataDir, e2e.responsesDir, `${e2e.dataDir}-auth`].map((d) => `'${d}'`).join(" ");
 
 export default defineConfig({
   testDir: "e2e",
-  testMatch: "**/*.spec.ts",
   // One server, one default workspace with one embedded target: the specs share it,
   // so they run one at a time.
   workers: 1,
@@ -39,8 +46,14 @@ export default defineConfig({
       ],
     },
   },
+  projects: [
+    { name: "setup", testMatch: "auth.setup.ts", teardown: "secret-scan" },
+    { name: "e2e", testMatch: "**/*.spec.ts", dependencies: ["setup"], use: { storageState: e2e.ownerState } },
+    { name: "secret-scan", testMatch: "secret-scan.ts", use: { storageState: e2e.ownerState } },
+  ],
   webServer: {
-    command: `rm -rf '${dataDir}' && mkdir -p '${path.dirname(dataDir)}' && exec node --import tsx server.ts > '${e2e.serverLog}' 2>&1`,
+    command: `rm -rf ${fresh} && mkdir -p '${e2e.responsesDir}' && exec node --import tsx server.ts > '${e2e.serverLog}' 2>&1`,
+    // 401 counts as up for Playwright; nobody is signed in yet.
     url: `${e2e.baseURL}/api/workspaces`,
     timeout: 120_000,
     reuseExistingServer: false,
@@ -48,16 +61,23 @@ export default defineConfig({
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
       HOST: "127.0.0.1",
-      PORT: String(port),
-      MESHIA_DATA_DIR: dataDir,
-      MESHIA_TARGET_PORTS: targetPorts,
-      MESHIA_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      PORT: String(e2e.port),
+      MESHIA_DATA_DIR: e2e.dataDir,
+      MESHIA_TARGET_PORTS: e2e.targetPorts,
+      MESHIA_PUBLIC_URL: e2e.baseURL,
       // The server runs on embedded PGlite, as on a fresh machine.
       DATABASE_URL: "",
       LOG_LEVEL: "info",
       // Short-lived terminal tickets (default 30 s), so the expiry test waits seconds,
       // not half a minute. The browser uses a ticket within milliseconds of getting it.
       MESHIA_TICKET_TTL: "5",
+      // The setup link the setup project opens (the server prints it on stderr too).
+      MESHIA_SETUP_TOKEN: e2e.setupToken,
+      // The sign-in limit keys on the client address: the suite signs in from
+      // 127.0.0.1, the limit test from another loopback address with its own bucket.
+      MESHIA_SIGNIN_RATE: `${e2e.signInRate.max}/${e2e.signInRate.windowSeconds}`,
+      // Every spec generates keys; the limit is for people, not this suite.
+      MESHIA_KEYGEN_RATE: "1000/60",
     },
   },
 });

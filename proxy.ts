@@ -2,10 +2,18 @@
 // origin (scripts by per-request nonce, the terminal WebSocket on the same host),
 // no framing, no MIME sniffing, no referrer.
 import { NextResponse, type NextRequest } from "next/server";
+import { hostIsOurs } from "@/lib/http/origin";
+
+/** host[:port] or [v6]:port, nothing else: the Host header is the client's to write. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 export function proxy(request: NextRequest) {
   const nonce = btoa(crypto.randomUUID());
-  const host = request.headers.get("host") ?? "";
+  // The terminal socket is on this very host. Only a plain host that names this server
+  // goes into the policy: a crafted Host header ("x; script-src *", "x *") used to be
+  // copied in verbatim, adding directives and sources to the response's policy.
+  const rawHost = request.headers.get("host") ?? "";
+  const host = PLAIN_HOST.test(rawHost) && hostIsOurs(rawHost) ? rawHost : null;
   const dev = process.env.NODE_ENV !== "production";
   const csp = [
     "default-src 'self'",
@@ -15,7 +23,7 @@ export function proxy(request: NextRequest) {
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self'",
-    `connect-src 'self' ws://${host} wss://${host}`,
+    `connect-src 'self'${host ? ` ws://${host} wss://${host}` : ""}`,
     "worker-src 'self' blob:",
     "object-src 'none'",
     "base-uri 'self'",

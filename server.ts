@@ -39,6 +39,9 @@ async function main() {
   const { attachTerminalGateway } = await import("@/lib/terminal/gateway");
   attachTerminalGateway(server, log);
 
+  // Issued before listening: with MESHIA_SETUP_TOKEN, provisioning scripts post the
+  // known token as soon as the port answers, and must not find it missing.
+  const setupToken = await issueSetupToken(db, cfg.auth.setupToken);
   await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : cfg.port;
@@ -48,7 +51,6 @@ async function main() {
   log.info({ url, port, localTarget: local ? { port: local.target.port } : null }, "listening");
   // The lines a person looks for: not JSON, on stderr so logs stay machine-readable
   // (and the setup token never enters the JSON log).
-  const setupToken = await issueSetupToken(db, cfg.auth.setupToken);
   process.stderr.write(`\nMeshia SSH access is running at ${url}\n`);
   if (setupToken) {
     process.stderr.write(`No account exists yet. Create the owner account (this link works once):\n  ${origin}/setup?token=${setupToken}\n`);

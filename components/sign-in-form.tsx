@@ -23,8 +23,8 @@ export function SignInForm({ next }: { next: string }) {
             window.location.href = next;
             return;
           }
-          const body = (await res.json().catch(() => null)) as { message?: string } | null;
-          setError(res.status === 429 ? "Too many attempts. Wait a few seconds and try again." : (body?.message ?? "Could not sign in."));
+          const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+          setError(res.status === 429 ? "Too many attempts. Wait a few seconds and try again." : (body?.error?.message ?? "Could not sign in."));
         } catch {
           setError("Could not reach Meshia. Check your connection and try again.");
         } finally {

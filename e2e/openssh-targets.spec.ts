@@ -163,6 +163,9 @@ async function closedPort(): Promise<number> {
 /** The "Target for new terminals" select, then "New terminal"; waits for the new tab's status bar. */
 async function openTerminalOn(page: Page, targetId: string) {
   const tabs = page.getByRole("tab");
+  // Once mounted, the panel opens a first tab on a live target by itself (these
+  // workspaces always have one): count after that, or it and the new tab arrive together.
+  await expect(tabs.first()).toBeVisible();
   const before = await tabs.count();
   await page.getByLabel("Target for new terminals").selectOption(targetId);
   await page.getByRole("button", { name: "New terminal" }).click();

@@ -2,6 +2,7 @@
 // sizing, flow control, resume after a dropped socket or a reload, tabs, and the
 // WebSocket endpoint's refusals (origin, tickets, malformed frames).
 import { randomBytes } from "node:crypto";
+import { cookieHeader } from "./support/auth";
 import { expect, test, waitLive } from "./support/fixtures";
 import {
   FRAME,
@@ -295,19 +296,23 @@ test.describe("in-browser terminal", () => {
 test.describe("terminal WebSocket endpoint", () => {
   test("refuses cross-origin handshakes, reused and expired tickets (403), and unknown paths", async ({ request, workspace, baseURL }) => {
     const target = await localTarget(request, workspace);
+    // Signed in as the owner the tickets are issued to, so each refusal below is for the reason it names.
+    const cookie = await cookieHeader(request);
 
     const t1 = await issueTicket(request, workspace, { targetId: target.id });
-    const evil = await handshake(wsUrl(baseURL!, t1), "http://evil.example");
+    const evil = await handshake(wsUrl(baseURL!, t1), { origin: "http://evil.example", cookie });
     expect(evil.status).toBe(403);
-    if (evil.ws === null) expect(JSON.parse(evil.body)).toMatchObject({ error: { code: "forbidden" } });
+    if (evil.ws === null) expect(JSON.parse(evil.body)).toMatchObject({ error: { code: "forbidden", message: expect.stringContaining("Cross-origin") } });
 
     // Single use: the first handshake (same origin) opens, the second is refused.
     const t2 = await issueTicket(request, workspace, { targetId: target.id });
     const url2 = wsUrl(baseURL!, t2);
-    const ok = await handshake(url2, new URL(baseURL!).origin);
+    const ok = await handshake(url2, { origin: new URL(baseURL!).origin, cookie });
     expect(ok.status).toBe(101);
     ok.ws?.close();
-    expect((await handshake(url2)).status).toBe(403);
+    const reused = await handshake(url2, { cookie });
+    expect(reused.status).toBe(403);
+    if (reused.ws === null) expect(JSON.parse(reused.body).error.message).toContain("already used");
     await request.delete(`/api/workspaces/${workspace.id}/terminal/sessions/${t2.sessionId}`);
 
     // Expired: wait (by the server's own expiry time) until the ticket is past its TTL.
@@ -315,12 +320,12 @@ test.describe("terminal WebSocket endpoint", () => {
     const expiresAt = Date.parse(t3.expiresAt);
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(30_000);
     await expect.poll(() => Date.now(), { timeout: 35_000, intervals: [250] }).toBeGreaterThan(expiresAt + 200);
-    expect((await handshake(wsUrl(baseURL!, t3))).status).toBe(403);
+    expect((await handshake(wsUrl(baseURL!, t3), { cookie })).status).toBe(403);
 
     // No ticket, a made-up ticket.
     const bare = new URL(t3.path, baseURL!.replace(/^http/, "ws")).toString();
-    expect((await handshake(bare)).status).toBe(403);
-    expect((await handshake(`${bare}?ticket=${randomBytes(24).toString("base64url")}`)).status).toBe(403);
+    expect((await handshake(bare, { cookie })).status).toBe(403);
+    expect((await handshake(`${bare}?ticket=${randomBytes(24).toString("base64url")}`, { cookie })).status).toBe(403);
 
     // Any other path is not a WebSocket endpoint: the socket is destroyed.
     await expect(handshake(new URL("/ws/other", baseURL!.replace(/^http/, "ws")).toString())).rejects.toThrow(/socket hang up|ECONNRESET/);
@@ -329,7 +334,7 @@ test.describe("terminal WebSocket endpoint", () => {
   test("holds input sent before the shell is ready", async ({ request, workspace, baseURL }) => {
     const target = await localTarget(request, workspace);
     const t = await issueTicket(request, workspace, { targetId: target.id });
-    const h = await handshake(wsUrl(baseURL!, t));
+    const h = await handshake(wsUrl(baseURL!, t), { cookie: await cookieHeader(request) });
     if (!h.ws) throw new Error(`handshake refused: ${h.status}`);
     const got = collect(h.ws);
     // Size and the command in one go, before any "live" status.
@@ -357,7 +362,7 @@ test.describe("terminal WebSocket endpoint", () => {
     ];
     for (const c of cases) {
       const t = await issueTicket(request, workspace, { targetId: target.id });
-      const h = await handshake(wsUrl(baseURL!, t));
+      const h = await handshake(wsUrl(baseURL!, t), { cookie: await cookieHeader(request) });
       if (!h.ws) throw new Error(`${c.name}: handshake refused (${h.status})`);
       const got = collect(h.ws);
       c.send(h.ws);

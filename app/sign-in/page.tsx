@@ -2,13 +2,9 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { SignInForm } from "@/components/sign-in-form";
 import { currentUser } from "@/lib/auth/page-access";
+import { safeNext } from "@/lib/auth/safe-next";
 
 export const metadata: Metadata = { title: "Sign in — Meshia" };
-
-/** Only local paths: `next` must not send people to another site after signing in. */
-function safeNext(next: string | string[] | undefined): string {
-  return typeof next === "string" && next.startsWith("/") && !next.startsWith("//") ? next : "/";
-}
 
 export default async function SignInPage({ searchParams }: { searchParams: Promise<{ next?: string | string[] }> }) {
   const next = safeNext((await searchParams).next);

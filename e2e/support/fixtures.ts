@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test as base, expect, type Page } from "@playwright/test";
+import { cspViolations, flushRecordings, installRecorder } from "./record";
 import { SshdHarness } from "./sshd";
 
 export interface Workspace {
@@ -12,7 +13,27 @@ export interface Workspace {
   name: string;
 }
 
-export const test = base.extend<{ workspace: Workspace; keyDir: string }, { sshd: SshdHarness }>({
+export const test = base.extend<{ workspace: Workspace; keyDir: string; _afterEach: void }, { sshd: SshdHarness; _recorder: void }>({
+  // Every response any context receives is recorded for e2e/secret-scan.ts.
+  _recorder: [
+    async ({ playwright, browser }, use) => {
+      const undo = installRecorder(playwright, browser);
+      await use();
+      undo();
+    },
+    { scope: "worker", auto: true },
+  ],
+  // After each test: every response written, and the app ran under its CSP without
+  // the browser refusing anything (scripts, styles, the terminal's socket, workers).
+  _afterEach: [
+    async ({}, use) => {
+      cspViolations.length = 0;
+      await use();
+      await flushRecordings();
+      expect(cspViolations, "Content-Security-Policy violations in the browser").toEqual([]);
+    },
+    { auto: true },
+  ],
   workspace: async ({ request }, use) => {
     const res = await request.get("/api/workspaces");
     expect(res.ok()).toBeTruthy();

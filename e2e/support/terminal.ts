@@ -4,6 +4,7 @@
 import type { APIRequestContext, Page } from "@playwright/test";
 import WebSocket from "ws";
 import { expect, type Workspace } from "./fixtures";
+import { recordResponse } from "./record";
 
 /** Tab ids in the order the tab bar shows them. */
 export async function tabIds(page: Page): Promise<string[]> {
@@ -168,17 +169,23 @@ export function wsUrl(baseURL: string, t: Ticket): string {
 }
 
 /** The outcome of a handshake: the socket when it opened, or the HTTP status it was refused with. */
-export function handshake(url: string, origin?: string): Promise<{ ws: WebSocket; status: 101 } | { ws: null; status: number; body: string }> {
+export function handshake(url: string, opts: { origin?: string; cookie?: string } = {}): Promise<{ ws: WebSocket; status: 101 } | { ws: null; status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, origin ? { origin } : {});
+    const headers: Record<string, string> = opts.cookie ? { Cookie: opts.cookie } : {};
+    const ws = new WebSocket(url, { ...(opts.origin ? { origin: opts.origin } : {}), headers });
     ws.binaryType = "nodebuffer";
     ws.once("open", () => resolve({ ws, status: 101 }));
     ws.once("unexpected-response", (_req, res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ ws: null, status: res.statusCode ?? 0, body }));
-      res.on("error", () => resolve({ ws: null, status: res.statusCode ?? 0, body }));
+      const chunks: Buffer[] = [];
+      const done = () => {
+        const body = Buffer.concat(chunks);
+        const headersList = Object.entries(res.headers).flatMap(([name, v]) => (Array.isArray(v) ? v : [v ?? ""]).map((value) => ({ name, value })));
+        recordResponse({ source: "websocket", method: "GET", url, status: res.statusCode ?? 0, headers: headersList }, body);
+        resolve({ ws: null, status: res.statusCode ?? 0, body: body.toString("utf8") });
+      };
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", done);
+      res.on("error", done);
     });
     ws.once("error", (err) => reject(err));
   });

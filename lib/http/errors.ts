@@ -37,3 +37,9 @@ export class ApiError extends Error {
 export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>) {
   return { error: { code, message, ...(details ? { details } : {}) } };
 }
+
+/** Our code for an HTTP status another component answered with (better-auth). */
+export function codeForStatus(status: number): ErrorCode {
+  const found = Object.entries(ERROR_STATUS).find(([c, s]) => s === status && c !== "invalid_json" && c !== "invalid_field");
+  return (found?.[0] ?? (status >= 500 ? "internal_error" : "bad_request")) as ErrorCode;
+}

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { logger } from "@/lib/log";
-import { ApiError, ERROR_STATUS, errorBody, type ErrorCode } from "./errors";
+import { ApiError, codeForStatus, errorBody } from "./errors";
 
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type Method = (typeof METHODS)[number];
@@ -33,8 +33,7 @@ function fromAuthError(err: unknown): ApiError | null {
   const e = err as { name?: unknown; statusCode?: unknown; body?: { message?: unknown } };
   if (e?.name !== "APIError" || typeof e.statusCode !== "number" || e.statusCode >= 500) return null;
   const message = typeof e.body?.message === "string" ? e.body.message : "The request was refused.";
-  const code = (Object.entries(ERROR_STATUS).find(([c, s]) => s === e.statusCode && c !== "invalid_json" && c !== "invalid_field")?.[0] ?? "bad_request") as ErrorCode;
-  return new ApiError(code, message);
+  return new ApiError(codeForStatus(e.statusCode), message);
 }
 
 export function errorResponse(err: unknown, requestId: string): Response {

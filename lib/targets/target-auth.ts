@@ -2,6 +2,7 @@
 import { db as openDb, type Db } from "@/db/client";
 import type { ComputeTarget } from "@/db/schema";
 import { ApiError } from "@/lib/http/errors";
+import { originAllowed } from "@/lib/http/origin";
 import { param, type Handler, type HandlerContext } from "@/lib/http/route";
 import { isUuid } from "@/lib/workspaces";
 import { findTarget, tokenMatches } from "./registry";
@@ -18,6 +19,11 @@ export function bearerToken(req: Request): string | null {
 
 export function withTargetToken(handler: (req: Request, ctx: TargetContext) => Promise<Response>): Handler {
   return async (req, ctx) => {
+    // Targets call with curl (no Origin). A page on another site has no business here,
+    // and every state-changing route refuses cross-origin requests alike.
+    if (req.method !== "GET" && !originAllowed(req.headers.get("origin"), req.headers.get("host"), req.headers.get("x-forwarded-proto"))) {
+      throw new ApiError("forbidden", "Cross-origin requests are not allowed.");
+    }
     const db = await openDb();
     const id = param(ctx, "targetId");
     const target = isUuid(id) ? await findTarget(db, id) : null;

@@ -1,10 +1,8 @@
-// /api/auth/* – better-auth: sign in, sign out, the current session (see lib/auth/auth.ts).
-import { auth } from "@/lib/auth/auth";
+// /api/auth/* – better-auth: sign in, sign out, the current session, change password
+// (see lib/auth/auth.ts), held to the API's contract by lib/auth/http.ts.
+import { authHandler } from "@/lib/auth/http";
+import { defineRoute } from "@/lib/http/route";
 
-// Created lazily: `next build` imports route modules, and building must not open the database.
-async function handle(req: Request): Promise<Response> {
-  return (await auth()).handler(req);
-}
-
-export const GET = handle;
-export const POST = handle;
+// The auth instance is created lazily inside the handler: `next build` imports route
+// modules, and building must not open the database.
+export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({ GET: authHandler, POST: authHandler, PUT: authHandler, PATCH: authHandler, DELETE: authHandler });

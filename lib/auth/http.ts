@@ -1,0 +1,92 @@
+// The HTTP face of better-auth (/api/auth/*). Only the paths a browser needs are
+// reachable, and they keep the same contract as every other route: a JSON 405 naming
+// the allowed method, 413 over 1 MiB, 400 for a body that is not JSON, 422 naming an
+// unknown or mistyped field, and errors as `{ error: { code, message, details? } }`.
+// better-auth on its own accepted any body size, ignored unknown fields, answered a
+// wrong type with 400 and used its own error shape.
+import { z } from "zod";
+import { ApiError, codeForStatus, errorBody } from "@/lib/http/errors";
+import { json, readJson, type Handler } from "@/lib/http/route";
+import { assertSameOrigin } from "./access";
+import { auth } from "./auth";
+
+export const AUTH_BASE_PATH = "/api/auth";
+
+interface AuthPath {
+  method: "GET" | "POST";
+  /** The body a POST must have (strict: unknown fields are refused). */
+  body?: z.ZodType;
+  /** An empty body counts as `{}`. */
+  optionalBody?: boolean;
+}
+
+/** The paths better-auth serves over HTTP; everything else is server-side only (lib/auth/auth.ts). */
+export const AUTH_PATHS: Record<string, AuthPath> = {
+  "/sign-in/email": {
+    method: "POST",
+    body: z.strictObject({
+      email: z.string().max(254),
+      password: z.string().max(256),
+      rememberMe: z.boolean().optional(),
+      callbackURL: z.string().max(2048).optional(),
+    }),
+  },
+  "/sign-out": { method: "POST", body: z.strictObject({}), optionalBody: true },
+  "/change-password": {
+    method: "POST",
+    body: z.strictObject({
+      currentPassword: z.string().max(256),
+      newPassword: z.string().max(256),
+      revokeOtherSessions: z.boolean().optional(),
+    }),
+  },
+  "/get-session": { method: "GET" },
+  "/ok": { method: "GET" },
+  "/error": { method: "GET" },
+};
+
+/** Headers of better-auth's answer worth keeping on an error we rewrite (cookies, retry hints). */
+const KEPT_ON_ERROR = ["set-cookie", "retry-after", "x-retry-after", "www-authenticate"];
+
+async function asApiError(res: Response): Promise<Response> {
+  const body = (await res.json().catch(() => null)) as { message?: unknown; code?: unknown } | null;
+  const message = typeof body?.message === "string" && body.message ? body.message : `The request was refused (${res.status}).`;
+  const reason = typeof body?.code === "string" ? body.code : undefined;
+  const headers = new Headers();
+  for (const name of KEPT_ON_ERROR) {
+    if (name === "set-cookie") for (const c of res.headers.getSetCookie()) headers.append("Set-Cookie", c);
+    else if (res.headers.has(name)) headers.set(name, res.headers.get(name)!);
+  }
+  const details: Record<string, unknown> = reason ? { reason } : {};
+  // better-auth's limiter says X-Retry-After; our own limits (and HTTP) say Retry-After.
+  const retry = Number(res.headers.get("x-retry-after"));
+  if (res.status === 429 && retry > 0) {
+    headers.set("Retry-After", String(retry));
+    details.retryAfterSeconds = retry;
+  }
+  return json(errorBody(codeForStatus(res.status), message, Object.keys(details).length ? details : undefined), { status: res.status, headers });
+}
+
+/** The one handler for every method on /api/auth/*; wrap it with defineRoute. */
+export const authHandler: Handler = async (req) => {
+  const url = new URL(req.url);
+  const path = url.pathname.startsWith(AUTH_BASE_PATH) ? url.pathname.slice(AUTH_BASE_PATH.length) : "";
+  const spec = AUTH_PATHS[path];
+  if (!spec) throw new ApiError("not_found", "Not found.");
+  if (req.method !== spec.method) {
+    throw new ApiError("method_not_allowed", `${req.method} is not allowed here; use ${spec.method}.`, undefined, { Allow: spec.method });
+  }
+  let forward = req;
+  if (spec.method === "POST") {
+    // Cross-origin first, as on every other route (better-auth checks again).
+    assertSameOrigin(req);
+    const body = await readJson(req, spec.body ?? z.strictObject({}), { optional: spec.optionalBody ?? false });
+    const headers = new Headers(req.headers);
+    headers.delete("content-length");
+    headers.set("content-type", "application/json");
+    forward = new Request(req.url, { method: "POST", headers, body: JSON.stringify(body) });
+  }
+  const res = await (await auth()).handler(forward);
+  const isJson = res.headers.get("content-type")?.includes("application/json") ?? false;
+  return res.status >= 400 && isJson ? asApiError(res) : res;
+};
