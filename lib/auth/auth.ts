@@ -14,7 +14,7 @@ import { config } from "@/lib/config";
 import { getSingleton, setSingleton } from "@/lib/global";
 import { allowedOrigins } from "@/lib/http/origin";
 import { logger } from "@/lib/log";
-import { authPlugins, authShape } from "./options";
+import { authPlugins, authShape, HTTP_AUTH_PATHS } from "./options";
 
 export interface AuthSettings {
   secret: string;
@@ -23,8 +23,7 @@ export interface AuthSettings {
   signInRate: { max: number; windowSeconds: number };
 }
 
-/** better-auth paths a browser may call; everything else is server-side only. */
-const PUBLIC_PATHS = new Set(["/sign-in/email", "/sign-out", "/get-session", "/change-password", "/ok", "/error"]);
+const PUBLIC_PATHS = new Set<string>(HTTP_AUTH_PATHS);
 
 export function createAuth(db: Db, s: AuthSettings) {
   return betterAuth({

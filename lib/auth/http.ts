@@ -9,6 +9,7 @@ import { ApiError, codeForStatus, errorBody } from "@/lib/http/errors";
 import { json, readJson, type Handler } from "@/lib/http/route";
 import { assertSameOrigin } from "./access";
 import { auth } from "./auth";
+import type { HttpAuthPath } from "./options";
 
 export const AUTH_BASE_PATH = "/api/auth";
 
@@ -20,8 +21,8 @@ interface AuthPath {
   optionalBody?: boolean;
 }
 
-/** The paths better-auth serves over HTTP; everything else is server-side only (lib/auth/auth.ts). */
-export const AUTH_PATHS: Record<string, AuthPath> = {
+/** How each path better-auth serves over HTTP is held to the contract (the list itself is in ./options). */
+export const AUTH_PATHS: Record<HttpAuthPath, AuthPath> = {
   "/sign-in/email": {
     method: "POST",
     body: z.strictObject({
@@ -71,7 +72,7 @@ async function asApiError(res: Response): Promise<Response> {
 export const authHandler: Handler = async (req) => {
   const url = new URL(req.url);
   const path = url.pathname.startsWith(AUTH_BASE_PATH) ? url.pathname.slice(AUTH_BASE_PATH.length) : "";
-  const spec = AUTH_PATHS[path];
+  const spec = (AUTH_PATHS as Record<string, AuthPath | undefined>)[path];
   if (!spec) throw new ApiError("not_found", "Not found.");
   if (req.method !== spec.method) {
     throw new ApiError("method_not_allowed", `${req.method} is not allowed here; use ${spec.method}.`, undefined, { Allow: spec.method });

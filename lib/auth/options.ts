@@ -6,6 +6,10 @@ import { organization } from "better-auth/plugins";
 
 export const API_TOKEN_PREFIX = "mshk_";
 
+/** better-auth paths a browser may reach; everything else is server-side only. */
+export const HTTP_AUTH_PATHS = ["/sign-in/email", "/sign-out", "/change-password", "/get-session", "/ok", "/error"] as const;
+export type HttpAuthPath = (typeof HTTP_AUTH_PATHS)[number];
+
 export const authShape = {
   advanced: { database: { generateId: "uuid" as const } },
   emailAndPassword: { enabled: true, minPasswordLength: 10, maxPasswordLength: 256 },
