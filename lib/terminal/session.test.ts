@@ -53,14 +53,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function newSession(opts: { ring?: number; pinned?: Buffer } = {}): TerminalSession {
+function newSession(opts: { ring?: number; pinned?: Buffer; idleMs?: number } = {}): TerminalSession {
   const id = crypto.randomUUID();
   const pinned = opts.pinned ?? parsePublicKeyLine(hostKey.publicKey)!.blob;
   const s = new TerminalSession(id, "ws", "t", {
     log,
     resumeBufferBytes: opts.ring ?? 1024 * 1024,
     graceMs: 60_000,
-    idleTimeoutMs: 0,
+    idleTimeoutMs: opts.idleMs ?? 0,
     async connect(size) {
       const client = await connectBridge({ host: "127.0.0.1", port: target.port, isPinned: (k) => k.equals(pinned) }, { privateKey: bridge.privateKey });
       return { client, channel: await openShell(client, size) };
@@ -227,6 +227,24 @@ describe("terminal session", () => {
     await c.until(() => c.closed !== null);
     expect(c.frames).toContainEqual({ type: "exit", code: 3, signal: null });
     expect(c.status("ended")).toBe(true);
+  });
+
+  it("warns before the idle timeout ends a session, and typing resets it", async () => {
+    const s = newSession({ idleMs: 1500 });
+    const c = new Client(s.id);
+    await c.opened();
+    c.send({ type: "resize", cols: 80, rows: 24 });
+    await c.until(() => c.status("live"));
+    // Typing keeps it alive past the first deadline.
+    await new Promise((r) => setTimeout(r, 900));
+    c.type("echo typed\r");
+    await new Promise((r) => setTimeout(r, 900));
+    expect(c.closed).toBeNull();
+    await c.until(() => c.status("idle-warning"), 3000);
+    const warning = c.frames.find((f) => f.type === "status" && f.state === "idle-warning") as { detail?: string };
+    expect(warning.detail).toMatch(/ends in/);
+    await c.until(() => c.closed !== null, 3000);
+    expect(c.frames.some((f) => f.type === "status" && f.state === "ended" && /idle/.test(f.detail ?? ""))).toBe(true);
   });
 
   it("refuses a target whose host key is not the pinned one", async () => {
