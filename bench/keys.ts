@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { defer, run } from "./lib/cleanup";
 import { Inspector } from "./lib/inspector";
+import { PKCS1_BEGIN } from "../lib/keys/workspace-key";
 import { authFor, defaultWorkspace, startServer, threadSchedMs } from "./lib/server";
 import { ms, sleep, summary, table, verdict } from "./lib/stats";
 
@@ -82,7 +83,7 @@ run(async () => {
     const res = await fetch(keyUrl, { method: "POST", headers: authFor(keyUrl) });
     const pem = await res.text(); // held for this iteration only, never written anywhere
     gen.push(performance.now() - t0);
-    if (!res.ok || !pem.startsWith("-----BEGIN RSA PRIVATE KEY-----")) throw new Error(`key generation failed: ${res.status}`);
+    if (!res.ok || !pem.startsWith(PKCS1_BEGIN)) throw new Error(`key generation failed: ${res.status}`);
   }
   const busyLat = await probe.stop();
   const busyLoop = await inspector?.loopDelay();

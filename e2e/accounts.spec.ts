@@ -3,6 +3,7 @@
 // not do, cross-origin refusals, API tokens, invitations, the audit page, security
 // headers and the CSP, and the sign-in rate limit. Real browser, real API, real
 // WebSocket; every person but the owner is invited and accepts as a real invitee would.
+import { PKCS1_BEGIN } from "../lib/keys/workspace-key";
 import http from "node:http";
 import type { APIRequestContext, APIResponse, Page } from "@playwright/test";
 import {
@@ -549,7 +550,7 @@ test.describe("API tokens", () => {
     // With its creator's role: an owner's token generates the key.
     const key = await script.post(`/api/workspaces/${cast.wsA}/key`, { headers: bearer });
     expect(key.status()).toBe(200);
-    expect(await key.text()).toContain("-----BEGIN RSA PRIVATE KEY-----");
+    expect(await key.text()).toContain(PKCS1_BEGIN);
     expect(await keyFingerprint(request, cast.wsA)).toBe(key.headers()["x-key-fingerprint"]);
     // Its own workspace only: another of the owner's, and someone else's, do not exist for it.
     for (const ws of [other, cast.wsB]) {

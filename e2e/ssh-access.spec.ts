@@ -3,6 +3,7 @@
 // the OpenSSH client against the embedded target (shell and port forwarding), and the
 // key API's answers to bad input. That no private key material is kept anywhere is
 // e2e/secret-scan.ts, which runs after every spec.
+import { PKCS1_BEGIN, PKCS1_END } from "../lib/keys/workspace-key";
 import { execFile } from "node:child_process";
 import { createPrivateKey } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
@@ -13,7 +14,7 @@ import type { Page } from "@playwright/test";
 import { expect, ssh, sshSpawn, test, waitLive, writeKeyFile, parseSshCommand } from "./support/fixtures";
 import { localTarget } from "./support/terminal";
 
-const PEM_SHAPE = /^-----BEGIN RSA PRIVATE KEY-----\n(?:[A-Za-z0-9+/]{64}\n)+[A-Za-z0-9+/]{1,63}={0,2}\n-----END RSA PRIVATE KEY-----\n$/;
+const PEM_SHAPE = new RegExp(`^${PKCS1_BEGIN}\\n(?:[A-Za-z0-9+/]{64}\\n)+[A-Za-z0-9+/]{1,63}={0,2}\\n${PKCS1_END}\\n$`);
 
 function run(cmd: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

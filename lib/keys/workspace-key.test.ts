@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { fingerprintOf, keyIdentity, parsePublicKeyLine } from "./fingerprint";
-import { generateWorkspaceKey } from "./workspace-key";
+import { generateWorkspaceKey, PKCS1_BEGIN, PKCS1_END } from "./workspace-key";
 
 function sshKeygen(args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -19,8 +19,8 @@ describe("workspace key generation", async () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("writes PKCS#1 RSA PEM with LF line ends and one final newline", () => {
-    expect(key.pem.startsWith("-----BEGIN RSA PRIVATE KEY-----\n")).toBe(true);
-    expect(key.pem.endsWith("-----END RSA PRIVATE KEY-----\n")).toBe(true);
+    expect(key.pem.startsWith(PKCS1_BEGIN + "\n")).toBe(true);
+    expect(key.pem.endsWith(PKCS1_END + "\n")).toBe(true);
     expect(key.pem).not.toContain("\r");
     expect(key.pem.endsWith("\n\n")).toBe(false);
     expect(key.algorithm).toBe("RSA-3072");
