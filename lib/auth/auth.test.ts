@@ -2,7 +2,8 @@
 // sessions and API tokens as principals, invitations, and the access helper's rules.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
-import { setSingleton } from "@/lib/global";
+import { config } from "@/lib/config";
+import { clearSingleton, setSingleton } from "@/lib/global";
 import { defineRoute, json } from "@/lib/http/route";
 import { createWorkspace } from "@/lib/workspaces";
 import { withWorkspace } from "./access";
@@ -127,6 +128,23 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
       await revokeToken(handle.db, { userId: ownerId, workspaceId, tokenId: t.id });
       expect((await call("GET", workspaceId, bearer)).status).toBe(401);
       expect((await call("GET", workspaceId, { authorization: "Bearer mshk_made_up_token" })).status).toBe(401);
+    });
+
+    it("rate-limits key generation per person and workspace (the real key route)", async () => {
+      // A budget of 2 for this test (the route reads the limit from the configuration).
+      setSingleton("config", { ...config(), auth: { ...config().auth, keygenRate: { max: 2, windowSeconds: 60 } } });
+      clearSingleton("rate:keygen");
+      const { POST } = await import("@/app/api/workspaces/[workspaceId]/key/route");
+      const generate = () =>
+        POST(new Request(`${ORIGIN}/api/workspaces/${workspaceId}/key`, { method: "POST", headers: { host: "127.0.0.1:3000", origin: ORIGIN, cookie: ownerCookie } }), {
+          params: Promise.resolve({ workspaceId }),
+        });
+      expect((await generate()).status).toBe(200);
+      expect((await generate()).status).toBe(200);
+      const limited = await generate();
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+      expect(((await limited.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
     });
 
     it("invitations work once, for the invited email only", async () => {
