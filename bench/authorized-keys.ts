@@ -11,17 +11,15 @@
 //   Options: --concurrency 200 --rounds 10 --port 3321 --script-runs 20 (0 to skip),
 //   --postgres postgres://root@127.0.0.1:5432/test: the self-contained server uses a
 //   fresh database on that (local) Postgres, dropped afterwards, instead of PGlite.
-import { spawn, type ChildProcess } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { authFor, bootstrapOwner } from "./lib/server";
-import { randomBytes } from "node:crypto";
+import { authFor, ROOT, startServer, type BenchServer } from "./lib/server";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
 
 const { values: args } = parseArgs({
   options: {
@@ -67,14 +65,6 @@ async function api(base: string, method: string, p: string, body?: unknown, toke
   return res;
 }
 
-interface Server {
-  base: string;
-  child: ChildProcess;
-  dataDir: string;
-  log: string;
-  dropDatabase?: () => Promise<void>;
-}
-
 /** A fresh database on a local Postgres; returns its URL and how to drop it. */
 async function freshPostgres(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const admin = new URL(url);
@@ -96,55 +86,6 @@ async function freshPostgres(url: string): Promise<{ url: string; drop: () => Pr
   return { url: db.toString(), drop: () => exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
-async function startServer(port: number, postgres?: string): Promise<Server> {
-  if (!existsSync(path.join(ROOT, ".next", "BUILD_ID"))) throw new Error("no production build: run `npx next build` first");
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "meshia-bench-"));
-  const log = path.join(dataDir, "server.log");
-  const base = `http://127.0.0.1:${port}`;
-  if (await fetch(`${base}/api/workspaces`).then(() => true, () => false)) throw new Error(`something already listens on ${base}`);
-  const pgdb = postgres ? await freshPostgres(postgres) : null;
-  const setupToken = randomBytes(24).toString("base64url");
-  const fd = openSync(log, "a");
-  // The server itself (not npx) so the pid we hold is the one to stop.
-  const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
-    cwd: ROOT,
-    stdio: ["ignore", fd, fd],
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      MESHIA_PUBLIC_URL: base,
-      MESHIA_DATA_DIR: path.join(dataDir, "data"),
-      MESHIA_LOCAL_TARGET: "off",
-      MESHIA_SETUP_TOKEN: setupToken,
-      DATABASE_URL: pgdb?.url ?? "",
-      LOG_LEVEL: "warn",
-    },
-  });
-  closeSync(fd);
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${readFileSync(log, "utf8").slice(-2000)}`);
-    if (await fetch(`${base}/api/auth/ok`).then((r) => r.ok, () => false)) break;
-    if (Date.now() > deadline) throw new Error(`the server did not answer within 90 s (log: ${log})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  await bootstrapOwner(base, setupToken);
-  return { base, child, dataDir, log, ...(pgdb ? { dropDatabase: pgdb.drop } : {}) };
-}
-
-async function stopServer(s: Server): Promise<void> {
-  if (s.child.exitCode === null) {
-    const exited = new Promise<void>((r) => s.child.once("exit", () => r()));
-    s.child.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    if (s.child.exitCode === null) s.child.kill("SIGKILL");
-  }
-  await s.dropDatabase?.();
-  rmSync(s.dataDir, { recursive: true, force: true });
-}
 
 /** A workspace key and a booted target on a fresh server: what a live target looks like. */
 async function setUp(base: string): Promise<{ target: string; token: string }> {
@@ -192,7 +133,8 @@ async function scriptTimings(base: string, target: string, token: string, runs: 
 }
 
 async function main(): Promise<void> {
-  let server: Server | null = null;
+  let server: BenchServer | null = null;
+  let pg: { url: string; drop: () => Promise<void> } | null = null;
   let base = args.url?.replace(/\/$/, "");
   let target = args.target;
   let token = args.token;
@@ -200,7 +142,13 @@ async function main(): Promise<void> {
     if (!base || !target || !token) {
       if (base || target || token) throw new Error("give all of --url, --target and --token, or none (self-contained)");
       const t0 = performance.now();
-      server = await startServer(Number(args.port), args.postgres);
+      pg = args.postgres ? await freshPostgres(args.postgres) : null;
+      const port = Number(args.port);
+      server = await startServer({
+        name: "authkeys",
+        portRange: [port, port],
+        env: { MESHIA_LOCAL_TARGET: "off", DATABASE_URL: pg?.url ?? "", MESHIA_PUBLIC_URL: `http://127.0.0.1:${port}` },
+      });
       base = server.base;
       ({ target, token } = await setUp(base));
       console.log(`started the server on ${args.postgres ? "Postgres" : "PGlite"} (${((performance.now() - t0) / 1000).toFixed(1)} s), registered and booted a target`);
@@ -234,7 +182,8 @@ async function main(): Promise<void> {
     }
     if (errors > 0) process.exitCode = 1;
   } finally {
-    if (server) await stopServer(server);
+    await server?.stop();
+    await pg?.drop();
   }
 }
 
