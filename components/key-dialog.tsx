@@ -7,16 +7,13 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import type { KeyView } from "@/lib/keys/store";
 import type { TargetView } from "@/lib/targets/registry";
 import { KEY_FILE_NAME } from "@/lib/targets/ssh-command";
+import { readApiError } from "./api-errors";
 import { CopyButton } from "./copy-button";
 import { CloseIcon } from "./icons";
 
 type KeyState = { kind: "loading" } | { kind: "none" } | { kind: "saved"; key: Omit<KeyView, "publicKey"> } | { kind: "error"; message: string };
 type Confirm = null | "regenerate" | "revoke";
 
-async function errorMessage(res: Response): Promise<string> {
-  const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-  return body?.error?.message ?? `The server answered ${res.status}.`;
-}
 
 function formatTime(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
@@ -63,7 +60,7 @@ export function KeyDialog({
     try {
       const res = await fetch(base, { cache: "no-store" });
       if (res.status === 404) return setKey({ kind: "none" });
-      if (!res.ok) return setKey({ kind: "error", message: await errorMessage(res) });
+      if (!res.ok) return setKey({ kind: "error", message: (await readApiError(res)).message });
       const k = (await res.json()) as KeyView;
       setKey({ kind: "saved", key: { fingerprint: k.fingerprint, algorithm: k.algorithm, savedAt: k.savedAt } });
     } catch {
@@ -86,7 +83,7 @@ export function KeyDialog({
     setActionError(null);
     try {
       const res = await fetch(base, { method: "POST" });
-      if (!res.ok) return setActionError(await errorMessage(res));
+      if (!res.ok) return setActionError((await readApiError(res)).message);
       const text = await res.text();
       setPem(text);
       setKey({
@@ -110,7 +107,7 @@ export function KeyDialog({
     setActionError(null);
     try {
       const res = await fetch(base, { method: "DELETE" });
-      if (!res.ok && res.status !== 404) return setActionError(await errorMessage(res));
+      if (!res.ok && res.status !== 404) return setActionError((await readApiError(res)).message);
       setPem(null);
       setConfirm(null);
       setKey({ kind: "none" });

@@ -3,6 +3,7 @@
 import { useCallback, useState } from "react";
 import type { InvitationView } from "@/lib/auth/invitations";
 import type { MemberView } from "@/lib/workspaces";
+import { apiDelete } from "./api-errors";
 import { CopyButton } from "./copy-button";
 import { Field } from "./field";
 import { useApiForm } from "./use-api-form";
@@ -35,12 +36,7 @@ export function MembersManager({
   }, [base, canManage]);
 
   const del = async (url: string) => {
-    setActionError(null);
-    const res = await fetch(url, { method: "DELETE" }).catch(() => null);
-    if (!res || !res.ok) {
-      const body = (await res?.json().catch(() => null)) as { error?: { message?: string } } | null;
-      setActionError(body?.error?.message ?? "Could not reach Meshia.");
-    }
+    setActionError(await apiDelete(url));
     await refresh();
   };
 

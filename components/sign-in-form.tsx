@@ -1,5 +1,6 @@
 "use client";
 import { useState } from "react";
+import { OFFLINE_MESSAGE, readApiError } from "./api-errors";
 import { Field } from "./field";
 
 export function SignInForm({ next }: { next: string }) {
@@ -23,10 +24,9 @@ export function SignInForm({ next }: { next: string }) {
             window.location.href = next;
             return;
           }
-          const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-          setError(res.status === 429 ? "Too many attempts. Wait a few seconds and try again." : (body?.error?.message ?? "Could not sign in."));
+          setError(res.status === 429 ? "Too many attempts. Wait a few seconds and try again." : (await readApiError(res)).message);
         } catch {
-          setError("Could not reach Meshia. Check your connection and try again.");
+          setError(OFFLINE_MESSAGE);
         } finally {
           setBusy(false);
         }

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useState } from "react";
 import type { TargetView } from "@/lib/targets/registry";
 import { AddTargetForm } from "./add-target-form";
+import { apiDelete } from "./api-errors";
 
 const REFRESH_MS = 5_000;
 
@@ -55,18 +56,10 @@ export function TargetsManager({
 
   const remove = async (t: TargetView) => {
     setRemoveError(null);
-    try {
-      const res = await fetch(`/api/workspaces/${workspaceId}/targets/${t.id}`, { method: "DELETE" });
-      if (!res.ok && res.status !== 404) {
-        const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-        setRemoveError(body?.error?.message ?? `The server answered ${res.status}.`);
-        return;
-      }
-      setConfirming(null);
-      setTargets((ts) => ts.filter((x) => x.id !== t.id));
-    } catch {
-      setRemoveError("Could not reach Meshia; the target was not removed.");
-    }
+    const failed = await apiDelete(`/api/workspaces/${workspaceId}/targets/${t.id}`);
+    if (failed) return setRemoveError(failed);
+    setConfirming(null);
+    setTargets((ts) => ts.filter((x) => x.id !== t.id));
   };
 
   return (

@@ -2,6 +2,7 @@
 // The signed-in person's API tokens for this workspace: create (shown once), list, revoke.
 import { useState } from "react";
 import type { TokenView } from "@/lib/auth/tokens";
+import { apiDelete } from "./api-errors";
 import { CopyButton } from "./copy-button";
 import { Field } from "./field";
 import { useApiForm } from "./use-api-form";
@@ -94,9 +95,7 @@ export function TokensManager({ workspaceId, origin, initialTokens }: { workspac
                       className="button small danger-outline"
                       aria-label={`Revoke ${t.name}`}
                       onClick={async () => {
-                        setActionError(null);
-                        const res = await fetch(`${base}/${t.id}`, { method: "DELETE" }).catch(() => null);
-                        if (!res?.ok) setActionError("Could not revoke the token.");
+                        setActionError(await apiDelete(`${base}/${t.id}`));
                         await refresh();
                       }}
                     >

@@ -2,6 +2,7 @@
 // Submitting a form to our JSON API: busy state, the error message, and errors per field
 // (from `error.details.fields` of a 400/422).
 import { useState } from "react";
+import { OFFLINE_MESSAGE, readApiError } from "./api-errors";
 
 export interface ApiFormState {
   busy: boolean;
@@ -19,16 +20,11 @@ export function useApiForm() {
         setState({ busy: false, error: null, fieldErrors: {} });
         return res;
       }
-      const data = (await res.json().catch(() => null)) as {
-        error?: { message?: string; details?: { fields?: { field: string; message: string }[] } };
-        message?: string;
-      } | null;
-      const fieldErrors: Record<string, string> = {};
-      for (const f of data?.error?.details?.fields ?? []) fieldErrors[f.field] = f.message;
-      setState({ busy: false, error: data?.error?.message ?? data?.message ?? `The server answered ${res.status}.`, fieldErrors });
+      const err = await readApiError(res);
+      setState({ busy: false, error: err.message, fieldErrors: err.fields });
       return null;
     } catch {
-      setState({ busy: false, error: "Could not reach Meshia. Check your connection and try again.", fieldErrors: {} });
+      setState({ busy: false, error: OFFLINE_MESSAGE, fieldErrors: {} });
       return null;
     }
   }
