@@ -14,14 +14,20 @@ export function isUuid(id: string): boolean {
   return UUID.test(id);
 }
 
-export async function findWorkspace(db: Db, id: string): Promise<Workspace | null> {
-  if (!isUuid(id)) return null;
-  const [row] = await db.select().from(workspaces).where(eq(workspaces.id, id)).limit(1);
-  return row ?? null;
+function asRole(role: string): Role {
+  return role === "owner" ? "owner" : "member";
 }
 
-export async function listWorkspaces(db: Db): Promise<Workspace[]> {
-  return db.select().from(workspaces).orderBy(asc(workspaces.createdAt));
+/** The workspace and the user's role in it, in one query; null when they are not a member (or it does not exist). */
+export async function membership(db: Db, workspaceId: string, userId: string): Promise<{ workspace: Workspace; role: Role } | null> {
+  if (!isUuid(workspaceId) || !isUuid(userId)) return null;
+  const [row] = await db
+    .select({ w: workspaces, role: member.role })
+    .from(member)
+    .innerJoin(workspaces, eq(member.organizationId, workspaces.id))
+    .where(and(eq(member.organizationId, workspaceId), eq(member.userId, userId)))
+    .limit(1);
+  return row ? { workspace: row.w, role: asRole(row.role) } : null;
 }
 
 /** The workspaces a user belongs to, with their role in each, oldest first. */
@@ -32,19 +38,12 @@ export async function workspacesOf(db: Db, userId: string): Promise<(Workspace &
     .innerJoin(workspaces, eq(member.organizationId, workspaces.id))
     .where(eq(member.userId, userId))
     .orderBy(asc(workspaces.createdAt));
-  return rows.map((r) => ({ ...r.w, role: r.role === "owner" ? "owner" : "member" }));
+  return rows.map((r) => ({ ...r.w, role: asRole(r.role) }));
 }
 
 /** The user's role in the workspace, or null when they are not a member. */
 export async function roleIn(db: Db, workspaceId: string, userId: string): Promise<Role | null> {
-  if (!isUuid(workspaceId) || !isUuid(userId)) return null;
-  const [row] = await db
-    .select({ role: member.role })
-    .from(member)
-    .where(and(eq(member.organizationId, workspaceId), eq(member.userId, userId)))
-    .limit(1);
-  if (!row) return null;
-  return row.role === "owner" ? "owner" : "member";
+  return (await membership(db, workspaceId, userId))?.role ?? null;
 }
 
 function slugFor(name: string): string {
@@ -89,7 +88,7 @@ export async function listMembers(db: Db, workspaceId: string): Promise<MemberVi
     .innerJoin(user, eq(member.userId, user.id))
     .where(eq(member.organizationId, workspaceId))
     .orderBy(asc(member.createdAt));
-  return rows.map((r) => ({ ...r, role: r.role === "owner" ? "owner" : "member", joinedAt: r.joinedAt.toISOString() }));
+  return rows.map((r) => ({ ...r, role: asRole(r.role), joinedAt: r.joinedAt.toISOString() }));
 }
 
 /** Removes a member; the last owner cannot be removed. Returns false when they were not a member. */

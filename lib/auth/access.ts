@@ -7,7 +7,7 @@ import type { Workspace } from "@/db/schema";
 import { ApiError } from "@/lib/http/errors";
 import { originAllowed } from "@/lib/http/origin";
 import { param, type Handler, type HandlerContext } from "@/lib/http/route";
-import { findWorkspace, roleIn, type Role } from "@/lib/workspaces";
+import { membership, type Role } from "@/lib/workspaces";
 import { principalFrom, type Principal } from "./principal";
 
 export interface UserContext extends HandlerContext {
@@ -58,10 +58,9 @@ export function withWorkspace(handler: (req: Request, ctx: WorkspaceContext) => 
     const notFound = () => new ApiError("not_found", "No such workspace.");
     // An API token acts only in its own workspace.
     if (principal.tokenWorkspaceId && principal.tokenWorkspaceId !== id) throw notFound();
-    const role = await roleIn(db, id, principal.userId);
-    if (!role) throw notFound();
-    const workspace = await findWorkspace(db, id);
-    if (!workspace) throw notFound();
+    const found = await membership(db, id, principal.userId);
+    if (!found) throw notFound();
+    const { workspace, role } = found;
     if (opts.role === "owner" && role !== "owner") {
       throw new ApiError("forbidden", "Only owners of this workspace can do this.");
     }

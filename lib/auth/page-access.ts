@@ -5,7 +5,7 @@ import { notFound, redirect } from "next/navigation";
 import { connection } from "next/server";
 import { db as openDb, type Db } from "@/db/client";
 import type { Workspace } from "@/db/schema";
-import { findWorkspace, roleIn, workspacesOf, type Role } from "@/lib/workspaces";
+import { workspacesOf, type Role } from "@/lib/workspaces";
 import { principalFrom, type Principal } from "./principal";
 
 export async function currentUser(): Promise<Principal | null> {
@@ -32,10 +32,10 @@ export interface MemberPage {
 export async function requireMember(workspaceId: string, path = ""): Promise<MemberPage> {
   const user = await requireUser(`/w/${workspaceId}${path}`);
   const db = await openDb();
-  const role = await roleIn(db, workspaceId, user.userId);
-  if (!role) notFound();
-  const workspace = await findWorkspace(db, workspaceId);
-  if (!workspace) notFound();
-  const workspaces = (await workspacesOf(db, user.userId)).map((w) => ({ id: w.id, name: w.name }));
-  return { db, user, workspace, role, workspaces };
+  // One query: the user's workspaces (for the switcher) include this one, with the role.
+  const mine = await workspacesOf(db, user.userId);
+  const current = mine.find((w) => w.id === workspaceId);
+  if (!current) notFound();
+  const { role, ...workspace } = current;
+  return { db, user, workspace, role, workspaces: mine.map((w) => ({ id: w.id, name: w.name })) };
 }

@@ -6,7 +6,6 @@ import type { ComputeTarget, Workspace } from "@/db/schema";
 import { and, eq } from "drizzle-orm";
 import { computeTargets } from "@/db/schema";
 import { config } from "@/lib/config";
-import { getSingleton, setSingleton } from "@/lib/global";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
 import type { Logger } from "@/lib/log";
 import { bridgeKey } from "@/lib/ssh/bridge-key";
@@ -73,10 +72,5 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
       if (latest) await markStopped(db, latest);
     },
   };
-  setSingleton("localCompute", compute);
   return compute;
-}
-
-export function localCompute(): LocalCompute | undefined {
-  return getSingleton<LocalCompute>("localCompute");
 }

@@ -2,7 +2,6 @@
 // command shown to people is checked here, so that command is always safe to paste.
 import net from "node:net";
 import { z } from "zod";
-import { isUuid } from "@/lib/workspaces";
 import { isPasteSafeHost } from "./ssh-command";
 
 const HOSTNAME_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
@@ -46,7 +45,3 @@ export const bootReportBody = z.strictObject({
 });
 
 export const bootRefBody = z.strictObject({ bootId });
-
-export function targetIdOrNull(id: string): string | null {
-  return isUuid(id) ? id : null;
-}
