@@ -2,18 +2,14 @@
 // origin (scripts by per-request nonce, the terminal WebSocket on the same host),
 // no framing, no MIME sniffing, no referrer.
 import { NextResponse, type NextRequest } from "next/server";
-import { hostIsOurs } from "@/lib/http/origin";
-
-/** host[:port] or [v6]:port, nothing else: the Host header is the client's to write. */
-const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+import { trustedHost } from "@/lib/http/origin";
 
 export function proxy(request: NextRequest) {
   const nonce = btoa(crypto.randomUUID());
   // The terminal socket is on this very host. Only a plain host that names this server
   // goes into the policy: a crafted Host header ("x; script-src *", "x *") used to be
   // copied in verbatim, adding directives and sources to the response's policy.
-  const rawHost = request.headers.get("host") ?? "";
-  const host = PLAIN_HOST.test(rawHost) && hostIsOurs(rawHost) ? rawHost : null;
+  const host = trustedHost(request.headers.get("host"));
   const dev = process.env.NODE_ENV !== "production";
   const csp = [
     "default-src 'self'",

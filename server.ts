@@ -5,7 +5,7 @@ import next from "next";
 import { database } from "@/db/client";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
-import { bridgeKey } from "@/lib/ssh/bridge-key";
+import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
 import { issueSetupToken } from "@/lib/auth/setup";
 import { ensureDefaultWorkspace } from "@/lib/workspaces";
@@ -18,7 +18,7 @@ async function main() {
   const { db, kind } = await database();
   log.info({ database: kind, dataDir: cfg.dataDir }, "database ready");
   const workspace = await ensureDefaultWorkspace(db);
-  bridgeKey(); // created on first start, before anything can need it
+  ensureBridgeSecret(); // created on first start, before anything can need it
 
   let local: LocalCompute | null = null;
   if (cfg.localTarget.enabled) local = await startLocalCompute(db, workspace, log);

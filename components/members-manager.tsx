@@ -8,7 +8,7 @@ import { CopyButton } from "./copy-button";
 import { Field } from "./field";
 import { useApiForm } from "./use-api-form";
 
-type Invitation = InvitationView & { link: string };
+type Invitation = InvitationView & { link: string | null };
 
 export function MembersManager({
   workspaceId,
@@ -137,10 +137,16 @@ export function MembersManager({
                       <time dateTime={i.expiresAt}>{new Date(i.expiresAt).toLocaleDateString()}</time>
                     </td>
                     <td>
-                      <code className="small" data-testid="invitation-link">
-                        {i.link}
-                      </code>{" "}
-                      <CopyButton text={i.link} label="Copy link" className="button small" />
+                      {i.link ? (
+                        <>
+                          <code className="small" data-testid="invitation-link">
+                            {i.link}
+                          </code>{" "}
+                          <CopyButton text={i.link} label="Copy link" className="button small" />
+                        </>
+                      ) : (
+                        <span className="muted small">Set MESHIA_PUBLIC_URL to show invitation links.</span>
+                      )}
                     </td>
                     <td className="actions">
                       <button type="button" className="button small" aria-label={`Cancel the invitation of ${i.email}`} onClick={() => void del(`${base}/invitations/${i.id}`)}>

@@ -7,7 +7,7 @@ import { CopyButton } from "./copy-button";
 import { Field } from "./field";
 import { useApiForm } from "./use-api-form";
 
-export function TokensManager({ workspaceId, origin, initialTokens }: { workspaceId: string; origin: string; initialTokens: TokenView[] }) {
+export function TokensManager({ workspaceId, origin, initialTokens }: { workspaceId: string; origin: string | null; initialTokens: TokenView[] }) {
   const [tokens, setTokens] = useState(initialTokens);
   const [created, setCreated] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
@@ -17,7 +17,7 @@ export function TokensManager({ workspaceId, origin, initialTokens }: { workspac
     const res = await fetch(base).catch(() => null);
     if (res?.ok) setTokens(((await res.json()) as { tokens: TokenView[] }).tokens);
   };
-  const example = created && `curl -H "Authorization: Bearer ${created}" ${origin}/api/workspaces/${workspaceId}/targets`;
+  const example = created && `curl -H "Authorization: Bearer ${created}" ${origin ?? "<Meshia URL>"}/api/workspaces/${workspaceId}/targets`;
 
   return (
     <div className="page-body">

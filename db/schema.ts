@@ -55,6 +55,10 @@ export const computeTargets = pgTable(
     status: text("status", { enum: ["pending", "live", "stopped"] }).notNull().default("pending"),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
     tokenHash: text("token_hash"),
+    // The bridge logs in with a key derived from the control plane's secret, this
+    // target's id and this generation (lib/ssh/bridge-credential.ts); bumping it
+    // rotates the credential. Nothing private is stored.
+    bridgeGeneration: integer("bridge_generation").notNull().default(1),
     createdAt: createdAt(),
   },
   (t) => [index("compute_targets_workspace").on(t.workspaceId)],

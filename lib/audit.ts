@@ -20,7 +20,9 @@ export type AuditAction =
   | "target.boot"
   | "target.host-key-mismatch"
   | "target.stopped"
-  | "target.removed";
+  | "target.removed"
+  | "target.bridge-rotated"
+  | "terminal.connect-failed";
 
 type Executor = Pick<Db, "insert">;
 

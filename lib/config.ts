@@ -1,5 +1,6 @@
 // Environment, read and validated once. Nothing else in the app reads process.env.
 import path from "node:path";
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { singleton } from "./global";
 
@@ -22,6 +23,21 @@ const portRange = z
   });
 
 const seconds = z.coerce.number().min(0);
+
+/** Comma-separated CIDRs (a bare address counts as a /32 or /128). */
+const cidrList = z.string().transform((v, ctx) => {
+  const out: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+  for (const item of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    try {
+      const cidr = item.includes("/") ? item : `${item}/${ipaddr.parse(item).kind() === "ipv4" ? 32 : 128}`;
+      out.push(ipaddr.parseCIDR(cidr));
+    } catch {
+      ctx.addIssue({ code: "custom", message: `"${item}" is not a CIDR (e.g. 10.0.0.0/8, fd00::/8, 192.0.2.7)` });
+      return z.NEVER;
+    }
+  }
+  return out;
+});
 
 /** "MAX/SECONDS": at most MAX requests per SECONDS, e.g. 3/10. */
 const rate = z
@@ -53,6 +69,8 @@ const schema = z.object({
   MESHIA_TICKET_TTL: seconds.default(30),
   MESHIA_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   MESHIA_SETUP_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  MESHIA_BRIDGE_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  MESHIA_TARGET_ALLOWED_NETWORKS: cidrList.default([]),
   MESHIA_SIGNIN_RATE: rate.default({ max: 3, windowSeconds: 10 }),
   MESHIA_KEYGEN_RATE: rate.default({ max: 10, windowSeconds: 60 }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -84,6 +102,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       ports: e.MESHIA_TARGET_PORT ? { from: e.MESHIA_TARGET_PORT, to: e.MESHIA_TARGET_PORT } : e.MESHIA_TARGET_PORTS,
     },
     targetLiveWindowMs: e.MESHIA_TARGET_LIVE_WINDOW * 1000,
+    /** Networks targets may be in although the default rule refuses them (loopback, link-local, our own addresses). */
+    targetAllowedNetworks: e.MESHIA_TARGET_ALLOWED_NETWORKS,
+    /** Derives every target's bridge credential; unset: made on first start (keys/bridge_secret). */
+    bridgeSecret: e.MESHIA_BRIDGE_SECRET,
     trustProxy: e.MESHIA_TRUST_PROXY,
     allowedOrigins: (e.MESHIA_ALLOWED_ORIGINS ?? "")
       .split(",")

@@ -1,9 +1,9 @@
 // Workspaces (better-auth organizations): look-up, membership, creation, and the
 // default workspace made on first start.
 import { randomBytes } from "node:crypto";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { member, organization as workspaces, user, type Workspace } from "@/db/schema";
+import { apikey, member, organization as workspaces, user, type Workspace } from "@/db/schema";
 import { audit } from "@/lib/audit";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -91,7 +91,11 @@ export async function listMembers(db: Db, workspaceId: string): Promise<MemberVi
   return rows.map((r) => ({ ...r, role: asRole(r.role), joinedAt: r.joinedAt.toISOString() }));
 }
 
-/** Removes a member; the last owner cannot be removed. Returns false when they were not a member. */
+/**
+ * Removes a member and revokes their API tokens for this workspace (a token must
+ * not come back to life if they are invited again); the last owner cannot be
+ * removed. Returns false when they were not a member.
+ */
 export async function removeMember(db: Db, workspaceId: string, userId: string, actor: string): Promise<boolean> {
   if (!isUuid(userId)) return false;
   return db.transaction(async (tx) => {
@@ -102,9 +106,24 @@ export async function removeMember(db: Db, workspaceId: string, userId: string, 
       throw new LastOwnerError();
     }
     await tx.delete(member).where(eq(member.id, target.id));
-    await audit(tx, { workspaceId, actor, action: "member.removed", detail: { userId } });
+    const tokens = (await tx.select({ id: apikey.id, name: apikey.name, metadata: apikey.metadata }).from(apikey).where(eq(apikey.referenceId, userId))).filter(
+      (t) => tokenWorkspace(t.metadata) === workspaceId,
+    );
+    if (tokens.length) await tx.delete(apikey).where(inArray(apikey.id, tokens.map((t) => t.id)));
+    await audit(tx, { workspaceId, actor, action: "member.removed", detail: { userId, tokensRevoked: tokens.length } });
+    for (const t of tokens) await audit(tx, { workspaceId, actor, action: "token.revoked", detail: { tokenId: t.id, name: t.name, reason: "member removed" } });
     return true;
   });
+}
+
+/** The workspace an API token is scoped to (kept in its metadata), or null. */
+export function tokenWorkspace(metadata: string | null): string | null {
+  try {
+    const m = JSON.parse(metadata ?? "null") as { workspaceId?: unknown } | null;
+    return typeof m?.workspaceId === "string" ? m.workspaceId : null;
+  } catch {
+    return null;
+  }
 }
 
 export class LastOwnerError extends Error {

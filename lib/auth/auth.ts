@@ -1,8 +1,6 @@
 // Accounts and sessions: better-auth on our database. Only signing in and out (and
 // reading the session) is open over HTTP at /api/auth/*; sign-up, membership and
 // API tokens go through Meshia's own routes, which call better-auth server-side.
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
@@ -13,6 +11,7 @@ import { audit } from "@/lib/audit";
 import { config } from "@/lib/config";
 import { getSingleton, setSingleton } from "@/lib/global";
 import { allowedOrigins } from "@/lib/http/origin";
+import { loadOrCreateSecret } from "@/lib/keys/secret-file";
 import { logger } from "@/lib/log";
 import { authPlugins, authShape, HTTP_AUTH_PATHS } from "./options";
 
@@ -79,15 +78,7 @@ export type Auth = ReturnType<typeof createAuth>;
 function authSecret(): string {
   const cfg = config();
   if (cfg.auth.secret) return cfg.auth.secret;
-  const file = path.join(cfg.dataDir, "keys", "auth_secret");
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const secret = randomBytes(32).toString("base64url");
-    writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
-    return secret;
-  }
+  return loadOrCreateSecret(path.join(cfg.dataDir, "keys", "auth_secret"));
 }
 
 /** The app's auth instance, created once per process (shared by route handlers and server.ts). */

@@ -68,6 +68,27 @@ async function asApiError(res: Response): Promise<Response> {
   return json(errorBody(codeForStatus(res.status), message, Object.keys(details).length ? details : undefined), { status: res.status, headers });
 }
 
+/** `value` without any field named `token`, at any depth. */
+function withoutTokens(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutTokens);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== "token").map(([k, v]) => [k, withoutTokens(v)]));
+  }
+  return value;
+}
+
+/**
+ * better-auth puts the session token in its JSON answers (sign-in, get-session,
+ * change-password). The browser needs it only in the httpOnly cookie, where a
+ * script (an XSS) cannot read it: it is taken out of every body.
+ */
+async function stripSessionTokens(res: Response): Promise<Response> {
+  const body: unknown = await res.json().catch(() => undefined);
+  const headers = new Headers(res.headers);
+  headers.delete("content-length");
+  return new Response(body === undefined ? null : JSON.stringify(withoutTokens(body)), { status: res.status, statusText: res.statusText, headers });
+}
+
 /** The one handler for every method on /api/auth/*; wrap it with defineRoute. */
 export const authHandler: Handler = async (req) => {
   const url = new URL(req.url);
@@ -89,5 +110,6 @@ export const authHandler: Handler = async (req) => {
   }
   const res = await (await auth()).handler(forward);
   const isJson = res.headers.get("content-type")?.includes("application/json") ?? false;
-  return res.status >= 400 && isJson ? asApiError(res) : res;
+  if (!isJson) return res;
+  return res.status >= 400 ? asApiError(res) : stripSessionTokens(res);
 };

@@ -4,7 +4,10 @@ const BASE = "http://meshia.invalid";
 /**
  * `next` as a local path (with its query and fragment), or "/". Checking for a
  * leading "/" and no "//" is not enough: browsers read "/\evil.example" and
- * "/<tab>/evil.example" as "//evil.example", another site.
+ * "/<tab>/evil.example" as "//evil.example", another site, and dot segments
+ * ("/.//x", "/..//x", "/%2e%2e//x") normalise to "//x". So the path is normalised
+ * first (as a browser would), and only a result that is still a path on this site
+ * is kept.
  */
 export function safeNext(next: unknown): string {
   if (typeof next !== "string" || !next.startsWith("/")) return "/";
@@ -17,5 +20,7 @@ export function safeNext(next: unknown): string {
     return "/";
   }
   if (url.origin !== BASE) return "/";
-  return `${url.pathname}${url.search}${url.hash}`;
+  const out = `${url.pathname}${url.search}${url.hash}`;
+  if (!out.startsWith("/") || out.startsWith("//") || new URL(out, BASE).origin !== BASE) return "/";
+  return out;
 }

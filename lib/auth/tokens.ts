@@ -6,7 +6,7 @@ import type { Db } from "@/db/client";
 import { apikey } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { ApiError } from "@/lib/http/errors";
-import { isUuid } from "@/lib/workspaces";
+import { isUuid, tokenWorkspace } from "@/lib/workspaces";
 import type { Auth } from "./auth";
 
 export interface TokenView {
@@ -16,15 +16,6 @@ export interface TokenView {
   start: string | null;
   createdAt: string;
   lastUsedAt: string | null;
-}
-
-function workspaceOf(metadata: string | null): string | null {
-  try {
-    const m = JSON.parse(metadata ?? "null") as { workspaceId?: unknown } | null;
-    return typeof m?.workspaceId === "string" ? m.workspaceId : null;
-  } catch {
-    return null;
-  }
 }
 
 export async function createToken(db: Db, auth: Auth, input: { userId: string; workspaceId: string; name: string }): Promise<TokenView & { token: string }> {
@@ -43,7 +34,7 @@ export async function createToken(db: Db, auth: Auth, input: { userId: string; w
 export async function listTokens(db: Db, userId: string, workspaceId: string): Promise<TokenView[]> {
   const rows = await db.select().from(apikey).where(eq(apikey.referenceId, userId)).orderBy(desc(apikey.createdAt));
   return rows
-    .filter((r) => workspaceOf(r.metadata) === workspaceId)
+    .filter((r) => tokenWorkspace(r.metadata) === workspaceId)
     .map((r) => ({ id: r.id, name: r.name ?? "", start: r.start, createdAt: r.createdAt.toISOString(), lastUsedAt: r.lastRequest?.toISOString() ?? null }));
 }
 
@@ -54,7 +45,7 @@ export async function revokeToken(db: Db, input: { userId: string; workspaceId: 
     .from(apikey)
     .where(and(eq(apikey.id, input.tokenId), eq(apikey.referenceId, input.userId)))
     .limit(1);
-  if (!row || workspaceOf(row.metadata) !== input.workspaceId) throw new ApiError("not_found", "No such token.");
+  if (!row || tokenWorkspace(row.metadata) !== input.workspaceId) throw new ApiError("not_found", "No such token.");
   await db.delete(apikey).where(eq(apikey.id, row.id));
   await audit(db, { workspaceId: input.workspaceId, actor: input.userId, action: "token.revoked", detail: { tokenId: row.id, name: row.name } });
 }

@@ -2,6 +2,15 @@
 // on another site must not be able to regenerate a key or open a shell.
 import net from "node:net";
 import { config } from "@/lib/config";
+import { ApiError } from "./errors";
+
+/** host[:port] or [v6]:port, nothing else: the Host header is the client's to write. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The Host header when it is a plain host that names this server; null for anything else. */
+export function trustedHost(host: string | null | undefined): string | null {
+  return host && PLAIN_HOST.test(host) && hostIsOurs(host) ? host : null;
+}
 
 function hostnameOf(host: string): string {
   try {
@@ -49,14 +58,30 @@ export function originAllowed(origin: string | null | undefined, host: string | 
 }
 
 /**
- * Our own origin as the caller sees it, for links we hand out (invitations, target
- * config): MESHIA_PUBLIC_URL when set, else the request's Host (route handlers see an
- * internal URL in `req.url`, so the Host header is the truth).
+ * Our own origin as the caller sees it, for links and commands we hand out
+ * (invitations, targets' config and install steps): MESHIA_PUBLIC_URL when set,
+ * else the request's Host, but only a Host that names this server (trustedHost).
+ * A Host such as `x"$(touch /tmp/pwned)"` or `evil.example` must never end up in
+ * an install command or an invitation link. Null when there is no origin to trust.
  */
-export function requestOrigin(headers: Headers): string {
+export function publicOrigin(headers: Headers): string | null {
   const cfg = config();
   if (cfg.publicUrl) return cfg.publicUrl;
-  const host = headers.get("host") ?? `${cfg.host}:${cfg.port}`;
+  const host = trustedHost(headers.get("host"));
+  if (!host) return null;
   const proto = headers.get("x-forwarded-proto") === "https" ? "https" : "http";
   return `${proto}://${host}`;
+}
+
+/** publicOrigin, or a 400 saying to set MESHIA_PUBLIC_URL (route handlers). */
+export function requestOrigin(headers: Headers): string {
+  const origin = publicOrigin(headers);
+  if (!origin) {
+    throw new ApiError(
+      "bad_request",
+      "This request's Host header does not name this server, so no link or install command can be made from it. Set MESHIA_PUBLIC_URL to the URL people and targets reach Meshia at.",
+      { reason: "public_url_required" },
+    );
+  }
+  return origin;
 }

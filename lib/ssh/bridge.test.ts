@@ -62,7 +62,7 @@ describe("receiveWindow", () => {
   });
 
   async function shell(): Promise<{ channel: ClientChannel; client: Client }> {
-    const client = await connectBridge({ host: "127.0.0.1", port, isPinned: () => true }, { privateKey: clientKey.private });
+    const client = await connectBridge({ address: "127.0.0.1", port, isPinned: () => true }, { privateKey: clientKey.private });
     clients.push(client);
     return { client, channel: await openShell(client, { cols: 80, rows: 24 }) };
   }

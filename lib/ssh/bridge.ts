@@ -1,26 +1,43 @@
-// The bridge's SSH client: logs in to a target as `mesh` with the control plane's
-// bridge key and accepts only the target's pinned host key.
+// The bridge's SSH client: logs in to a target as `mesh` with that target's own
+// bridge credential and accepts only the target's pinned host key.
 import ssh2, { type Client, type ClientChannel } from "ssh2";
 import { SSH_USER } from "@/lib/targets/ssh-command";
 
-export class HostKeyMismatchError extends Error {
-  readonly code = "host_key_mismatch";
-  constructor() {
-    super("The target's host key does not match the pinned one; refusing to connect (possible man-in-the-middle).");
+/** How a bridge connection failed; for the server log only (users are told "could not be reached"). */
+export type BridgeFailure = "address_refused" | "dns" | "tcp" | "timeout" | "handshake" | "host_key_mismatch" | "auth_refused" | "channel";
+
+export class BridgeConnectError extends Error {
+  constructor(
+    readonly reason: BridgeFailure,
+    readonly detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
   }
 }
 
 export interface BridgeTarget {
-  host: string;
+  /** The address to connect to: an IP address the network policy already allowed. */
+  address: string;
   port: number;
   /** True when the host key blob the server presented is pinned for this target. */
   isPinned(hostKey: Buffer): boolean;
 }
 
 export interface BridgeConnectOptions {
+  /** This target's bridge credential (lib/ssh/bridge-credential.ts). */
   privateKey: string;
   readyTimeoutMs?: number;
   keepaliveIntervalMs?: number;
+}
+
+const NETWORK_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "EPIPE", "ETIMEDOUT"]);
+
+function classify(err: Error & { level?: string; code?: string }, mismatch: boolean): BridgeConnectError {
+  if (mismatch) return new BridgeConnectError("host_key_mismatch", "the target's host key does not match the pinned one (possible man-in-the-middle)");
+  if (err.level === "client-authentication") return new BridgeConnectError("auth_refused", "the target refused this target's bridge credential");
+  if (err.level === "client-timeout") return new BridgeConnectError("timeout", err.message);
+  if (err.code && NETWORK_ERRORS.has(err.code)) return new BridgeConnectError("tcp", `${err.code}: ${err.message}`);
+  return new BridgeConnectError("handshake", err.message);
 }
 
 /** Opens an authenticated SSH connection to the target; the caller owns `client.end()`. */
@@ -31,7 +48,7 @@ export function connectBridge(target: BridgeTarget, opts: BridgeConnectOptions):
     const fail = (err: Error) => {
       client.removeAllListeners("ready");
       client.end();
-      reject(mismatch ? new HostKeyMismatchError() : err);
+      reject(classify(err, mismatch));
     };
     client.once("ready", () => {
       client.removeListener("error", fail);
@@ -39,7 +56,7 @@ export function connectBridge(target: BridgeTarget, opts: BridgeConnectOptions):
     });
     client.once("error", fail);
     client.connect({
-      host: target.host,
+      host: target.address,
       port: target.port,
       username: SSH_USER,
       privateKey: opts.privateKey,

@@ -5,6 +5,7 @@ import type { Db } from "@/db/client";
 import type { ComputeTarget } from "@/db/schema";
 import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { currentKey } from "@/lib/keys/store";
+import { bridgePublicKey } from "@/lib/ssh/bridge-credential";
 import { effectiveStatus } from "./registry";
 import { SSH_USER } from "./ssh-command";
 
@@ -25,7 +26,7 @@ export async function authorizedKeys(
   db: Db,
   target: ComputeTarget,
   user: string,
-  opts: { liveWindowMs: number; bridgePublicKey: string | null; now?: number },
+  opts: { liveWindowMs: number; now?: number },
 ): Promise<AuthorizedKey[]> {
   if (user !== SSH_USER) return [];
   if (effectiveStatus(target, opts.liveWindowMs, opts.now) !== "live") return [];
@@ -33,8 +34,9 @@ export async function authorizedKeys(
   const current = await currentKey(db, target.workspaceId);
   const ws = current && parsePublicKeyLine(current.publicKey);
   if (current && ws) keys.push({ purpose: "workspace", options: null, key: current.publicKey, blob: ws.blob });
-  const bridge = opts.bridgePublicKey && parsePublicKeyLine(opts.bridgePublicKey);
-  if (opts.bridgePublicKey && bridge) keys.push({ purpose: "bridge", options: BRIDGE_OPTIONS, key: opts.bridgePublicKey, blob: bridge.blob });
+  // This target's own bridge credential, and no other: what opens T opens T alone.
+  const bridge = bridgePublicKey(target);
+  keys.push({ purpose: "bridge", options: BRIDGE_OPTIONS, key: bridge.publicKey, blob: bridge.blob });
   return keys;
 }
 

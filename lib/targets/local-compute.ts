@@ -8,7 +8,6 @@ import { computeTargets } from "@/db/schema";
 import { config } from "@/lib/config";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
 import type { Logger } from "@/lib/log";
-import { bridgeKey } from "@/lib/ssh/bridge-key";
 import { authorizedKeys } from "./authorized-keys";
 import { LocalTarget } from "./local-target";
 import { findTarget, heartbeat, markStopped, recordBoot, registerTarget } from "./registry";
@@ -40,7 +39,6 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
   const cfg = config();
   const row = await ensureLocalTargetRow(db, workspace, cfg.localTarget.publicHost);
   const hostKey = loadOrCreateKeyFile(path.join(cfg.dataDir, "keys", "local_host_ed25519"), "meshia-local-host");
-  const bridgePublicKey = bridgeKey().publicKey;
   const target = new LocalTarget({
     listenHost: cfg.localTarget.listenHost,
     ports: cfg.localTarget.ports,
@@ -51,7 +49,7 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     allowedKeys: async (user) => {
       const current = await findTarget(db, row.id);
       if (!current) return [];
-      return authorizedKeys(db, current, user, { liveWindowMs: cfg.targetLiveWindowMs, bridgePublicKey });
+      return authorizedKeys(db, current, user, { liveWindowMs: cfg.targetLiveWindowMs });
     },
   });
   const boot = await target.start();

@@ -17,6 +17,7 @@ function target(over: Partial<ComputeTarget>): ComputeTarget {
     status: "live",
     lastSeenAt: new Date(0),
     tokenHash: null,
+    bridgeGeneration: 1,
     createdAt: new Date(0),
     ...over,
   };

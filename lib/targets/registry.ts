@@ -6,6 +6,7 @@ import type { Db } from "@/db/client";
 import { computeTargets, type ComputeTarget, type TargetKind } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { fingerprintOf, keyIdentity, parsePublicKeyLine } from "@/lib/keys/fingerprint";
+import { checkTargetHost } from "./network-policy";
 import { SSH_USER, sshCommand } from "./ssh-command";
 
 export type TargetStatus = "pending" | "live" | "stopped";
@@ -105,6 +106,8 @@ export async function registerTarget(
   db: Db,
   input: { workspaceId: string; name: string; kind: TargetKind; host: string; port?: number | null; actor?: string | null },
 ): Promise<{ target: ComputeTarget; token: string | null }> {
+  // Throws TargetAddressRefused for a host targets may not be at (lib/targets/network-policy.ts).
+  if (input.kind === "openssh") await checkTargetHost(input.host);
   const tok = input.kind === "openssh" ? newTargetToken() : null;
   return db.transaction(async (tx) => {
     const [target] = await tx

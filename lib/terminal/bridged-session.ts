@@ -1,12 +1,15 @@
 // Creates a terminal session on a workspace's target: the SSH side goes through
-// the bridge (bridge key, pinned host key), and the session is recorded for audit.
+// the bridge (the target's own bridge credential, its pinned host key, an address
+// the network policy allows), and the session is recorded for audit.
 import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { terminalSessions } from "@/db/schema";
 import { config } from "@/lib/config";
 import type { Logger } from "@/lib/log";
-import { bridgeKey } from "@/lib/ssh/bridge-key";
-import { connectBridge, openShell, receiveWindow } from "@/lib/ssh/bridge";
+import { audit } from "@/lib/audit";
+import { bridgePrivateKey } from "@/lib/ssh/bridge-credential";
+import { BridgeConnectError, connectBridge, openShell, receiveWindow } from "@/lib/ssh/bridge";
+import { resolveTargetAddress, TargetAddressRefused } from "@/lib/targets/network-policy";
 import { effectiveStatus, findTarget, hostKeyIsPinned } from "@/lib/targets/registry";
 import { sessionRegistry } from "./registry";
 import type { TerminalSession } from "./session";
@@ -28,12 +31,25 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
       if (effectiveStatus(target, cfg.targetLiveWindowMs) !== "live" || !target.port) {
         throw new Error("This compute target is not running.");
       }
+      // The embedded target is this server's own; every other target's address must be
+      // one targets may be at, checked now, on the address we then connect to.
+      let address = target.host;
+      if (target.kind !== "local") {
+        try {
+          address = await resolveTargetAddress(target.host);
+        } catch (err) {
+          if (err instanceof TargetAddressRefused) throw new BridgeConnectError("address_refused", err.message);
+          throw new BridgeConnectError("dns", err instanceof Error ? err.message : String(err));
+        }
+      }
       const client = await connectBridge(
-        { host: target.host, port: target.port, isPinned: (key) => hostKeyIsPinned(target, key) },
-        { privateKey: bridgeKey().privateKey },
+        { address, port: target.port, isPinned: (key) => hostKeyIsPinned(target, key) },
+        { privateKey: bridgePrivateKey(target) },
       );
       try {
-        const channel = await openShell(client, size);
+        const channel = await openShell(client, size).catch((err: unknown) => {
+          throw new BridgeConnectError("channel", err instanceof Error ? err.message : String(err));
+        });
         const rw = receiveWindow(client, channel);
         if (!rw) log.warn({ session: sessionId }, "ssh2 internals changed: flow control falls back to pausing the stream");
         return { client, channel, ...(rw ? { window: rw } : {}) };
@@ -45,6 +61,11 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
     async targetIsLive() {
       const target = await findTarget(db, targetId);
       return !!target && effectiveStatus(target, cfg.targetLiveWindowMs) === "live";
+    },
+    onConnectFailed() {
+      // The cause is in the server log (keyed by session id), not here: the audit is
+      // readable by the workspace's owner, who may be the one probing someone's address.
+      record("connect failure", audit(db, { workspaceId, actor, action: "terminal.connect-failed", detail: { targetId, sessionId } }));
     },
     onOpened() {
       record("session open", db.insert(terminalSessions).values({ id: sessionId, workspaceId, targetId, openedBy: actor }));

@@ -70,9 +70,17 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
     });
     void (async () => {
       // The ticket is not enough on its own: the socket must come from the same,
-      // still signed-in person, who must still be a member of the workspace.
+      // still signed-in principal (the same browser session kind, or the very API
+      // token the ticket was issued to, still scoped to this workspace), who must
+      // still be a member of the workspace.
       const principal = await principalFrom(fromNodeHeaders(req.headers));
-      if (!principal || principal.userId !== binding.actor || !(await roleIn(await db(), binding.workspaceId, principal.userId))) {
+      const samePrincipal =
+        !!principal &&
+        principal.userId === binding.actor &&
+        principal.via === binding.via &&
+        (principal.tokenId ?? null) === binding.tokenId &&
+        (principal.tokenWorkspaceId === undefined || principal.tokenWorkspaceId === binding.workspaceId);
+      if (!samePrincipal || !(await roleIn(await db(), binding.workspaceId, principal.userId))) {
         log.warn({ workspace: binding.workspaceId }, "terminal handshake refused: not signed in as the ticket's holder");
         return refuse(socket, 403, "Sign in as the member this ticket was issued to.");
       }

@@ -12,7 +12,7 @@ import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { connectBridge, openShell } from "@/lib/ssh/bridge";
 import { LocalTarget } from "@/lib/targets/local-target";
 import { CLOSE, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "./protocol";
-import { HIGH_WATER, TerminalSession } from "./session";
+import { HIGH_WATER, TerminalSession, UNREACHABLE_MESSAGE, type SessionDeps } from "./session";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-session-"));
 const log = pino({ level: "silent" });
@@ -53,7 +53,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function newSession(opts: { ring?: number; pinned?: Buffer; idleMs?: number } = {}): TerminalSession {
+function newSession(opts: { ring?: number; pinned?: Buffer; idleMs?: number; onConnectFailed?: SessionDeps["onConnectFailed"] } = {}): TerminalSession {
   const id = crypto.randomUUID();
   const pinned = opts.pinned ?? parsePublicKeyLine(hostKey.publicKey)!.blob;
   const s = new TerminalSession(id, "ws", "t", {
@@ -62,10 +62,11 @@ function newSession(opts: { ring?: number; pinned?: Buffer; idleMs?: number } = 
     graceMs: 60_000,
     idleTimeoutMs: opts.idleMs ?? 0,
     async connect(size) {
-      const client = await connectBridge({ host: "127.0.0.1", port: target.port, isPinned: (k) => k.equals(pinned) }, { privateKey: bridge.privateKey });
+      const client = await connectBridge({ address: "127.0.0.1", port: target.port, isPinned: (k) => k.equals(pinned) }, { privateKey: bridge.privateKey });
       return { client, channel: await openShell(client, size) };
     },
     targetIsLive: async () => true,
+    ...(opts.onConnectFailed ? { onConnectFailed: opts.onConnectFailed } : {}),
     onDisposed: () => sessions.delete(id),
   });
   sessions.set(id, s);
@@ -247,12 +248,15 @@ describe("terminal session", () => {
     expect(c.frames.some((f) => f.type === "status" && f.state === "ended" && /idle/.test(f.detail ?? ""))).toBe(true);
   });
 
-  it("refuses a target whose host key is not the pinned one", async () => {
-    const s = newSession({ pinned: Buffer.from("not the key") });
+  it("refuses a target whose host key is not the pinned one, telling the user only that it could not be reached", async () => {
+    const failures: string[] = [];
+    const s = newSession({ pinned: Buffer.from("not the key"), onConnectFailed: (reason) => failures.push(reason) });
     const c = new Client(s.id);
     await c.opened();
     c.send({ type: "resize", cols: 80, rows: 24 });
     await c.until(() => c.closed !== null);
-    expect(c.frames.some((f) => f.type === "error" && f.code === "host_key_mismatch")).toBe(true);
+    const errors = c.frames.filter((f) => f.type === "error");
+    expect(errors).toEqual([{ type: "error", code: "unreachable", message: UNREACHABLE_MESSAGE }]);
+    expect(failures).toEqual(["host_key_mismatch"]);
   });
 });

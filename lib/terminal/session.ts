@@ -4,7 +4,7 @@
 import type { Client, ClientChannel } from "ssh2";
 import type { WebSocket } from "ws";
 import type { Logger } from "@/lib/log";
-import type { ReceiveWindow } from "@/lib/ssh/bridge";
+import { BridgeConnectError, type BridgeFailure, type ReceiveWindow } from "@/lib/ssh/bridge";
 import { OutputRing } from "./output-ring";
 import {
   CLOSE,
@@ -30,6 +30,13 @@ const DETACHED_WINDOW = 1024 * 1024;
 const MAX_PENDING_INPUT = 256 * 1024;
 /** A socket we have not heard from (the client pings every ~25 s) is presumed dead. */
 const SOCKET_SILENCE_MS = 75_000;
+/**
+ * What a user is told when the bridge cannot open the shell, whatever the cause:
+ * refused, timed out, wrong host key or credential all read the same, so a target
+ * pointed at someone else's address cannot be used as a port scanner. The cause
+ * goes to the server log.
+ */
+export const UNREACHABLE_MESSAGE = "The compute target could not be reached.";
 /** How long an ended session is kept so a reconnecting client learns how it ended. */
 const ENDED_RETENTION_MS = 60_000;
 
@@ -63,6 +70,8 @@ export interface SessionDeps {
   /** Whether the target still counts as live: tells "compute stopped" from other losses. */
   targetIsLive(): Promise<boolean>;
   onOpened?(): void;
+  /** The shell could not be opened (the reason is for the log and audit, never the user). */
+  onConnectFailed?(reason: BridgeFailure | "internal", detail: string): void;
   onEnded?(end: SessionEnd): void;
   /** The session is gone for good (registry removal). */
   onDisposed(): void;
@@ -300,13 +309,12 @@ export class TerminalSession {
     try {
       conn = await this.deps.connect({ ...this.size });
     } catch (err) {
-      const e = err as Error & { code?: string; level?: string };
-      const code = e.code === "host_key_mismatch" ? "host_key_mismatch" : e.level === "client-authentication" ? "auth_failed" : "connect_failed";
-      const message =
-        code === "auth_failed" ? "The target refused the bridge key (is it live, and does it ask Meshia for keys?)." : e.message || "Could not reach the target.";
-      this.deps.log.warn({ session: this.id, target: this.targetId, code, err: e.message }, "terminal session could not connect");
-      if (this.socket) this.send(this.socket, { type: "error", code, message });
-      this.finish({ state: "ended", exitCode: null, exitSignal: null, reason: message });
+      const reason = err instanceof BridgeConnectError ? err.reason : "internal";
+      const detail = err instanceof BridgeConnectError ? err.detail : err instanceof Error ? err.message : String(err);
+      this.deps.log.warn({ session: this.id, target: this.targetId, reason, detail }, "terminal session could not reach its target");
+      this.deps.onConnectFailed?.(reason, detail);
+      if (this.socket) this.send(this.socket, { type: "error", code: "unreachable", message: UNREACHABLE_MESSAGE });
+      this.finish({ state: "ended", exitCode: null, exitSignal: null, reason: UNREACHABLE_MESSAGE });
       return;
     }
     if (this.phase !== "connecting" || this.disposed) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TicketStore } from "./tickets";
 
-const binding = { workspaceId: "w", targetId: "t", sessionId: "s", isNew: true, actor: null };
+const binding = { workspaceId: "w", targetId: "t", sessionId: "s", isNew: true, actor: null, via: "session" as const, tokenId: null };
 
 describe("terminal tickets", () => {
   it("work once", () => {

@@ -10,6 +10,13 @@ export interface TicketBinding {
   /** A new session is created on connect; otherwise an existing one is resumed. */
   isNew: boolean;
   actor: string | null;
+  /**
+   * How the ticket's requester was signed in: the socket must come from the same
+   * principal, a browser session or the very same API token (whose scope is one
+   * workspace), not merely from the same user.
+   */
+  via: "session" | "token";
+  tokenId: string | null;
 }
 
 interface Entry extends TicketBinding {

@@ -1,7 +1,7 @@
 // The workspace's members and invitations.
 import type { Metadata } from "next";
 import { headers } from "next/headers";
-import { requestOrigin } from "@/lib/http/origin";
+import { publicOrigin } from "@/lib/http/origin";
 import { MembersManager } from "@/components/members-manager";
 import { WorkspaceHeader } from "@/components/workspace-header";
 import { listInvitations } from "@/lib/auth/invitations";
@@ -12,8 +12,8 @@ export const metadata: Metadata = { title: "Members — Meshia" };
 
 export default async function MembersPage({ params }: { params: Promise<{ workspaceId: string }> }) {
   const { db, user, workspace, role, workspaces } = await requireMember((await params).workspaceId, "/members");
-  const origin = requestOrigin(await headers());
-  const invitations = role === "owner" ? (await listInvitations(db, workspace.id)).map((i) => ({ ...i, link: `${origin}/invite/${i.id}` })) : [];
+  const origin = publicOrigin(await headers());
+  const invitations = role === "owner" ? (await listInvitations(db, workspace.id)).map((i) => ({ ...i, link: origin ? `${origin}/invite/${i.id}` : null })) : [];
   return (
     <main className="workspace-page">
       <WorkspaceHeader workspace={workspace} current="members" user={user} workspaces={workspaces} />

@@ -1,7 +1,7 @@
 // The signed-in person's API tokens for this workspace.
 import type { Metadata } from "next";
 import { headers } from "next/headers";
-import { requestOrigin } from "@/lib/http/origin";
+import { publicOrigin } from "@/lib/http/origin";
 import { TokensManager } from "@/components/tokens-manager";
 import { WorkspaceHeader } from "@/components/workspace-header";
 import { requireMember } from "@/lib/auth/page-access";
@@ -11,7 +11,7 @@ export const metadata: Metadata = { title: "API tokens — Meshia" };
 
 export default async function TokensPage({ params }: { params: Promise<{ workspaceId: string }> }) {
   const { db, user, workspace, workspaces } = await requireMember((await params).workspaceId, "/tokens");
-  const origin = requestOrigin(await headers());
+  const origin = publicOrigin(await headers());
   return (
     <main className="workspace-page">
       <WorkspaceHeader workspace={workspace} current="tokens" user={user} workspaces={workspaces} />

@@ -6,6 +6,8 @@ import { config } from "@/lib/config";
 import { requestOrigin } from "@/lib/http/origin";
 import { defineRoute, json, readJson } from "@/lib/http/route";
 import { AGENT_UNIT_PATH, agentUnit, installSteps, SSHD_DROP_IN_PATH, sshdConfig, targetConf, TARGET_CONF_PATH, TARGET_SCRIPTS } from "@/lib/targets/install";
+import { ApiError } from "@/lib/http/errors";
+import { TargetAddressRefused } from "@/lib/targets/network-policy";
 import { listTargets, registerTarget, targetView } from "@/lib/targets/registry";
 import { registerTargetBody } from "@/lib/targets/validate";
 
@@ -21,8 +23,14 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
 
   POST: withWorkspace(async (req, { db, workspace, actor }) => {
     const input = await readJson(req, registerTargetBody);
-    const { target, token } = await registerTarget(db, { workspaceId: workspace.id, kind: "openssh", name: input.name, host: input.host, port: input.port ?? null, actor });
+    // Before anything is stored: no registration whose install steps cannot be handed out.
     const url = controlPlaneUrl(req);
+    const { target, token } = await registerTarget(db, { workspaceId: workspace.id, kind: "openssh", name: input.name, host: input.host, port: input.port ?? null, actor }).catch(
+      (err: unknown) => {
+        if (err instanceof TargetAddressRefused) throw new ApiError("invalid_field", `host: ${err.reason}`, { fields: [{ field: "host", message: err.reason }] });
+        throw err;
+      },
+    );
     return json(
       {
         target: targetView(target, config().targetLiveWindowMs),

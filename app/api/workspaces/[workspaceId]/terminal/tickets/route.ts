@@ -19,7 +19,7 @@ const body = z.strictObject({
 });
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
-  POST: withWorkspace(async (req, { db, workspace, actor }) => {
+  POST: withWorkspace(async (req, { db, workspace, actor, principal }) => {
     const input = await readJson(req, body);
     const target = isUuid(input.targetId) ? await findWorkspaceTarget(db, workspace.id, input.targetId) : null;
     if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
@@ -42,7 +42,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
       isNew = true;
     }
     const { ticket, expiresAt } = ticketStore().issue(
-      { workspaceId: workspace.id, targetId: target.id, sessionId, isNew, actor },
+      { workspaceId: workspace.id, targetId: target.id, sessionId, isNew, actor, via: principal.via, tokenId: principal.tokenId ?? null },
       config().terminal.ticketTtlMs,
     );
     return json({ ticket, sessionId, path: TERMINAL_PATH, expiresAt: new Date(expiresAt).toISOString() });

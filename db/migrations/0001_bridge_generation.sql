@@ -1,0 +1,1 @@
+ALTER TABLE "compute_targets" ADD COLUMN "bridge_generation" integer DEFAULT 1 NOT NULL;

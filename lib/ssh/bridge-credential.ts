@@ -1,0 +1,60 @@
+// The bridge's credential for one target: an Ed25519 key derived from a
+// control-plane secret, the target's id and the target's credential generation.
+//
+// What opens target T opens T alone: T's authorized-keys answer carries T's bridge
+// key and no other, so a target registered by someone else at T's address gets its
+// own key, which T refuses. Derived rather than stored: nothing private is ever in
+// the database, and every control-plane instance that shares the secret derives the
+// same keys without coordinating. Rotation bumps the target's generation (one
+// target) or changes the secret (every target at once).
+import { hkdfSync } from "node:crypto";
+import path from "node:path";
+import { config } from "@/lib/config";
+import { singleton } from "@/lib/global";
+import { ed25519FromSeed, type Ed25519Key } from "@/lib/keys/openssh-key";
+import { loadOrCreateSecret } from "@/lib/keys/secret-file";
+
+export interface BridgeCredentialRef {
+  id: string;
+  bridgeGeneration: number;
+}
+
+const SALT = "meshia-bridge-credential-v1";
+const CACHE_LIMIT = 10_000;
+
+function secret(): string {
+  return singleton("bridgeSecret", () => config().bridgeSecret ?? loadOrCreateSecret(path.join(config().dataDir, "keys", "bridge_secret")));
+}
+
+/** Derives the key for (target, generation) from `secretValue`. Pure: the same inputs give the same key. */
+export function deriveBridgeKey(secretValue: string, targetId: string, generation: number): Ed25519Key {
+  const seed = Buffer.from(hkdfSync("sha256", secretValue, SALT, `${targetId}:${generation}`, 32));
+  return ed25519FromSeed(seed, `meshia-bridge-${targetId.slice(0, 8)}-g${generation}`);
+}
+
+/** The private key the bridge logs in to `target` with: derived when needed, kept nowhere. */
+export function bridgePrivateKey(target: BridgeCredentialRef): string {
+  return deriveBridgeKey(secret(), target.id, target.bridgeGeneration).privateKey;
+}
+
+/**
+ * The public half, as the target's authorized-keys answer carries it. Cached (the
+ * lookup runs at every login); only public material is kept.
+ */
+export function bridgePublicKey(target: BridgeCredentialRef): { publicKey: string; blob: Buffer } {
+  const cache = singleton("bridgePublicKeys", () => new Map<string, { publicKey: string; blob: Buffer }>());
+  const key = `${target.id}:${target.bridgeGeneration}`;
+  let found = cache.get(key);
+  if (!found) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    const { publicKey, blob } = deriveBridgeKey(secret(), target.id, target.bridgeGeneration);
+    found = { publicKey, blob };
+    cache.set(key, found);
+  }
+  return found;
+}
+
+/** Makes the secret before anything needs it (first start), so a failure to write it shows at start. */
+export function ensureBridgeSecret(): void {
+  secret();
+}
