@@ -79,6 +79,8 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
       MESHIA_SETUP_TOKEN: setupToken,
       // The benchmark generates keys back to back: not what the limit is for.
       MESHIA_KEYGEN_RATE: "100000/1",
+      // Benchmark targets sit on loopback addresses, which targets may not be at by default.
+      MESHIA_TARGET_ALLOWED_NETWORKS: "127.0.0.2/32,127.0.0.3/32,127.0.0.9/32",
       ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
