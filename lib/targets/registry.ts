@@ -1,7 +1,7 @@
 // Compute targets: what is registered, which boot is current, which host keys are
 // pinned, and whether the target counts as live compute right now.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { computeTargets, type ComputeTarget, type TargetKind } from "@/db/schema";
 import { audit } from "@/lib/audit";
@@ -221,6 +221,24 @@ export async function heartbeat(db: Db, targetId: string): Promise<void> {
 export async function markStopped(db: Db, target: ComputeTarget): Promise<void> {
   await db.update(computeTargets).set({ status: "stopped" }).where(eq(computeTargets.id, target.id));
   await audit(db, { workspaceId: target.workspaceId, action: "target.stopped", detail: { targetId: target.id, bootId: target.bootId } });
+}
+
+/**
+ * Rotates the target's bridge credential: the next generation's key is the only one
+ * its authorized-keys answer carries from now on, so the old one stops working at
+ * the target's next login. (Changing MESHIA_BRIDGE_SECRET rotates every target's.)
+ */
+export async function rotateBridgeCredential(db: Db, target: ComputeTarget, actor: string | null): Promise<ComputeTarget> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(computeTargets)
+      .set({ bridgeGeneration: sql`${computeTargets.bridgeGeneration} + 1` })
+      .where(eq(computeTargets.id, target.id))
+      .returning();
+    if (!row) throw new Error("target vanished during rotation");
+    await audit(tx, { workspaceId: target.workspaceId, actor, action: "target.bridge-rotated", detail: { targetId: target.id, generation: row.bridgeGeneration } });
+    return row;
+  });
 }
 
 /** Unregisters a target: its token stops working at once. Audited like its registration. */
