@@ -6,6 +6,8 @@ import { database } from "@/db/client";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
+import { listenForEvents } from "@/lib/events";
+import { AUTHORIZED_KEYS_PATH, serveAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
 import { issueSetupToken } from "@/lib/auth/setup";
 import { ensureDefaultWorkspace } from "@/lib/workspaces";
@@ -17,8 +19,10 @@ async function main() {
 
   const { db, kind } = await database();
   log.info({ database: kind, dataDir: cfg.dataDir }, "database ready");
+  // Several instances may share this Postgres: hear each other's changes.
+  const stopListening = kind === "postgres" && cfg.databaseUrl ? await listenForEvents(cfg.databaseUrl, log) : async () => undefined;
   const workspace = await ensureDefaultWorkspace(db);
-  ensureBridgeSecret(); // created on first start, before anything can need it
+  ensureBridgeSecret(log); // created on first start, before anything can need it
 
   let local: LocalCompute | null = null;
   if (cfg.localTarget.enabled) local = await startLocalCompute(db, workspace, log);
@@ -28,8 +32,19 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
+  const authKeysDeps = { db, liveWindowMs: cfg.targetLiveWindowMs, failureRate: cfg.targetAuthFailureRate, log };
   server.on("request", (req, res) => {
     trustForwarding(req, cfg.trustProxy);
+    // Every sshd asks this at every login: answered here, ahead of Next's pipeline.
+    if (req.method === "GET") {
+      const m = AUTHORIZED_KEYS_PATH.exec((req.url ?? "").split("?")[0]!);
+      if (m) {
+        const ip = String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim();
+        // The id is used as it came: a UUID needs no decoding, anything else is a 401.
+        void serveAuthorizedKeys(req, res, m[1]!, ip, authKeysDeps);
+        return;
+      }
+    }
     handle(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, "request failed");
       if (!res.headersSent) res.writeHead(500).end();
@@ -68,6 +83,7 @@ async function main() {
       const { sessionRegistry } = await import("@/lib/terminal/registry");
       await sessionRegistry().closeAll("server shutting down");
       await local?.stop();
+      await stopListening();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await (await database()).close();

@@ -249,7 +249,7 @@ test("targets register through the UI form and the API; sshd reports its boot wi
   // Before any workspace key exists, a target is told only the bridge key.
   const body = await (await authorizedKeys(request, alpha.id, alpha.token)).text();
   expect(body.trim().split("\n")).toHaveLength(1);
-  expect(body).toMatch(/^no-port-forwarding,no-agent-forwarding,no-X11-forwarding ssh-ed25519 \S+ meshia-bridge\n$/);
+  expect(body).toMatch(/^no-port-forwarding,no-agent-forwarding,no-X11-forwarding ssh-ed25519 \S+ meshia-bridge-\S+\n$/);
 });
 
 test("a generated key works on both targets; after Regenerate the old one is refused on both at once", async ({ request }) => {

@@ -73,6 +73,7 @@ const schema = z.object({
   MESHIA_TARGET_ALLOWED_NETWORKS: cidrList.default([]),
   MESHIA_SIGNIN_RATE: rate.default({ max: 3, windowSeconds: 10 }),
   MESHIA_KEYGEN_RATE: rate.default({ max: 10, windowSeconds: 60 }),
+  MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -106,6 +107,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     targetAllowedNetworks: e.MESHIA_TARGET_ALLOWED_NETWORKS,
     /** Derives every target's bridge credential; unset: made on first start (keys/bridge_secret). */
     bridgeSecret: e.MESHIA_BRIDGE_SECRET,
+    /** Wrong target tokens allowed per client address before it gets 429. */
+    targetAuthFailureRate: e.MESHIA_TARGET_AUTH_FAILURE_RATE,
     trustProxy: e.MESHIA_TRUST_PROXY,
     allowedOrigins: (e.MESHIA_ALLOWED_ORIGINS ?? "")
       .split(",")

@@ -8,7 +8,7 @@ import { computeTargets } from "@/db/schema";
 import { config } from "@/lib/config";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
 import type { Logger } from "@/lib/log";
-import { authorizedKeys } from "./authorized-keys";
+import { keyLookup } from "./key-lookup";
 import { LocalTarget } from "./local-target";
 import { findTarget, heartbeat, markStopped, recordBoot, registerTarget } from "./registry";
 
@@ -45,12 +45,8 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     hostKey,
     volume: volumeDir(cfg.dataDir, workspace.id),
     log: log.child({ target: row.id }),
-    // The very lookup OpenSSH targets reach over HTTP, asked fresh at every login.
-    allowedKeys: async (user) => {
-      const current = await findTarget(db, row.id);
-      if (!current) return [];
-      return authorizedKeys(db, current, user, { liveWindowMs: cfg.targetLiveWindowMs });
-    },
+    // The very lookup OpenSSH targets reach over HTTP, asked at every login.
+    allowedKeys: (user) => keyLookup(db, cfg.targetLiveWindowMs).keysFor(row.id, user),
   });
   const boot = await target.start();
   await recordBoot(db, row, { bootId: boot.bootId, port: boot.port, hostKeys: [hostKey.publicKey], host: cfg.localTarget.publicHost });

@@ -5,6 +5,7 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { computeTargets, type ComputeTarget, type TargetKind } from "@/db/schema";
 import { audit } from "@/lib/audit";
+import { publish } from "@/lib/events";
 import { fingerprintOf, keyIdentity, parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { checkTargetHost } from "./network-policy";
 import { SSH_USER, sshCommand } from "./ssh-command";
@@ -190,6 +191,7 @@ export async function recordBoot(
       .set({ lastSeenAt: now, port: boot.port, status: "live", ...(boot.host ? { host: boot.host } : {}) })
       .where(eq(computeTargets.id, target.id))
       .returning();
+    await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
     return row!;
   }
   const [row] = await db
@@ -211,6 +213,7 @@ export async function recordBoot(
     action: "target.boot",
     detail: { targetId: target.id, bootId: boot.bootId, port: boot.port, hostKeyFingerprint: row!.hostKeyFingerprint },
   });
+  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
   return row!;
 }
 
@@ -221,6 +224,7 @@ export async function heartbeat(db: Db, targetId: string): Promise<void> {
 export async function markStopped(db: Db, target: ComputeTarget): Promise<void> {
   await db.update(computeTargets).set({ status: "stopped" }).where(eq(computeTargets.id, target.id));
   await audit(db, { workspaceId: target.workspaceId, action: "target.stopped", detail: { targetId: target.id, bootId: target.bootId } });
+  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
 }
 
 /**
@@ -229,7 +233,7 @@ export async function markStopped(db: Db, target: ComputeTarget): Promise<void> 
  * the target's next login. (Changing MESHIA_BRIDGE_SECRET rotates every target's.)
  */
 export async function rotateBridgeCredential(db: Db, target: ComputeTarget, actor: string | null): Promise<ComputeTarget> {
-  return db.transaction(async (tx) => {
+  const rotated = await db.transaction(async (tx) => {
     const [row] = await tx
       .update(computeTargets)
       .set({ bridgeGeneration: sql`${computeTargets.bridgeGeneration} + 1` })
@@ -239,6 +243,8 @@ export async function rotateBridgeCredential(db: Db, target: ComputeTarget, acto
     await audit(tx, { workspaceId: target.workspaceId, actor, action: "target.bridge-rotated", detail: { targetId: target.id, generation: row.bridgeGeneration } });
     return row;
   });
+  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
+  return rotated;
 }
 
 /** Unregisters a target: its token stops working at once. Audited like its registration. */
@@ -252,4 +258,5 @@ export async function removeTarget(db: Db, target: ComputeTarget, actor: string 
       detail: { targetId: target.id, name: target.name, kind: target.kind, host: target.host },
     });
   });
+  await publish(db, { type: "target.removed", targetId: target.id, workspaceId: target.workspaceId });
 }
