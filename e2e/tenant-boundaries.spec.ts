@@ -93,9 +93,19 @@ test("the attack on another workspace's OpenSSH target gets no shell, and the vi
   await expect.poll(async () => ((await (await request.get(`/api/workspaces/${st.victimWs}/targets/${reg.body.target.id}`)).json()) as { status: string }).status, { timeout: 20_000 }).toBe("live");
   const keyRes = await request.post(`/api/workspaces/${st.victimWs}/key`);
   expect(keyRes.status()).toBe(200);
+  const victimFingerprint = keyRes.headers()["x-key-fingerprint"]!;
   const victimKey = writeKeyFile(keyDir, await keyRes.text());
   const control = await ssh({ key: victimKey, host: "127.0.0.2", port: VICTIM_PORT, command: "echo victim-ok" });
   expect(control.stdout.trim(), control.stderr).toBe("victim-ok");
+  // The login is in the victim's audit: which target, from where, with which key.
+  await expect
+    .poll(async () => {
+      const { access } = (await (await request.get(`/api/workspaces/${st.victimWs}/audit`)).json()) as {
+        access: { kind: string; target: string; source: string | null; fingerprint: string | null; keyState: string | null; result: string }[];
+      };
+      return access.some((a) => a.kind === "key-lookup" && a.target === "victim-box" && /^127\.0\.0\.1:\d+$/.test(a.source ?? "") && a.fingerprint === victimFingerprint && a.keyState === "current" && a.result === "served");
+    }, { timeout: 10_000 })
+    .toBe(true);
 
   // The attacker, exactly as reported.
   const attacker = await playwright.request.newContext({ baseURL: e2e.baseURL, storageState: `${e2e.dataDir}-auth/mallory.json` });

@@ -13,10 +13,23 @@ import { errorBody, type ErrorCode } from "@/lib/http/errors";
 import { MAX_BODY_BYTES, validationError } from "@/lib/http/route";
 import type { Logger } from "@/lib/log";
 import { keyLookup } from "./key-lookup";
+import { sshAccessLog } from "./ssh-access-log";
 
 export const AUTHORIZED_KEYS_PATH = /^\/api\/targets\/([^/]+)\/authorized-keys$/;
 
-const query = z.object({ user: z.string().max(64) });
+// `client` and `fingerprint` are what the shipped drop-in has sshd pass (%C and %f):
+// who is logging in, from where, with which key. Optional: older drop-ins pass only the user.
+const query = z.object({ user: z.string().max(64), client: z.string().max(200).optional(), fingerprint: z.string().max(100).optional() });
+
+/** sshd's %C: "client-address client-port server-address server-port". */
+function clientOf(c: string | undefined): string | null {
+  const m = /^([0-9A-Fa-f.:]{2,45}) (\d{1,5}) [0-9A-Fa-f.:]{2,45} \d{1,5}$/.exec(c ?? "");
+  return m ? (m[1]!.includes(":") ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`) : null;
+}
+
+function fingerprintOf(f: string | undefined): string | null {
+  return f && /^SHA256:[A-Za-z0-9+/]{43}$/.test(f) ? f : null;
+}
 
 const SECURITY_HEADERS = {
   "Cache-Control": "no-store",
@@ -106,6 +119,15 @@ export async function answerAuthorizedKeys(req: AuthorizedKeysRequest, deps: Aut
       if (retry) return tooMany(retry);
       return error(401, "unauthorized", UNAUTHORIZED, undefined, { "WWW-Authenticate": 'Bearer realm="meshia-target"' });
     }
+    sshAccessLog(deps.db, deps.log).record({
+      workspaceId: result.target.workspaceId,
+      targetId: result.target.id,
+      kind: "key-lookup",
+      source: clientOf(parsed.data.client),
+      user: parsed.data.user,
+      fingerprint: fingerprintOf(parsed.data.fingerprint),
+      result: result.text ? "served" : "none",
+    });
     return text(200, result.text);
   } catch (err) {
     // Cannot tell who may log in: nobody does (sshd's script fails closed on a non-200).

@@ -1,7 +1,7 @@
 // Creates a terminal session on a workspace's target: the SSH side goes through
 // the bridge (the target's own bridge credential, its pinned host key, an address
 // the network policy allows), and the session is recorded for audit.
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { terminalSessions } from "@/db/schema";
 import { config } from "@/lib/config";
@@ -15,12 +15,16 @@ import { sessionRegistry } from "./registry";
 import type { TerminalSession } from "./session";
 import type { TicketBinding } from "./tickets";
 
+/** How often an open session's byte counts are written, so the audit shows them live. */
+const COUNTS_EVERY_MS = 5_000;
+
 export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger): TerminalSession {
   const cfg = config();
   const { sessionId, workspaceId, targetId, actor } = binding;
   const record = (what: string, p: Promise<unknown>) => p.catch((err: unknown) => log.error({ err, session: sessionId }, `could not record ${what}`));
+  let countsTimer: NodeJS.Timeout | null = null;
 
-  return sessionRegistry().create(sessionId, workspaceId, targetId, actor, {
+  const session: TerminalSession = sessionRegistry().create(sessionId, workspaceId, targetId, actor, {
     log,
     resumeBufferBytes: cfg.terminal.resumeBufferBytes,
     graceMs: cfg.terminal.graceMs,
@@ -69,8 +73,25 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
     },
     onOpened() {
       record("session open", db.insert(terminalSessions).values({ id: sessionId, workspaceId, targetId, openedBy: actor }));
+      let last = "";
+      countsTimer = setInterval(() => {
+        const c = session.counts;
+        const now = `${c.bytesIn}/${c.bytesOut}`;
+        if (now === last) return;
+        last = now;
+        record(
+          "session byte counts",
+          db
+            .update(terminalSessions)
+            .set({ bytesIn: c.bytesIn, bytesOut: c.bytesOut })
+            .where(and(eq(terminalSessions.id, sessionId), isNull(terminalSessions.closedAt))),
+        );
+      }, COUNTS_EVERY_MS);
+      countsTimer.unref();
     },
     onEnded(end) {
+      if (countsTimer) clearInterval(countsTimer);
+      countsTimer = null;
       record(
         "session end",
         db
@@ -87,4 +108,5 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
       );
     },
   });
+  return session;
 }
