@@ -7,7 +7,8 @@ import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
 import { listenForEvents } from "@/lib/events";
-import { AUTHORIZED_KEYS_PATH, serveAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
+import { startDraining } from "@/lib/health";
+import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
 import { issueSetupToken } from "@/lib/auth/setup";
 import { ensureDefaultWorkspace } from "@/lib/workspaces";
@@ -32,19 +33,11 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
-  const authKeysDeps = { db, liveWindowMs: cfg.targetLiveWindowMs, failureRate: cfg.targetAuthFailureRate, log };
+  const lean: LeanDeps = { db, log, liveWindowMs: cfg.targetLiveWindowMs, targetAuthFailureRate: cfg.targetAuthFailureRate, metricsToken: cfg.metricsToken };
   server.on("request", (req, res) => {
     trustForwarding(req, cfg.trustProxy);
-    // Every sshd asks this at every login: answered here, ahead of Next's pipeline.
-    if (req.method === "GET") {
-      const m = AUTHORIZED_KEYS_PATH.exec((req.url ?? "").split("?")[0]!);
-      if (m) {
-        const ip = String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim();
-        // The id is used as it came: a UUID needs no decoding, anything else is a 401.
-        void serveAuthorizedKeys(req, res, m[1]!, ip, authKeysDeps);
-        return;
-      }
-    }
+    // Key lookups, probes and metrics: answered here, ahead of Next's pipeline.
+    if (serveLean(req, res, String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim(), lean)) return;
     handle(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, "request failed");
       if (!res.headersSent) res.writeHead(500).end();
@@ -76,12 +69,20 @@ async function main() {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // SIGTERM (an orchestrator replacing this instance) drains: not ready, no new
+    // terminals, open ones get the grace period. SIGINT (Ctrl-C) stops at once.
+    const grace = signal === "SIGTERM" ? cfg.drainGraceMs : 0;
+    log.info({ signal, graceSeconds: grace / 1000 }, "shutting down");
+    startDraining();
+    const force = setTimeout(() => process.exit(1), grace + 10_000);
     force.unref();
     try {
       const { sessionRegistry } = await import("@/lib/terminal/registry");
-      await sessionRegistry().closeAll("server shutting down");
+      const registry = sessionRegistry();
+      const deadline = Date.now() + grace;
+      while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      if (registry.size) log.info({ sessions: registry.size }, "grace period over: ending the remaining terminal sessions");
+      await registry.closeAll("This Meshia instance is shutting down; open a new terminal to continue.");
       await local?.stop();
       await stopListening();
       server.closeAllConnections();

@@ -12,6 +12,7 @@ import { singleton } from "@/lib/global";
 import { errorBody, type ErrorCode } from "@/lib/http/errors";
 import { MAX_BODY_BYTES, validationError } from "@/lib/http/route";
 import type { Logger } from "@/lib/log";
+import { metrics } from "@/lib/metrics";
 import { keyLookup } from "./key-lookup";
 import { sshAccessLog } from "./ssh-access-log";
 
@@ -95,6 +96,17 @@ export interface AuthorizedKeysRequest {
 
 /** The answer to one lookup, framework-free: the lean path and the Next route both send it. */
 export async function answerAuthorizedKeys(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Promise<Answer> {
+  const m = metrics();
+  const stop = m.keyLookupSeconds.startTimer();
+  const a = await answer(req, deps);
+  stop();
+  const result = a.status === 200 ? (a.body ? "served" : "none") : a.status === 401 ? "unauthorized" : a.status === 429 ? "limited" : "error";
+  m.keyLookups.inc({ result });
+  if (result === "limited") m.limitsHit.inc({ limit: "target-auth-failures" });
+  return a;
+}
+
+async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Promise<Answer> {
   try {
     if (Number(req.contentLength ?? "0") > MAX_BODY_BYTES) return error(413, "payload_too_large", `The request body is over ${MAX_BODY_BYTES} bytes.`);
     const parsed = query.safeParse(Object.fromEntries(new URL(req.url, "http://x").searchParams));

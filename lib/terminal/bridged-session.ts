@@ -7,6 +7,7 @@ import { terminalSessions } from "@/db/schema";
 import { config } from "@/lib/config";
 import type { Logger } from "@/lib/log";
 import { audit } from "@/lib/audit";
+import { metrics } from "@/lib/metrics";
 import { bridgePrivateKey } from "@/lib/ssh/bridge-credential";
 import { BridgeConnectError, connectBridge, openShell, receiveWindow } from "@/lib/ssh/bridge";
 import { resolveTargetAddress, TargetAddressRefused } from "@/lib/targets/network-policy";
@@ -23,6 +24,15 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
   const { sessionId, workspaceId, targetId, actor } = binding;
   const record = (what: string, p: Promise<unknown>) => p.catch((err: unknown) => log.error({ err, session: sessionId }, `could not record ${what}`));
   let countsTimer: NodeJS.Timeout | null = null;
+  // What of the byte counts has been added to the metrics so far.
+  const counted = { bytesIn: 0, bytesOut: 0 };
+  const countBytes = () => {
+    const c = session.counts;
+    const m = metrics();
+    m.terminalBytes.inc({ direction: "in" }, c.bytesIn - counted.bytesIn);
+    m.terminalBytes.inc({ direction: "out" }, c.bytesOut - counted.bytesOut);
+    Object.assign(counted, c);
+  };
 
   const session: TerminalSession = sessionRegistry().create(sessionId, workspaceId, targetId, actor, {
     log,
@@ -67,14 +77,17 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
       return !!target && effectiveStatus(target, cfg.targetLiveWindowMs) === "live";
     },
     onConnectFailed() {
+      metrics().sessionsFailed.inc();
       // The cause is in the server log (keyed by session id), not here: the audit is
       // readable by the workspace's owner, who may be the one probing someone's address.
       record("connect failure", audit(db, { workspaceId, actor, action: "terminal.connect-failed", detail: { targetId, sessionId } }));
     },
     onOpened() {
       record("session open", db.insert(terminalSessions).values({ id: sessionId, workspaceId, targetId, openedBy: actor }));
+      metrics().sessionsOpened.inc();
       let last = "";
       countsTimer = setInterval(() => {
+        countBytes();
         const c = session.counts;
         const now = `${c.bytesIn}/${c.bytesOut}`;
         if (now === last) return;
@@ -92,6 +105,7 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
     onEnded(end) {
       if (countsTimer) clearInterval(countsTimer);
       countsTimer = null;
+      countBytes();
       record(
         "session end",
         db
