@@ -4,7 +4,8 @@
 // never inlined, an Ingress that keeps WebSockets open, a compute pod whose
 // credentials come from a Secret and whose public port is set per boot). Each check
 // is also run on a broken copy, so none of them passes by checking nothing.
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "@/lib/config";
@@ -32,6 +33,7 @@ interface Container {
   env?: EnvVar[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
   securityContext?: { allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
 }
 interface PodSpec {
@@ -63,7 +65,7 @@ const matches = (selector: Record<string, string> | undefined, labels: Record<st
 
 // ---- the checks: each returns what is wrong ---------------------------------------------
 
-const SECRET_ENV = ["DATABASE_URL", "MESHIA_AUTH_SECRET", "MESHIA_BRIDGE_SECRET", "MESHIA_SETUP_TOKEN", "MESHIA_TARGET_TOKEN"];
+const SECRET_ENV = ["DATABASE_URL", "MESHIA_AUTH_SECRET", "MESHIA_BRIDGE_SECRET", "MESHIA_METRICS_TOKEN", "MESHIA_SETUP_TOKEN", "MESHIA_TARGET_TOKEN"];
 
 /** Secrets are referenced, never written: no Secret objects, no secret-named variable with a value. */
 function secretProblems(docs: Manifest[]): string[] {
@@ -97,6 +99,13 @@ function controlPlaneProblems(docs: Manifest[]): string[] {
     const ref = env.get(name)?.valueFrom?.secretKeyRef;
     if (!ref || ref.optional) out.push(`${name} must come from a (required) Secret: every instance needs the same value`);
   }
+  // Behind a trusted proxy "loopback" is whatever X-Forwarded-For says: /metrics needs its token.
+  if (env.get("MESHIA_TRUST_PROXY")?.value === "on" && !env.get("MESHIA_METRICS_TOKEN")?.valueFrom?.secretKeyRef) out.push("MESHIA_METRICS_TOKEN must come from the Secret behind a proxy");
+  // SIGTERM: the preStop sleep, then the drain grace, then up to 10 s to close.
+  const preStop = Number(c.lifecycle?.preStop?.exec?.command[1] ?? 0);
+  const drain = Number(env.get("MESHIA_DRAIN_GRACE")?.value ?? 30);
+  const grace = pod.template.spec.terminationGracePeriodSeconds ?? 30;
+  if (grace <= preStop + drain + 10) out.push(`terminationGracePeriodSeconds ${grace} does not cover preStop ${preStop} s + drain ${drain} s + 10 s to close`);
   if (env.get("HOST")?.value !== "0.0.0.0") out.push("HOST must be 0.0.0.0");
   if (env.get("PORT")?.value !== "3000") out.push("PORT must be 3000");
   if (!env.has("MESHIA_LOCAL_TARGET")) out.push("MESHIA_LOCAL_TARGET must be set explicitly (the operator's choice)");
@@ -251,11 +260,13 @@ describe("deploy/kubernetes", () => {
     cpContainer(broken).livenessProbe = undefined;
     cpContainer(broken).env!.find((e) => e.name === "MESHIA_BRIDGE_SECRET")!.valueFrom!.secretKeyRef!.optional = true;
     cpContainer(broken).env!.push({ name: "MESHIA_TRUST_PROXIES", value: "on" });
+    cpPod(broken).template.spec.terminationGracePeriodSeconds = 30;
     expect(controlPlaneProblems(broken)).toEqual([
       "replicas is 1, want 2",
       "readiness is /healthz, want GET /readyz",
       "liveness is missing, want GET /healthz",
       "MESHIA_BRIDGE_SECRET must come from a (required) Secret: every instance needs the same value",
+      "terminationGracePeriodSeconds 30 does not cover preStop 5 s + drain 30 s + 10 s to close",
       "MESHIA_TRUST_PROXIES is not a variable lib/config.ts reads",
     ]);
   });
@@ -270,6 +281,8 @@ describe("deploy/kubernetes", () => {
     expect(cfg).toMatchObject({ env: "production", host: "0.0.0.0", port: 3000, publicUrl: "https://meshia.example.com", trustProxy: true, dataDir: "/var/lib/meshia" });
     expect(cfg.localTarget.enabled).toBe(false);
     expect(cfg.bridgeSecret).toBe("s".repeat(64));
+    expect(cfg.metricsToken).toBe("s".repeat(64));
+    expect(cfg.drainGraceMs).toBe(30_000);
   });
 
   it("the Ingress keeps terminal WebSockets open and reaches the control plane", () => {
@@ -314,6 +327,20 @@ describe("deploy/target and deploy/control-plane", () => {
     expect(sources.length).toBeGreaterThan(0);
     for (const src of sources) expect(existsSync(path.join(REPO, src)), `${dockerfile}: COPY ${src}`).toBe(true);
     expect(existsSync(path.join(REPO, `${dockerfile}.dockerignore`)), "a .dockerignore beside it").toBe(true);
+  });
+
+  it("the entrypoint is an executable POSIX sh script (and shellcheck-clean where shellcheck is installed)", () => {
+    const entrypoint = path.join(REPO, "deploy/target/meshia-target-entrypoint");
+    expect(statSync(entrypoint).mode & 0o111).toBe(0o111);
+    expect(readFileSync(entrypoint, "utf8").split("\n")[0]).toBe("#!/bin/sh");
+    execFileSync("sh", ["-n", entrypoint]);
+    let shellcheck = true;
+    try {
+      execFileSync("shellcheck", ["--version"], { stdio: "ignore" });
+    } catch {
+      shellcheck = false;
+    }
+    if (shellcheck) execFileSync("shellcheck", ["-s", "sh", entrypoint], { encoding: "utf8" });
   });
 
   it("the compute image runs the entrypoint under tini with the shipped scripts", () => {
