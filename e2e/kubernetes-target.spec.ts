@@ -57,23 +57,6 @@ function podTemplate(): PodTemplate {
   return { annotations: pod.metadata.annotations ?? {}, env: container.env, capabilities: sc.capabilities.add, noNewPrivileges: sc.allowPrivilegeEscalation === false, secretName };
 }
 
-/**
- * The image's drop-in, for this machine's sshd. The image is Debian 13 (OpenSSH 10.0),
- * whose sshd expands %C in AuthorizedKeysCommand; OpenSSH before 9.4 (Debian 12 has
- * 9.2) does not know the token and ends every login at the key lookup ("percent_expand:
- * failed"), so here %C is left out: the script then takes the fingerprint for the client
- * address and drops both, as it drops any value unlike what sshd passes.
- */
-async function dropInForThisSshd(): Promise<string> {
-  const dropIn = readFileSync("deploy/target/sshd_config.d/meshia.conf", "utf8");
-  const version = await run("/usr/sbin/sshd", ["-V"]); // e.g. "OpenSSH_9.2, OpenSSL 3.0.19 …" on stderr
-  const v = /OpenSSH_(\d+)\.(\d+)/.exec(version.stderr + version.stdout);
-  const expandsC = !!v && (Number(v[1]) > 9 || (Number(v[1]) === 9 && Number(v[2]) >= 4));
-  if (expandsC) return dropIn;
-  console.log(`kubernetes-target: this machine's sshd (${v?.[0] ?? "unknown"}) cannot expand %C: the image's drop-in is run without it`);
-  return dropIn.replace(/^(AuthorizedKeysCommand .*) %C /m, "$1 ");
-}
-
 /** A Secret made with `kubectl create secret generic … --from-env-file=target.conf`. */
 function secretFromEnvFile(text: string): Map<string, string> {
   const data = new Map<string, string>();
@@ -210,7 +193,7 @@ test("a compute pod boots through the entrypoint: target.conf from the Secret, t
   st.tpl = podTemplate();
 
   // The image's drop-in, not the registration's: what the container really holds.
-  const t = sshd.target({ name: "pod", host: HOST, port: SSHD_PORT, conf: st.conf, dropIn: await dropInForThisSshd() });
+  const t = sshd.target({ name: "pod", host: HOST, port: SSHD_PORT, conf: st.conf, dropIn: readFileSync("deploy/target/sshd_config.d/meshia.conf", "utf8") });
   st.target = t;
   const { port, view, env } = await boot(request, t);
   expect(env.MESHIA_TARGET_TOKEN).toBe(st.token);
