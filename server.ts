@@ -101,14 +101,24 @@ async function main() {
 }
 
 /**
- * Unless we sit behind a proxy we trust, the client's address is the socket's, and
- * forwarded headers a client sent are not believed (rate limits key on the address;
- * the origin check reads X-Forwarded-Proto).
+ * Leaves one address in X-Forwarded-For, the one everything downstream (rate limits,
+ * the metrics check, better-auth) keys on. Unless we sit behind a proxy we trust, it
+ * is the socket's, and forwarded headers a client sent are not believed. Behind one,
+ * it is the last hop, the one our proxy appended: the entries before it are whatever
+ * the client wrote.
  */
 function trustForwarding(req: http.IncomingMessage, trustProxy: boolean): void {
-  if (trustProxy && req.headers["x-forwarded-for"]) return;
-  req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
-  if (!trustProxy) delete req.headers["x-forwarded-proto"];
+  const socketAddress = req.socket.remoteAddress ?? "";
+  if (trustProxy) {
+    const hops = String(req.headers["x-forwarded-for"] ?? "")
+      .split(",")
+      .map((h) => h.trim())
+      .filter(Boolean);
+    req.headers["x-forwarded-for"] = hops.at(-1) ?? socketAddress;
+    return;
+  }
+  req.headers["x-forwarded-for"] = socketAddress;
+  delete req.headers["x-forwarded-proto"];
 }
 
 main().catch((err: unknown) => {
