@@ -48,7 +48,7 @@ async function main() {
   const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
   const origin = cfg.publicUrl ?? `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${port}`;
   const url = `${origin}/w/${workspace.id}`;
-  log.info({ url, port, localTarget: local ? { port: local.target.port } : null }, "listening");
+  log.info({ url, port, localTarget: local ? { state: local.state, port: local.target?.port ?? null } : null }, "listening");
   // The lines a person looks for: not JSON, on stderr so logs stay machine-readable
   // (and the setup token never enters the JSON log).
   process.stderr.write(`\nMeshia SSH access is running at ${url}\n`);

@@ -1,0 +1,93 @@
+// Port forwarding for one SSH connection, as sshd does it with its defaults:
+// - direct-tcpip (`ssh -L`, `ssh -D`): connections to the target's own loopback;
+// - tcpip-forward / cancel-tcpip-forward (`ssh -R`): listeners on the target's
+//   loopback only (sshd's `GatewayPorts no`), never a privileged port (sshd refuses
+//   those to users other than root), all closed with the connection.
+import net from "node:net";
+import type { Connection } from "ssh2";
+
+const PRIVILEGED_BELOW = 1024;
+
+export function isLoopback(host: string): boolean {
+  if (host === "localhost" || host === "::1") return true;
+  return net.isIPv4(host) && host.startsWith("127.");
+}
+
+/** Where a remote forward listens: the client's loopback choice, or IPv4 loopback (GatewayPorts no). */
+function listenAddress(requested: string): string {
+  if (requested === "::1") return "::1";
+  if (net.isIPv4(requested) && requested.startsWith("127.")) return requested;
+  return "127.0.0.1";
+}
+
+function pipeBoth(sock: net.Socket, ch: NodeJS.ReadWriteStream & { destroy(): unknown }): void {
+  sock.on("error", () => ch.destroy());
+  ch.on("error", () => sock.destroy());
+  sock.pipe(ch).pipe(sock);
+}
+
+export class Forwarding {
+  private readonly listeners = new Map<string, net.Server>();
+
+  constructor(
+    private readonly client: Connection,
+    private readonly allowed: () => boolean,
+  ) {}
+
+  /** `ssh -L` / `-D`: a channel to a port on the target's loopback. */
+  onDirect(accept: () => NodeJS.ReadWriteStream & { destroy(): unknown }, reject: () => void, info: { destIP: string; destPort: number }): void {
+    if (!this.allowed() || !isLoopback(info.destIP)) return reject();
+    const sock = net.connect(info.destPort, info.destIP);
+    sock.once("error", () => reject());
+    sock.once("connect", () => {
+      const ch = accept();
+      sock.removeAllListeners("error");
+      pipeBoth(sock, ch);
+    });
+  }
+
+  /** Global requests: tcpip-forward and cancel-tcpip-forward; everything else is refused. */
+  onRequest(accept: ((port?: number) => void) | undefined, reject: (() => void) | undefined, name: string, info: unknown): void {
+    const req = info as { bindAddr?: string; bindPort?: number };
+    const bindAddr = req.bindAddr ?? "";
+    const bindPort = Number(req.bindPort ?? -1);
+    if (name === "tcpip-forward" && this.allowed() && (bindPort === 0 || (bindPort >= PRIVILEGED_BELOW && bindPort <= 65535))) {
+      return this.listen(bindAddr, bindPort, accept, reject);
+    }
+    if (name === "cancel-tcpip-forward") {
+      const key = `${bindAddr}:${bindPort}`;
+      const server = this.listeners.get(key);
+      if (!server) return reject?.();
+      this.listeners.delete(key);
+      server.close();
+      return accept?.();
+    }
+    reject?.();
+  }
+
+  private listen(bindAddr: string, bindPort: number, accept: ((port?: number) => void) | undefined, reject: (() => void) | undefined): void {
+    const server = net.createServer({ pauseOnConnect: true }, (sock) => {
+      const port = (server.address() as net.AddressInfo).port;
+      this.client.forwardOut(bindAddr, port, sock.remoteAddress ?? "127.0.0.1", sock.remotePort ?? 0, (err, ch) => {
+        if (err) return sock.destroy();
+        pipeBoth(sock, ch);
+        sock.resume();
+      });
+    });
+    server.once("error", () => reject?.());
+    server.listen(bindPort, listenAddress(bindAddr), () => {
+      server.removeAllListeners("error");
+      server.on("error", () => undefined);
+      const port = (server.address() as net.AddressInfo).port;
+      // The client cancels with what it asked for (port 0 included: it learns the real one from our reply).
+      this.listeners.set(`${bindAddr}:${bindPort}`, server);
+      if (bindPort === 0) this.listeners.set(`${bindAddr}:${port}`, server);
+      accept?.(bindPort === 0 ? port : undefined);
+    });
+  }
+
+  close(): void {
+    for (const s of new Set(this.listeners.values())) s.close();
+    this.listeners.clear();
+  }
+}

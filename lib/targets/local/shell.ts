@@ -1,0 +1,251 @@
+// Programs on an SSH session channel: a pty shell or command (node-pty), or plain
+// pipes (exec without a pty, and subsystems such as sftp-server), always launched
+// through the sandbox. Pty output is coalesced into full SSH packets and drained
+// completely before the exit status is reported.
+import { spawn } from "node:child_process";
+import { chownSync, chmodSync } from "node:fs";
+import os from "node:os";
+import pty from "node-pty";
+import type { ServerChannel } from "ssh2";
+import type { Sandbox } from "./sandbox";
+
+/** One SSH packet's worth (ssh2 and OpenSSH clients take 32 KiB packets). */
+const COALESCE_BYTES = 32 * 1024;
+/** The most a Linux pty read returns in one go, typically (its buffers hold 4095 bytes). */
+const PTY_FULL_READ = 4095;
+/** Reads below this are interactive (echoes, prompts) or the end of a burst: no waiting. */
+const SMALL_READ = 1024;
+/** Pty output waiting for SSH window above which we stop reading the pty (one SSH packet)... */
+const PTY_PAUSE_BYTES = 32 * 1024;
+/** ...and below which we read again. */
+const PTY_RESUME_BYTES = 0;
+/** After SIGHUP, how long a session's processes get before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const TTY_GID = (() => {
+  try {
+    return os.userInfo().uid === 0 ? 5 : -1; // Debian's `tty` group owns ptys, as sshd leaves them
+  } catch {
+    return -1;
+  }
+})();
+
+export interface ShellContext {
+  sandbox: Sandbox;
+  /** HOME and starting directory. */
+  volume: string;
+  /** Registers a running program so that stopping the target ends it; returns the unregister. */
+  track(p: Killable): () => void;
+}
+
+export interface Killable {
+  /** Ends the program and everything in its process group. */
+  hangUp(): void;
+}
+
+export interface Control {
+  resize: ((cols: number, rows: number) => void) | null;
+  signal(name: string): void;
+}
+
+/** A clean environment: the control plane's own (DATABASE_URL and the like) never reaches shells. */
+export function baseEnv(ctx: ShellContext, term: string | null, extra: Record<string, string>): Record<string, string> {
+  const user = ctx.sandbox.userName;
+  return {
+    HOME: ctx.volume,
+    USER: user,
+    LOGNAME: user,
+    SHELL: ctx.sandbox.shell,
+    PATH: DEFAULT_PATH,
+    LANG: "C.UTF-8",
+    ...(term ? { TERM: term } : {}),
+    ...extra,
+  };
+}
+
+export function shellArgv(ctx: ShellContext, command: string | null): string[] {
+  return command === null ? [ctx.sandbox.shell, "-l"] : [ctx.sandbox.shell, "-c", command];
+}
+
+/** SIGHUP to the whole process group (each program is a session leader), SIGKILL if it lingers. */
+function hangUpGroup(pid: number | undefined, alive: () => boolean): void {
+  if (!pid) return;
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  send("SIGHUP");
+  setTimeout(() => alive() && send("SIGKILL"), KILL_GRACE_MS).unref();
+}
+
+export function runPty(ctx: ShellContext, channel: ServerChannel, command: string | null, info: { term: string; cols: number; rows: number }, env: Record<string, string>): Control {
+  const launch = ctx.sandbox.wrap(shellArgv(ctx, command), ctx.volume);
+  const proc = pty.spawn(launch.file, launch.args, {
+    name: info.term,
+    cols: clamp(info.cols),
+    rows: clamp(info.rows),
+    cwd: ctx.volume,
+    env: baseEnv(ctx, info.term, env),
+    encoding: null,
+  });
+  let exited = false;
+  // As sshd does: the pty belongs to the user who uses it (mesg, write, tools that check).
+  const owner = ctx.sandbox.volumeOwner;
+  const ptsName = (proc as unknown as { _pty?: string })._pty;
+  if (owner && ptsName) {
+    try {
+      chownSync(ptsName, owner.uid, TTY_GID);
+      chmodSync(ptsName, 0o620);
+    } catch {
+      // The shell already exited; nothing to give away.
+    }
+  }
+  const untrack = ctx.track({ hangUp: () => hangUpGroup(proc.pid, () => !exited) });
+  // A pty read returns ~4 KiB at most, and libuv does one read per readiness, so
+  // writing each read as it came made one SSH packet per 4 KiB: padding, encryption
+  // and a socket write here, a decryption and a data event at the client, per 4 KiB.
+  // While reads keep coming turn after turn (a program dumping output), they are
+  // collected into one write of up to a full 32 KiB packet, sent after the first
+  // turn without a read. A small read (a keystroke echo, a prompt, the tail of a
+  // burst) goes out at once. Pending immediates keep the loop from blocking in
+  // poll, so waiting a turn costs microseconds, not a timer tick.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let readThisTurn = false;
+  let turnCheck: NodeJS.Immediate | null = null;
+  let paused = false;
+  const flush = () => {
+    if (turnCheck) clearImmediate(turnCheck);
+    turnCheck = null;
+    if (!pendingBytes) return;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    if (!channel.writable) return;
+    // Backpressure: when the SSH channel's window is full, stop reading the pty so
+    // the program blocks instead of our memory growing. Pause as soon as output
+    // waits for window (as sshd does), not when write() says so: that happens only
+    // past the stream's 2 MiB high-water mark, and those 2 MiB still reached the
+    // browser after a Ctrl-C. Whatever stays in the pty is flushed by the tty on ^C.
+    channel.write(data, () => {
+      if (paused && channel.writableLength <= PTY_RESUME_BYTES) {
+        paused = false;
+        proc.resume();
+      }
+    });
+    if (!paused && channel.writableLength > PTY_PAUSE_BYTES) {
+      paused = true;
+      proc.pause();
+    }
+  };
+  const endOfTurn = () => {
+    turnCheck = null;
+    if (readThisTurn && !paused) {
+      readThisTurn = false;
+      turnCheck = setImmediate(endOfTurn);
+    } else flush();
+  };
+  proc.onData((data: string | Buffer) => {
+    const chunk = typeof data === "string" ? Buffer.from(data) : data;
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    // Flush before another full read would overflow the packet (8 x 4095 fit in 32 KiB, 9 would split).
+    if (pendingBytes + PTY_FULL_READ > COALESCE_BYTES || chunk.length < SMALL_READ) return flush();
+    readThisTurn = true;
+    turnCheck ??= setImmediate(endOfTurn);
+  });
+  // Bytes as they came: node-pty (encoding null) would UTF-8-encode a string, so a
+  // latin1 string of the input doubled every non-ASCII byte.
+  channel.on("data", (d: Buffer) => proc.write(d));
+  channel.on("error", () => undefined);
+  channel.on("close", () => {
+    if (turnCheck) clearImmediate(turnCheck);
+    pending = [];
+    pendingBytes = 0;
+    if (!exited) hangUpGroup(proc.pid, () => !exited);
+  });
+  // node-pty reports the exit only once the pty has hung up (read gave EIO), so
+  // every byte the program wrote has been read by then.
+  proc.onExit(({ exitCode, signal }) => {
+    exited = true;
+    untrack();
+    flush(); // the last output goes before the exit status
+    finish(channel, exitCode, signal ? signalName(signal) : undefined);
+  });
+  return {
+    resize: (cols: number, rows: number) => {
+      try {
+        proc.resize(clamp(cols), clamp(rows));
+      } catch {
+        // The pty is already gone.
+      }
+    },
+    signal: (name: string) => sendSignal(proc.pid, name),
+  };
+}
+
+export function runPipes(ctx: ShellContext, channel: ServerChannel, argv: string[], env: Record<string, string>): Control {
+  const launch = ctx.sandbox.wrap(argv, ctx.volume);
+  // detached: a session (and process group) of its own, so a hang-up reaches its children too.
+  const child = spawn(launch.file, launch.args, {
+    cwd: ctx.volume,
+    env: baseEnv(ctx, null, env) as NodeJS.ProcessEnv,
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  let exited = false;
+  const untrack = ctx.track({ hangUp: () => hangUpGroup(child.pid, () => !exited) });
+  child.stdout!.pipe(channel, { end: false });
+  child.stderr!.pipe(channel.stderr, { end: false });
+  channel.pipe(child.stdin!);
+  child.stdin!.on("error", () => undefined);
+  channel.on("error", () => undefined);
+  channel.on("close", () => !exited && hangUpGroup(child.pid, () => !exited));
+  child.on("error", () => {
+    exited = true;
+    untrack();
+    finish(channel, 127, undefined);
+  });
+  // "close": the program exited and its stdout and stderr are fully read.
+  child.on("close", (code, sig) => {
+    exited = true;
+    untrack();
+    finish(channel, code ?? 0, sig ? sig.replace(/^SIG/, "") : undefined);
+  });
+  return { resize: null, signal: (name: string) => sendSignal(child.pid, name) };
+}
+
+function clamp(n: number): number {
+  return Math.max(1, Math.min(1000, Math.floor(n) || 1));
+}
+
+/** A signal the client asked for (SSH names: INT, TERM, ...), to the program. */
+function sendSignal(pid: number | undefined, name: string): void {
+  if (!pid || !/^[A-Z0-9]+$/.test(name) || !(`SIG${name}` in os.constants.signals)) return;
+  try {
+    process.kill(pid, `SIG${name}` as NodeJS.Signals);
+  } catch {
+    // gone
+  }
+}
+
+/** SSH's name for a signal number (HUP, INT, ...), from the platform's table. */
+export function signalName(num: number): string {
+  const entry = Object.entries(os.constants.signals).find(([, n]) => n === num);
+  return entry ? entry[0].replace(/^SIG/, "") : "TERM";
+}
+
+/** exit-status (or exit-signal) must precede EOF/close for `ssh` to report it. */
+function finish(channel: ServerChannel, exitCode: number, signal: string | undefined): void {
+  if (channel.destroyed) return;
+  if (signal) channel.exit(signal, false, "");
+  else channel.exit(exitCode);
+  channel.end();
+}
