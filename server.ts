@@ -1,5 +1,6 @@
 // One Node process: Next's request handler, the terminal WebSocket on one path,
 // and (by default) the embedded `local` compute target.
+import { chmodSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import next from "next";
 import { database } from "@/db/client";
@@ -14,6 +15,9 @@ async function main() {
   const cfg = config();
   const log = logger();
   const dev = cfg.env !== "production";
+  // Root-only (or owner-only): database files, keys and secrets live here, volumes do not.
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(cfg.dataDir, 0o700);
 
   const { db, kind } = await database();
   log.info({ database: kind, dataDir: cfg.dataDir }, "database ready");

@@ -4,7 +4,7 @@
 //   loopback only (sshd's `GatewayPorts no`), never a privileged port (sshd refuses
 //   those to users other than root), all closed with the connection.
 import net from "node:net";
-import type { Connection } from "ssh2";
+import type { Connection, ServerChannel } from "ssh2";
 
 const PRIVILEGED_BELOW = 1024;
 
@@ -20,10 +20,20 @@ function listenAddress(requested: string): string {
   return "127.0.0.1";
 }
 
-function pipeBoth(sock: net.Socket, ch: NodeJS.ReadWriteStream & { destroy(): unknown }): void {
+/**
+ * Joins a TCP connection and a channel, half-closes included: when the socket's
+ * peer is done sending, the channel gets EOF only. (A server-side ssh2 channel
+ * sends CLOSE as soon as its writable side ends, which would cut off the answer
+ * to a request whose sender half-closed, as `curl` and `nc -N` do.)
+ */
+function pipeBoth(sock: net.Socket, ch: ServerChannel): void {
   sock.on("error", () => ch.destroy());
   ch.on("error", () => sock.destroy());
-  sock.pipe(ch).pipe(sock);
+  sock.pipe(ch, { end: false });
+  sock.on("end", () => ch.eof());
+  ch.pipe(sock);
+  sock.on("close", () => ch.destroy());
+  ch.on("close", () => sock.end()); // what was written still goes out
 }
 
 export class Forwarding {
@@ -35,9 +45,9 @@ export class Forwarding {
   ) {}
 
   /** `ssh -L` / `-D`: a channel to a port on the target's loopback. */
-  onDirect(accept: () => NodeJS.ReadWriteStream & { destroy(): unknown }, reject: () => void, info: { destIP: string; destPort: number }): void {
+  onDirect(accept: () => ServerChannel, reject: () => void, info: { destIP: string; destPort: number }): void {
     if (!this.allowed() || !isLoopback(info.destIP)) return reject();
-    const sock = net.connect(info.destPort, info.destIP);
+    const sock = net.connect({ port: info.destPort, host: info.destIP, allowHalfOpen: true });
     sock.once("error", () => reject());
     sock.once("connect", () => {
       const ch = accept();
@@ -66,7 +76,8 @@ export class Forwarding {
   }
 
   private listen(bindAddr: string, bindPort: number, accept: ((port?: number) => void) | undefined, reject: (() => void) | undefined): void {
-    const server = net.createServer({ pauseOnConnect: true }, (sock) => {
+    // allowHalfOpen: a peer that is done sending still gets its answer.
+    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
       const port = (server.address() as net.AddressInfo).port;
       this.client.forwardOut(bindAddr, port, sock.remoteAddress ?? "127.0.0.1", sock.remotePort ?? 0, (err, ch) => {
         if (err) return sock.destroy();
