@@ -40,6 +40,8 @@ export type SandboxState = { ok: true; sandbox: Sandbox } | { ok: false; reason:
 /** What detection needs from the machine; tests inject one to take the paths root cannot. */
 export interface SandboxProbe {
   isRoot(): boolean;
+  /** The uid and gid the server runs as (what a namespace sandbox maps shells back to). */
+  identity(): { uid: number; gid: number };
   /** Absolute path of an executable on PATH (or the usual sbin dirs), or null. */
   which(bin: string): string | null;
   /** Whether `file args` exits 0 within a few seconds; the error output otherwise. */
@@ -51,6 +53,7 @@ const SEARCH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/
 
 export const systemProbe: SandboxProbe = {
   isRoot: () => process.getuid?.() === 0,
+  identity: () => ({ uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 }),
   which(bin) {
     for (const dir of SEARCH) {
       const file = path.join(dir, bin);
@@ -135,10 +138,10 @@ function bubblewrapSandbox(bwrap: string, prlimit: string, dataDir: string, user
 // to our own uid, so the shell has no capabilities even inside the namespace.
 const UNSHARE_SCRIPT = 'd=$1; u=$2; g=$3; shift 3; mount -t tmpfs -o mode=0700 tmpfs "$d" && exec unshare --user --map-user="$u" --map-group="$g" -- "$@"';
 
-function unshareSandbox(unshare: string, prlimit: string, dataDir: string, userName: string): Sandbox {
+function unshareSandbox(unshare: string, prlimit: string, dataDir: string, userName: string, ids: { uid: number; gid: number }): Sandbox {
   const hidden = real(dataDir);
-  const uid = String(process.getuid?.() ?? 1000);
-  const gid = String(process.getgid?.() ?? 1000);
+  const uid = String(ids.uid);
+  const gid = String(ids.gid);
   return {
     kind: "unshare",
     userName,
@@ -205,7 +208,7 @@ export async function detectSandbox(opts: { dataDir: string; volumesDir: string;
   } else failures.push("bubblewrap is not installed");
   const unshare = probe.which("unshare");
   if (unshare) {
-    const sandbox = unshareSandbox(unshare, prlimit, opts.dataDir, me);
+    const sandbox = unshareSandbox(unshare, prlimit, opts.dataDir, me, probe.identity());
     const w = sandbox.wrap([trueBin], opts.volumesDir);
     const r = await probe.runs(w.file, w.args);
     if (r.ok) return { ok: true, sandbox };
