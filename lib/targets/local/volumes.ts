@@ -2,7 +2,7 @@
 // volumes directory (MESHIA_VOLUMES_DIR), which lies outside the root-only data
 // directory so that `mesh` can reach its volume whatever the data directory's
 // parents allow. Volumes from before (MESHIA_DATA_DIR/workspaces/<id>/volume) move.
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "@/lib/log";
 
@@ -66,6 +66,10 @@ export function prepareVolume(opts: { dataDir: string; volumesDir: string; works
   }
   mkdirSync(volume, { recursive: true, mode: 0o700 });
   chmodSync(volume, 0o700);
-  if (opts.owner) chownSync(volume, opts.owner.uid, opts.owner.gid);
+  if (opts.owner) {
+    // A `mesh` made anew (another uid) after the old one was removed must still own its files.
+    const st = statSync(volume);
+    if (st.uid !== opts.owner.uid || st.gid !== opts.owner.gid) chownTree(volume, opts.owner.uid, opts.owner.gid);
+  }
   return volume;
 }
