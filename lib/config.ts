@@ -89,7 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.MESHIA_DATA_DIR);
-  const volumesDir = path.resolve(e.MESHIA_VOLUMES_DIR ?? defaultVolumesDir(env));
+  const volumesDir = path.resolve(/*turbopackIgnore: true*/ e.MESHIA_VOLUMES_DIR ?? defaultVolumesDir(env));
   // The sandbox hides the whole data directory from shells; a volume inside it would vanish too.
   if (isWithin(volumesDir, dataDir) || isWithin(dataDir, volumesDir)) {
     throw new Error(`Invalid configuration:\n  MESHIA_VOLUMES_DIR: ${volumesDir} must be outside MESHIA_DATA_DIR (${dataDir}) and not contain it`);

@@ -7,7 +7,7 @@ import type { ComputeTarget, Workspace } from "@/db/schema";
 import { and, eq } from "drizzle-orm";
 import { computeTargets } from "@/db/schema";
 import { config } from "@/lib/config";
-import { getSingleton, setSingleton } from "@/lib/global";
+import { setSingleton } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 import { LocalCompute } from "./local/lifecycle";
 import { registerTarget } from "./registry";
@@ -43,6 +43,7 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     liveWindowMs: cfg.targetLiveWindowMs,
     onStop: (targetId) => void endTerminalSessions(targetId),
   });
+  // Route handlers find it here (lib/targets/power.ts) to stop and start it.
   setSingleton(`local-compute:${row.id}`, compute);
   await compute.start();
   return compute;
@@ -52,9 +53,4 @@ async function endTerminalSessions(targetId: string): Promise<void> {
   // Imported when needed: the terminal modules are not needed to boot a target.
   const { sessionRegistry } = await import("@/lib/terminal/registry");
   for (const s of sessionRegistry().forTarget(targetId)) s.computeStopped(COMPUTE_STOPPED_DETAIL);
-}
-
-/** The embedded target this process runs with that id, if any. */
-export function localCompute(targetId: string): LocalCompute | undefined {
-  return getSingleton<LocalCompute>(`local-compute:${targetId}`);
 }

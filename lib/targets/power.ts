@@ -6,8 +6,14 @@ import { audit } from "@/lib/audit";
 import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
 import { isUuid } from "@/lib/workspaces";
-import { localCompute } from "./local-compute";
+import { getSingleton } from "@/lib/global";
+import type { LocalCompute } from "./local/lifecycle";
 import { findTarget, findWorkspaceTarget, targetView, type TargetView } from "./registry";
+
+/** The embedded target this process runs with that id (started by server.ts; see local-compute.ts). Type-only import: routes need not bundle ssh2 and node-pty. */
+function localCompute(targetId: string): LocalCompute | undefined {
+  return getSingleton<LocalCompute>(`local-compute:${targetId}`);
+}
 
 async function embeddedTarget(db: Db, workspaceId: string, id: string) {
   const target: ComputeTarget | null = isUuid(id) ? await findWorkspaceTarget(db, workspaceId, id) : null;

@@ -3,6 +3,8 @@
 // - tcpip-forward / cancel-tcpip-forward (`ssh -R`): listeners on the target's
 //   loopback only (sshd's `GatewayPorts no`), never a privileged port (sshd refuses
 //   those to users other than root), all closed with the connection.
+// Sockets are opened by the sandbox's user (net-helper.ts), as sshd opens them as
+// the logged-in user.
 import net from "node:net";
 import type { Connection, ServerChannel } from "ssh2";
 
@@ -36,24 +38,33 @@ function pipeBoth(sock: net.Socket, ch: ServerChannel): void {
   ch.on("close", () => sock.end()); // what was written still goes out
 }
 
+/** Who opens forwarded sockets: the sandbox's user (NetHelper), or anything alike in tests. */
+export interface SocketOpener {
+  connect(host: string, port: number): Promise<net.Socket>;
+  listen(host: string, port: number): Promise<{ server: net.Server; port: number }>;
+}
+
 export class Forwarding {
   private readonly listeners = new Map<string, net.Server>();
+  private closed = false;
 
   constructor(
     private readonly client: Connection,
     private readonly allowed: () => boolean,
+    private readonly opener: SocketOpener,
   ) {}
 
   /** `ssh -L` / `-D`: a channel to a port on the target's loopback. */
   onDirect(accept: () => ServerChannel, reject: () => void, info: { destIP: string; destPort: number }): void {
     if (!this.allowed() || !isLoopback(info.destIP)) return reject();
-    const sock = net.connect({ port: info.destPort, host: info.destIP, allowHalfOpen: true });
-    sock.once("error", () => reject());
-    sock.once("connect", () => {
-      const ch = accept();
-      sock.removeAllListeners("error");
-      pipeBoth(sock, ch);
-    });
+    const host = info.destIP === "localhost" ? "127.0.0.1" : info.destIP;
+    this.opener.connect(host, info.destPort).then(
+      (sock) => {
+        if (this.closed) return sock.destroy();
+        pipeBoth(sock, accept());
+      },
+      () => reject(),
+    );
   }
 
   /** Global requests: tcpip-forward and cancel-tcpip-forward; everything else is refused. */
@@ -76,28 +87,29 @@ export class Forwarding {
   }
 
   private listen(bindAddr: string, bindPort: number, accept: ((port?: number) => void) | undefined, reject: (() => void) | undefined): void {
-    // allowHalfOpen: a peer that is done sending still gets its answer.
-    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
-      const port = (server.address() as net.AddressInfo).port;
-      this.client.forwardOut(bindAddr, port, sock.remoteAddress ?? "127.0.0.1", sock.remotePort ?? 0, (err, ch) => {
-        if (err) return sock.destroy();
-        pipeBoth(sock, ch);
-        sock.resume();
-      });
-    });
-    server.once("error", () => reject?.());
-    server.listen(bindPort, listenAddress(bindAddr), () => {
-      server.removeAllListeners("error");
-      server.on("error", () => undefined);
-      const port = (server.address() as net.AddressInfo).port;
-      // The client cancels with what it asked for (port 0 included: it learns the real one from our reply).
-      this.listeners.set(`${bindAddr}:${bindPort}`, server);
-      if (bindPort === 0) this.listeners.set(`${bindAddr}:${port}`, server);
-      accept?.(bindPort === 0 ? port : undefined);
-    });
+    this.opener.listen(listenAddress(bindAddr), bindPort).then(
+      ({ server, port }) => {
+        if (this.closed) return server.close();
+        server.on("error", () => undefined);
+        server.on("connection", (sock: net.Socket) => {
+          sock.pause();
+          this.client.forwardOut(bindAddr, port, sock.remoteAddress ?? "127.0.0.1", sock.remotePort ?? 0, (err, ch) => {
+            if (err) return sock.destroy();
+            pipeBoth(sock, ch);
+            sock.resume();
+          });
+        });
+        // The client cancels with what it asked for (port 0 included: it learns the real one from our reply).
+        this.listeners.set(`${bindAddr}:${bindPort}`, server);
+        if (bindPort === 0) this.listeners.set(`${bindAddr}:${port}`, server);
+        accept?.(bindPort === 0 ? port : undefined);
+      },
+      () => reject?.(),
+    );
   }
 
   close(): void {
+    this.closed = true;
     for (const s of new Set(this.listeners.values())) s.close();
     this.listeners.clear();
   }

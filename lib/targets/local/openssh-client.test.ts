@@ -226,7 +226,8 @@ describe("ssh -t", () => {
     let complete = 0;
     const failures: string[] = [];
     for (let batch = 0; batch < 20; batch++) {
-      const runs = await Promise.all(Array.from({ length: 10 }, () => ssh(["-t", "seq 1 2000"], { timeout: 60_000 })));
+      // -tt: ssh -t from a terminal; here stdin is a pipe, and a single -t would not ask for a pty.
+      const runs = await Promise.all(Array.from({ length: 10 }, () => ssh(["-tt", "seq 1 2000"], { timeout: 60_000 })));
       for (const r of runs) {
         if (r.code === 0 && r.stdout === expected) complete++;
         else failures.push(`code ${r.code}, ${r.stdout.length} bytes`);

@@ -7,7 +7,8 @@ import ssh2, { type Connection, type ServerChannel, type Session } from "ssh2";
 import type { KeyFile } from "@/lib/keys/key-file";
 import type { Logger } from "@/lib/log";
 import { SSH_USER } from "../ssh-command";
-import { Forwarding } from "./forwarding";
+import { Forwarding, type SocketOpener } from "./forwarding";
+import { NetHelper } from "./net-helper";
 import type { Sandbox } from "./sandbox";
 import { findSftpServer, runSftp } from "./sftp";
 import { runPipes, runPty, shellArgv, type Control, type Killable, type ShellContext } from "./shell";
@@ -26,6 +27,8 @@ export interface LocalTargetOptions {
   log: Logger;
   /** sftp-server to run for the sftp subsystem; default: the system's, found at start. */
   sftpServer?: string | null;
+  /** Opens forwarded sockets; default: a helper running as the sandbox's user. */
+  sockets?: SocketOpener;
 }
 
 const AUTH_TIMEOUT_MS = 30_000;
@@ -41,9 +44,13 @@ export class LocalTarget {
   private readonly programs = new Set<Killable>();
   private readonly sftpServer: string | null;
   private readonly shellCtx: ShellContext;
+  private readonly netHelper: NetHelper | null;
+  private readonly sockets: SocketOpener;
 
   constructor(private readonly opts: LocalTargetOptions) {
     this.sftpServer = opts.sftpServer === undefined ? findSftpServer() : opts.sftpServer;
+    this.netHelper = opts.sockets ? null : new NetHelper(opts.sandbox, opts.volume, opts.log);
+    this.sockets = opts.sockets ?? this.netHelper!;
     this.shellCtx = {
       sandbox: opts.sandbox,
       volume: opts.volume,
@@ -78,6 +85,7 @@ export class LocalTarget {
     }
     for (const p of this.programs) p.hangUp();
     for (const c of this.clients) c.end();
+    this.netHelper?.stop();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -112,7 +120,7 @@ export class LocalTarget {
     this.clients.add(client);
     let authed = false;
     let mayForward = false;
-    const forwarding = new Forwarding(client, () => mayForward);
+    const forwarding = new Forwarding(client, () => mayForward, this.sockets);
     const authTimer = setTimeout(() => !authed && client.end(), AUTH_TIMEOUT_MS);
     client.on("error", (err) => this.opts.log.debug({ err: err.message }, "local target client error"));
     client.on("close", () => {

@@ -3,7 +3,7 @@
 // through the sandbox. Pty output is coalesced into full SSH packets and drained
 // completely before the exit status is reported.
 import { spawn } from "node:child_process";
-import { chownSync, chmodSync } from "node:fs";
+import { chownSync, chmodSync, closeSync, constants as fsConstants, openSync, readFileSync } from "node:fs";
 import os from "node:os";
 import pty from "node-pty";
 import type { ServerChannel } from "ssh2";
@@ -85,6 +85,67 @@ function hangUpGroup(pid: number | undefined, alive: () => boolean): void {
   setTimeout(() => alive() && send("SIGKILL"), KILL_GRACE_MS).unref();
 }
 
+// ---- draining the pty before the exit ---------------------------------------------
+//
+// When a program on a pty exits while its output is still on the way (`ssh -t host
+// 'seq 1 2000'`), the master's read fails with EIO before everything is read: the
+// last close of the slave races the kernel moving output into the master's read
+// buffer, and node-pty reports the exit with the tail lost (seen: 4 KiB of 11 KiB
+// in most runs on a busy machine; node-pty alone does it). So we hold the slave
+// open ourselves: while we do, reads simply wait for output in flight. Once the
+// program has exited (SIGCHLD, then its /proc entry is gone or a zombie) and no
+// output has come for a moment, we let go: the master reads nothing more, gets EIO,
+// and node-pty reports the exit after every byte.
+
+/** No output for this long after the exit (and a poll for I/O since): everything the program wrote has been read. */
+const DRAIN_QUIET_MS = 50;
+const waitingForExit = new Map<number, () => void>();
+let sigchldHooked = false;
+
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return true;
+  }
+}
+
+function onChildExited(): void {
+  for (const [pid, exited] of waitingForExit) {
+    if (!gone(pid)) continue;
+    waitingForExit.delete(pid);
+    exited();
+  }
+}
+
+/**
+ * Holds the pty's slave open; calls `exited` once the program `pid` has exited.
+ * Returns the release (closes our slave descriptor), for every exit path.
+ */
+function holdSlave(ptsName: string | undefined, pid: number, exited: () => void): () => void {
+  if (!ptsName) return () => undefined;
+  let fd: number | null;
+  try {
+    fd = openSync(ptsName, fsConstants.O_RDWR | fsConstants.O_NOCTTY);
+  } catch {
+    return () => undefined; // not ours to open: node-pty's own exit handling, as before
+  }
+  const release = () => {
+    waitingForExit.delete(pid);
+    if (fd === null) return;
+    closeSync(fd);
+    fd = null;
+  };
+  waitingForExit.set(pid, exited);
+  if (!sigchldHooked) {
+    sigchldHooked = true;
+    process.on("SIGCHLD", onChildExited);
+  }
+  if (gone(pid)) onChildExited(); // it exited before we looked
+  return release;
+}
+
 export function runPty(ctx: ShellContext, channel: ServerChannel, command: string | null, info: { term: string; cols: number; rows: number }, env: Record<string, string>): Control {
   const launch = ctx.sandbox.wrap(shellArgv(ctx, command), ctx.volume);
   const proc = pty.spawn(launch.file, launch.args, {
@@ -107,6 +168,29 @@ export function runPty(ctx: ShellContext, channel: ServerChannel, command: strin
       // The shell already exited; nothing to give away.
     }
   }
+  let lastOutput = Date.now();
+  let drainTimer: NodeJS.Timeout | null = null;
+  const drained = () => {
+    drainTimer = null;
+    const quiet = Date.now() - lastOutput;
+    if (quiet < DRAIN_QUIET_MS || paused) {
+      drainTimer = setTimeout(drained, Math.max(1, DRAIN_QUIET_MS - quiet));
+      return;
+    }
+    // Timers run before the loop polls for I/O: after a stall, output may be waiting
+    // unread. Two turns later a poll has happened; release only if it brought nothing.
+    const seen = lastOutput;
+    setImmediate(() =>
+      setImmediate(() => {
+        if (exited) return;
+        if (lastOutput === seen && !paused) releaseSlave();
+        else drainTimer ??= setTimeout(drained, DRAIN_QUIET_MS);
+      }),
+    );
+  };
+  const releaseSlave: () => void = holdSlave(ptsName, proc.pid, () => {
+    drainTimer ??= setTimeout(drained, DRAIN_QUIET_MS);
+  });
   const untrack = ctx.track({ hangUp: () => hangUpGroup(proc.pid, () => !exited) });
   // A pty read returns ~4 KiB at most, and libuv does one read per readiness, so
   // writing each read as it came made one SSH packet per 4 KiB: padding, encryption
@@ -153,6 +237,7 @@ export function runPty(ctx: ShellContext, channel: ServerChannel, command: strin
     } else flush();
   };
   proc.onData((data: string | Buffer) => {
+    lastOutput = Date.now();
     const chunk = typeof data === "string" ? Buffer.from(data) : data;
     pending.push(chunk);
     pendingBytes += chunk.length;
@@ -170,11 +255,15 @@ export function runPty(ctx: ShellContext, channel: ServerChannel, command: strin
     pending = [];
     pendingBytes = 0;
     if (!exited) hangUpGroup(proc.pid, () => !exited);
+    if (drainTimer) clearTimeout(drainTimer);
+    releaseSlave();
   });
-  // node-pty reports the exit only once the pty has hung up (read gave EIO), so
-  // every byte the program wrote has been read by then.
+  // node-pty reports the exit once the pty has hung up (read gave EIO, after the
+  // slave was released above), so every byte the program wrote has been read by then.
   proc.onExit(({ exitCode, signal }) => {
     exited = true;
+    if (drainTimer) clearTimeout(drainTimer);
+    releaseSlave();
     untrack();
     flush(); // the last output goes before the exit status
     finish(channel, exitCode, signal ? signalName(signal) : undefined);
