@@ -56,6 +56,9 @@ async function main() {
   // The lines a person looks for: not JSON, on stderr so logs stay machine-readable
   // (and the setup token never enters the JSON log).
   process.stderr.write(`\nMeshia SSH access is running at ${url}\n`);
+  if (local?.state === "unavailable") {
+    process.stderr.write("The embedded compute target starts no shells here: see the Targets page (or the log) for why and the fix.\n");
+  }
   if (setupToken) {
     process.stderr.write(`No account exists yet. Create the owner account (this link works once):\n  ${origin}/setup?token=${setupToken}\n`);
   }

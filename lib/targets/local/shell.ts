@@ -22,9 +22,11 @@ const PTY_RESUME_BYTES = 0;
 /** After SIGHUP, how long a session's processes get before SIGKILL. */
 const KILL_GRACE_MS = 2000;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** The `tty` group, which owns ptys on Debian as sshd leaves them (-1: keep the group). */
 const TTY_GID = (() => {
   try {
-    return os.userInfo().uid === 0 ? 5 : -1; // Debian's `tty` group owns ptys, as sshd leaves them
+    const line = readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith("tty:"));
+    return line ? Number(line.split(":")[2]) : -1;
   } catch {
     return -1;
   }
