@@ -72,6 +72,9 @@ export default defineConfig({
       // Short-lived terminal tickets (default 30 s), so the expiry test waits seconds,
       // not half a minute. The browser uses a ticket within milliseconds of getting it.
       MESHIA_TICKET_TTL: "5",
+      // Sessions some specs keep open across many tests (bad-input's "other session")
+      // must outlive a slow run; no spec waits for the grace period to pass.
+      MESHIA_SESSION_GRACE: "3600",
       // The setup link the setup project opens (the server prints it on stderr too).
       MESHIA_SETUP_TOKEN: e2e.setupToken,
       // The sign-in limit keys on the client address: the suite signs in from

@@ -7,6 +7,9 @@ import { database } from "@/db/client";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
+import { listenForEvents } from "@/lib/events";
+import { startDraining } from "@/lib/health";
+import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
 import { issueSetupToken } from "@/lib/auth/setup";
 import { ensureDefaultWorkspace } from "@/lib/workspaces";
@@ -21,8 +24,10 @@ async function main() {
 
   const { db, kind } = await database();
   log.info({ database: kind, dataDir: cfg.dataDir }, "database ready");
+  // Several instances may share this Postgres: hear each other's changes.
+  const stopListening = kind === "postgres" && cfg.databaseUrl ? await listenForEvents(cfg.databaseUrl, log) : async () => undefined;
   const workspace = await ensureDefaultWorkspace(db);
-  ensureBridgeSecret(); // created on first start, before anything can need it
+  ensureBridgeSecret(log); // created on first start, before anything can need it
 
   let local: LocalCompute | null = null;
   if (cfg.localTarget.enabled) local = await startLocalCompute(db, workspace, log);
@@ -32,8 +37,11 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
+  const lean: LeanDeps = { db, log, liveWindowMs: cfg.targetLiveWindowMs, targetAuthFailureRate: cfg.targetAuthFailureRate, metricsToken: cfg.metricsToken };
   server.on("request", (req, res) => {
     trustForwarding(req, cfg.trustProxy);
+    // Key lookups, probes and metrics: answered here, ahead of Next's pipeline.
+    if (serveLean(req, res, String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim(), lean)) return;
     handle(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, "request failed");
       if (!res.headersSent) res.writeHead(500).end();
@@ -68,13 +76,22 @@ async function main() {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // SIGTERM (an orchestrator replacing this instance) drains: not ready, no new
+    // terminals, open ones get the grace period. SIGINT (Ctrl-C) stops at once.
+    const grace = signal === "SIGTERM" ? cfg.drainGraceMs : 0;
+    log.info({ signal, graceSeconds: grace / 1000 }, "shutting down");
+    startDraining();
+    const force = setTimeout(() => process.exit(1), grace + 10_000);
     force.unref();
     try {
       const { sessionRegistry } = await import("@/lib/terminal/registry");
-      await sessionRegistry().closeAll("server shutting down");
+      const registry = sessionRegistry();
+      const deadline = Date.now() + grace;
+      while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      if (registry.size) log.info({ sessions: registry.size }, "grace period over: ending the remaining terminal sessions");
+      await registry.closeAll("This Meshia instance is shutting down; open a new terminal to continue.");
       await local?.stop();
+      await stopListening();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await (await database()).close();

@@ -85,6 +85,31 @@ export const terminalSessions = pgTable(
   (t) => [index("terminal_sessions_workspace").on(t.workspaceId, t.openedAt)],
 );
 
+// SSH access from people's own terminals: every login attempt on the embedded target
+// (source address, key fingerprint, result) and every key lookup an OpenSSH
+// target's sshd makes (with the client address and key fingerprint sshd passes,
+// when its drop-in passes them). Everyone in a workspace shares one key, so this is
+// what tells who connected from where. Written in batches (lib/targets/ssh-access-log.ts).
+export const sshAccess = pgTable(
+  "ssh_access",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: workspaceRef().notNull(),
+    targetId: uuid("target_id").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    kind: text("kind", { enum: ["login", "key-lookup"] }).notNull(),
+    /** The SSH client's address (and port), when known. */
+    source: text("source"),
+    user: text("user").notNull(),
+    fingerprint: text("fingerprint"),
+    /** login: accepted | refused; key-lookup: served (keys offered) | none (not live, or not mesh). */
+    result: text("result").notNull(),
+    /** How many more events like this one were folded into this row (a flood is summarised, not stored row by row). */
+    more: integer("more").notNull().default(0),
+  },
+  (t) => [index("ssh_access_workspace").on(t.workspaceId, t.at)],
+);
+
 export const auditEvents = pgTable(
   "audit_events",
   {
@@ -104,3 +129,4 @@ export type WorkspaceKey = typeof workspaceKeys.$inferSelect;
 export type ComputeTarget = typeof computeTargets.$inferSelect;
 export type TerminalSession = typeof terminalSessions.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
+export type SshAccess = typeof sshAccess.$inferSelect;

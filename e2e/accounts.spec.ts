@@ -174,7 +174,19 @@ test.describe("the setup link and sessions", () => {
   });
 
   test("sign-in's `next` never leaves the site, however it is spelled", async ({ browser, request }) => {
-    const outside = ["//evil.example/", "/\\evil.example/", "/\t/evil.example/", "https://evil.example/", "/%5Cevil.example/", "\\\\evil.example/"];
+    const outside = [
+      "//evil.example/",
+      "/\\evil.example/",
+      "/\t/evil.example/",
+      "https://evil.example/",
+      "/%5Cevil.example/",
+      "\\\\evil.example/",
+      // Dot segments normalise to "//evil.example/phish".
+      "/.//evil.example/phish",
+      "/..//evil.example/phish",
+      "/%2e%2e//evil.example/phish",
+      "/%2E/..//evil.example/phish",
+    ];
     // Already signed in: the server redirects at once.
     for (const next of outside) {
       const res = await request.get(`/sign-in?next=${encodeURIComponent(next)}`, { maxRedirects: 0 });
@@ -571,7 +583,7 @@ test.describe("API tokens", () => {
     await script.dispose();
   });
 
-  test("a member's token has the member's role; removing the member ends it", async ({ request, playwright }) => {
+  test("a member's token has the member's role; removing the member revokes it, and it stays dead when they are invited back", async ({ request, playwright }) => {
     const person = await addPerson(playwright, request, cast.wsA, "member", "tokenmember");
     const created = await json<{ token: string }>(await person.request.post(`/api/workspaces/${cast.wsA}/tokens`, { data: { name: "member-script" } }));
     const script = await newRequest(playwright);
@@ -579,7 +591,13 @@ test.describe("API tokens", () => {
     expect((await script.get(`/api/workspaces/${cast.wsA}/targets`, { headers: bearer })).status()).toBe(200);
     await expectError(await script.post(`/api/workspaces/${cast.wsA}/key`, { headers: bearer }), 403, "forbidden");
     expect((await request.delete(`/api/workspaces/${cast.wsA}/members/${person.userId}`)).status()).toBe(204);
-    await expectError(await script.get(`/api/workspaces/${cast.wsA}/targets`, { headers: bearer }), 404, "not_found");
+    await expectError(await script.get(`/api/workspaces/${cast.wsA}/targets`, { headers: bearer }), 401, "unauthorized");
+    // Invited again and back in: the token made before the removal does not come back.
+    const again = await invite(request, cast.wsA, person.email);
+    expect((await person.request.post(`/api/invitations/${again.id}/accept`, { data: {} })).status()).toBe(200);
+    expect((await person.request.get(`/api/workspaces/${cast.wsA}/targets`)).status()).toBe(200);
+    await expectError(await script.get(`/api/workspaces/${cast.wsA}/targets`, { headers: bearer }), 401, "unauthorized");
+    expect((await request.delete(`/api/workspaces/${cast.wsA}/members/${person.userId}`)).status()).toBe(204);
     await script.dispose();
     await person.request.dispose();
   });

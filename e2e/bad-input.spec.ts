@@ -399,6 +399,18 @@ const table: Row[] = [
     ],
   },
   {
+    route: "api/workspaces/[workspaceId]/targets/[targetId]/bridge-credential",
+    url: () => `${W()}/targets/${world.wTarget.id}/bridge-credential`,
+    who: "owner",
+    methods: ["POST"],
+    // A rotation has nothing to choose: a junk body is ignored on a target that is not here (404).
+    ignoresBody: { method: "POST", url: () => `${W()}/targets/${world.fTarget}/bridge-credential`, status: 404 },
+    foreign: [
+      { method: "POST", url: () => `${W()}/targets/${world.fTarget}/bridge-credential` },
+      { method: "POST", url: () => `${F()}/targets/${world.fTarget}/bridge-credential` },
+    ],
+  },
+  {
     route: "api/workspaces/[workspaceId]/terminal/sessions/[sessionId]",
     url: () => `${W()}/terminal/sessions/${world.otherSession}`,
     who: "owner",
@@ -491,7 +503,7 @@ test("the table lists every route under app/api", () => {
   walk(path.join("app", "api"));
   const listed = new Set(table.map((r) => r.route.replace(/ \(.*\)$/, "")));
   expect([...new Set(found)].sort()).toEqual([...listed].sort());
-  expect(found.length).toBe(24);
+  expect(found.length).toBe(25);
 });
 
 for (const row of table) {

@@ -202,7 +202,7 @@ test("targets register through the UI form and the API; sshd reports its boot wi
   expect(conf).toContain(`MESHIA_URL=${baseURL}\n`);
   expect(conf).toContain(`MESHIA_TARGET_ID=${alphaId}\n`);
   expect(conf).toContain(`MESHIA_TARGET_TOKEN=${token}\n`);
-  expect(dropIn).toContain("AuthorizedKeysCommand /usr/local/libexec/meshia-authorized-keys /etc/meshia/target.conf %u");
+  expect(dropIn).toContain("AuthorizedKeysCommand /usr/local/libexec/meshia-authorized-keys /etc/meshia/target.conf %u %C %f");
   expect(dropIn).toContain("AuthorizedKeysCommandUser nobody");
   expect(await file("/etc/systemd/system/meshia-target-agent.service")).toContain("ExecStart=/usr/local/libexec/meshia-target-agent /etc/meshia/target.conf run");
   const steps = page.locator(".install-steps");
@@ -249,7 +249,7 @@ test("targets register through the UI form and the API; sshd reports its boot wi
   // Before any workspace key exists, a target is told only the bridge key.
   const body = await (await authorizedKeys(request, alpha.id, alpha.token)).text();
   expect(body.trim().split("\n")).toHaveLength(1);
-  expect(body).toMatch(/^no-port-forwarding,no-agent-forwarding,no-X11-forwarding ssh-ed25519 \S+ meshia-bridge\n$/);
+  expect(body).toMatch(/^no-port-forwarding,no-agent-forwarding,no-X11-forwarding ssh-ed25519 \S+ meshia-bridge-\S+\n$/);
 });
 
 test("a generated key works on both targets; after Regenerate the old one is refused on both at once", async ({ request }) => {

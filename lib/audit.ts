@@ -1,7 +1,7 @@
 // The audit trail: one row per security-relevant event, never any secret.
 import { and, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { auditEvents, computeTargets, member, terminalSessions, user } from "@/db/schema";
+import { auditEvents, computeTargets, member, sshAccess, terminalSessions, user, workspaceKeys } from "@/db/schema";
 
 export type AuditAction =
   | "auth.setup"
@@ -62,11 +62,29 @@ export interface SessionEntry {
   bytesOut: number;
 }
 
+export interface SshAccessEntry {
+  at: string;
+  target: string | null;
+  kind: "login" | "key-lookup";
+  source: string | null;
+  user: string;
+  fingerprint: string | null;
+  /** Which workspace key the fingerprint is, when it is one: "current", "revoked", or null. */
+  keyState: "current" | "revoked" | null;
+  result: string;
+  /** Further events of the same kind folded into this one (floods are summarised). */
+  more: number;
+}
+
 /**
  * A workspace's audit trail, newest first: its own events, the sign-ins of its
- * members, and its terminal sessions.
+ * members, its terminal sessions, and SSH access from people's own terminals.
  */
-export async function workspaceAudit(db: Db, workspaceId: string, limit = 200): Promise<{ events: AuditEntry[]; sessions: SessionEntry[] }> {
+export async function workspaceAudit(
+  db: Db,
+  workspaceId: string,
+  limit = 200,
+): Promise<{ events: AuditEntry[]; sessions: SessionEntry[]; access: SshAccessEntry[] }> {
   const memberIds = db.select({ id: member.userId }).from(member).where(eq(member.organizationId, workspaceId));
   const events = await db
     .select({ e: auditEvents, email: user.email })
@@ -88,7 +106,30 @@ export async function workspaceAudit(db: Db, workspaceId: string, limit = 200): 
     .where(eq(terminalSessions.workspaceId, workspaceId))
     .orderBy(desc(terminalSessions.openedAt))
     .limit(limit);
+  const access = await db
+    .select({ a: sshAccess, target: computeTargets.name })
+    .from(sshAccess)
+    .leftJoin(computeTargets, eq(sshAccess.targetId, computeTargets.id))
+    .where(eq(sshAccess.workspaceId, workspaceId))
+    .orderBy(desc(sshAccess.at))
+    .limit(limit);
+  const keys = await db.select({ fingerprint: workspaceKeys.fingerprint, revokedAt: workspaceKeys.revokedAt }).from(workspaceKeys).where(eq(workspaceKeys.workspaceId, workspaceId));
+  const keyState = (fp: string | null) => {
+    const k = fp ? keys.find((x) => x.fingerprint === fp) : undefined;
+    return k ? (k.revokedAt ? "revoked" : "current") : null;
+  };
   return {
+    access: access.map(({ a, target }) => ({
+      at: a.at.toISOString(),
+      target,
+      kind: a.kind,
+      source: a.source,
+      user: a.user,
+      fingerprint: a.fingerprint,
+      keyState: keyState(a.fingerprint),
+      result: a.result,
+      more: a.more,
+    })),
     events: events.map(({ e, email }) => ({ at: e.at.toISOString(), action: e.action, actor: e.actor, actorEmail: email, detail: e.detail })),
     sessions: sessions.map(({ s, email, target }) => ({
       id: s.id,

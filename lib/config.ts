@@ -74,6 +74,9 @@ const schema = z.object({
   MESHIA_TARGET_ALLOWED_NETWORKS: cidrList.default([]),
   MESHIA_SIGNIN_RATE: rate.default({ max: 3, windowSeconds: 10 }),
   MESHIA_KEYGEN_RATE: rate.default({ max: 10, windowSeconds: 60 }),
+  MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
+  MESHIA_DRAIN_GRACE: seconds.default(30),
+  MESHIA_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -114,6 +117,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     targetAllowedNetworks: e.MESHIA_TARGET_ALLOWED_NETWORKS,
     /** Derives every target's bridge credential; unset: made on first start (keys/bridge_secret). */
     bridgeSecret: e.MESHIA_BRIDGE_SECRET,
+    /** Wrong target tokens allowed per client address before it gets 429. */
+    targetAuthFailureRate: e.MESHIA_TARGET_AUTH_FAILURE_RATE,
+    /** On SIGTERM, how long open terminal sessions may go on before they are ended. */
+    drainGraceMs: e.MESHIA_DRAIN_GRACE * 1000,
+    metricsToken: e.MESHIA_METRICS_TOKEN,
     trustProxy: e.MESHIA_TRUST_PROXY,
     allowedOrigins: (e.MESHIA_ALLOWED_ORIGINS ?? "")
       .split(",")

@@ -327,7 +327,7 @@ export class SshdTarget {
     await must(SSHD, ["-t", "-f", this.configPath]);
     // What the tests rely on, as sshd itself resolves it for a login as mesh.
     const effective = await must(SSHD, ["-T", "-f", this.configPath, "-C", `user=mesh,host=${this.host},addr=127.0.0.1`]);
-    for (const want of ["authorizedkeysfile none", "authorizedkeyscommanduser nobody", `authorizedkeyscommand ${this.harness.authorizedKeysScript} ${this.confPath} %u`]) {
+    for (const want of ["authorizedkeysfile none", "authorizedkeyscommanduser nobody", `authorizedkeyscommand ${this.harness.authorizedKeysScript} ${this.confPath} %u %C %f`]) {
       if (!effective.split("\n").includes(want)) throw new Error(`sshd for ${this.name}: expected "${want}" in the effective config`);
     }
     const from = this.log().length;

@@ -3,6 +3,7 @@ import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { organization as workspaces, workspaceKeys, type WorkspaceKey } from "@/db/schema";
 import { audit } from "@/lib/audit";
+import { publish } from "@/lib/events";
 import type { GeneratedKey } from "./workspace-key";
 
 export interface KeyView {
@@ -31,7 +32,7 @@ export async function currentKey(db: Db, workspaceId: string): Promise<Workspace
  * workspace row, so the last save to commit is the current key.
  */
 export async function saveKey(db: Db, workspaceId: string, key: Omit<GeneratedKey, "pem">, actor: string | null): Promise<WorkspaceKey> {
-  return db.transaction(async (tx) => {
+  const saved = await db.transaction(async (tx) => {
     await tx.execute(sql`SELECT 1 FROM ${workspaces} WHERE ${workspaces.id} = ${workspaceId} FOR UPDATE`);
     const now = new Date();
     const revoked = await tx
@@ -52,11 +53,14 @@ export async function saveKey(db: Db, workspaceId: string, key: Omit<GeneratedKe
     });
     return row;
   });
+  // Committed, and before the response: the old key is refused at the very next login.
+  await publish(db, { type: "workspace-key.changed", workspaceId });
+  return saved;
 }
 
 /** Revokes the current key; returns the revoked row, or null when there was none. */
 export async function revokeKey(db: Db, workspaceId: string, actor: string | null): Promise<WorkspaceKey | null> {
-  return db.transaction(async (tx) => {
+  const revoked = await db.transaction(async (tx) => {
     await tx.execute(sql`SELECT 1 FROM ${workspaces} WHERE ${workspaces.id} = ${workspaceId} FOR UPDATE`);
     const [row] = await tx
       .update(workspaceKeys)
@@ -66,6 +70,8 @@ export async function revokeKey(db: Db, workspaceId: string, actor: string | nul
     if (row) await audit(tx, { workspaceId, actor, action: "key.revoked", detail: { fingerprint: row.fingerprint } });
     return row ?? null;
   });
+  if (revoked) await publish(db, { type: "workspace-key.changed", workspaceId });
+  return revoked;
 }
 
 export async function keyHistory(db: Db, workspaceId: string): Promise<WorkspaceKey[]> {

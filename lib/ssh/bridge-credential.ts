@@ -8,6 +8,7 @@
 // same keys without coordinating. Rotation bumps the target's generation (one
 // target) or changes the secret (every target at once).
 import { hkdfSync } from "node:crypto";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { config } from "@/lib/config";
 import { singleton } from "@/lib/global";
@@ -54,7 +55,18 @@ export function bridgePublicKey(target: BridgeCredentialRef): { publicKey: strin
   return found;
 }
 
-/** Makes the secret before anything needs it (first start), so a failure to write it shows at start. */
-export function ensureBridgeSecret(): void {
+/**
+ * Makes the secret before anything needs it (first start), so a failure to write it
+ * shows at start. Earlier versions logged in to every target with one global key
+ * (keys/bridge_ed25519); no target accepts it any more, and it is removed.
+ */
+export function ensureBridgeSecret(log?: { info(obj: object, msg: string): void }): void {
   secret();
+  const legacy = path.join(config().dataDir, "keys", "bridge_ed25519");
+  try {
+    rmSync(legacy);
+    log?.info({ file: legacy }, "removed the old global bridge key: every target now has its own bridge credential");
+  } catch {
+    // not there
+  }
 }

@@ -2,7 +2,7 @@
 // asks this at every login: sshd through AuthorizedKeysCommand and the HTTP route,
 // the embedded target in-process. A new key works at once; a revoked one is refused at once.
 import type { Db } from "@/db/client";
-import type { ComputeTarget } from "@/db/schema";
+import type { ComputeTarget, WorkspaceKey } from "@/db/schema";
 import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { currentKey } from "@/lib/keys/store";
 import { bridgePublicKey } from "@/lib/ssh/bridge-credential";
@@ -28,10 +28,20 @@ export async function authorizedKeys(
   user: string,
   opts: { liveWindowMs: number; now?: number },
 ): Promise<AuthorizedKey[]> {
+  if (user !== SSH_USER || effectiveStatus(target, opts.liveWindowMs, opts.now) !== "live") return [];
+  return authorizedKeysFor(target, user, await currentKey(db, target.workspaceId), opts);
+}
+
+/** The same answer from what the caller already has: the target's row and its workspace's current key. */
+export function authorizedKeysFor(
+  target: ComputeTarget,
+  user: string,
+  current: WorkspaceKey | null,
+  opts: { liveWindowMs: number; now?: number },
+): AuthorizedKey[] {
   if (user !== SSH_USER) return [];
   if (effectiveStatus(target, opts.liveWindowMs, opts.now) !== "live") return [];
   const keys: AuthorizedKey[] = [];
-  const current = await currentKey(db, target.workspaceId);
   const ws = current && parsePublicKeyLine(current.publicKey);
   if (current && ws) keys.push({ purpose: "workspace", options: null, key: current.publicKey, blob: ws.blob });
   // This target's own bridge credential, and no other: what opens T opens T alone.

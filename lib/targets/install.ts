@@ -25,7 +25,8 @@ export function sshdConfig(confPath = TARGET_CONF_PATH, scriptPath = AUTHORIZED_
     `# ${SSHD_DROP_IN_PATH}`,
     "# sshd asks Meshia for the keys of user mesh at every login: a new workspace key",
     "# works at once, a regenerated or revoked one is refused at once.",
-    `AuthorizedKeysCommand ${scriptPath} ${confPath} %u`,
+    // %C and %f: where the login comes from and with which key, for the audit.
+    `AuthorizedKeysCommand ${scriptPath} ${confPath} %u %C %f`,
     "AuthorizedKeysCommandUser nobody",
     "PubkeyAuthentication yes",
     "PasswordAuthentication no",

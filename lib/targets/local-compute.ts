@@ -9,6 +9,7 @@ import { computeTargets } from "@/db/schema";
 import { config } from "@/lib/config";
 import { setSingleton } from "@/lib/global";
 import type { Logger } from "@/lib/log";
+import { keyLookup } from "./key-lookup";
 import { LocalCompute } from "./local/lifecycle";
 import { registerTarget } from "./registry";
 
@@ -41,6 +42,8 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     publicHost: cfg.localTarget.publicHost,
     ports: cfg.localTarget.ports,
     liveWindowMs: cfg.targetLiveWindowMs,
+    // The very lookup OpenSSH targets reach over HTTP (and its cache), asked at every login.
+    allowedKeys: (user) => keyLookup(db, cfg.targetLiveWindowMs).keysFor(row.id, user),
     onStop: (targetId) => void endTerminalSessions(targetId),
   });
   // Route handlers find it here (lib/targets/power.ts) to stop and start it.

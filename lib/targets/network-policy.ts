@@ -83,11 +83,15 @@ export function addressRefusal(ip: string): string | null {
 const LOCAL_NAME = /(^|\.)localhost$/i;
 const ALLOW_HINT = " Targets may not be there unless MESHIA_TARGET_ALLOWED_NETWORKS allows it.";
 
-async function lookupAll(host: string, timeoutMs: number): Promise<string[]> {
+/** Resolves a name to all its addresses (the system resolver, as the kernel's connect would use). */
+export type Lookup = (host: string) => Promise<string[]>;
+const systemLookup: Lookup = (host) => dns.lookup(host, { all: true, verbatim: true }).then((list) => list.map((a) => a.address));
+
+async function lookupAll(host: string, timeoutMs: number, lookup: Lookup): Promise<string[]> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
-      dns.lookup(host, { all: true, verbatim: true }).then((list) => list.map((a) => a.address)),
+      lookup(host),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`resolving ${host} took over ${timeoutMs} ms`)), timeoutMs);
       }),
@@ -102,17 +106,17 @@ async function lookupAll(host: string, timeoutMs: number): Promise<string[]> {
  * may not be at. A name that does not resolve yet is accepted (it is checked again
  * at every connect).
  */
-export async function checkTargetHost(host: string, timeoutMs = 2000): Promise<void> {
+export async function checkTargetHost(host: string, opts: { timeoutMs?: number; lookup?: Lookup } = {}): Promise<void> {
   if (parse(host)) {
     const why = addressRefusal(host);
     if (why) throw new TargetAddressRefused(host, why + "." + ALLOW_HINT);
     return;
   }
   if (LOCAL_NAME.test(host)) throw new TargetAddressRefused(host, `${host} names this machine (loopback).${ALLOW_HINT}`);
-  const addresses = await lookupAll(host, timeoutMs).catch(() => []);
+  const addresses = await lookupAll(host, opts.timeoutMs ?? 2000, opts.lookup ?? systemLookup).catch(() => []);
   for (const a of addresses) {
     const why = addressRefusal(a);
-    if (why) throw new TargetAddressRefused(host, `${host} resolves to ${why}.${ALLOW_HINT}`);
+    if (why) throw new TargetAddressRefused(host, `${host} resolves to ${a}: ${why}.${ALLOW_HINT}`);
   }
 }
 
@@ -121,18 +125,18 @@ export async function checkTargetHost(host: string, timeoutMs = 2000): Promise<v
  * it resolves to must be allowed; the caller connects to the returned address, never
  * to the name, so the answer cannot change between this check and the connect.
  */
-export async function resolveTargetAddress(host: string, timeoutMs = 5000): Promise<string> {
+export async function resolveTargetAddress(host: string, opts: { timeoutMs?: number; lookup?: Lookup } = {}): Promise<string> {
   if (parse(host)) {
     const why = addressRefusal(host);
     if (why) throw new TargetAddressRefused(host, why);
     return parse(host)!.toString();
   }
   if (LOCAL_NAME.test(host)) throw new TargetAddressRefused(host, `${host} names this machine (loopback)`);
-  const addresses = await lookupAll(host, timeoutMs);
+  const addresses = await lookupAll(host, opts.timeoutMs ?? 5000, opts.lookup ?? systemLookup);
   if (!addresses.length) throw new Error(`${host} did not resolve`);
   for (const a of addresses) {
     const why = addressRefusal(a);
-    if (why) throw new TargetAddressRefused(host, `${host} resolves to ${why}`);
+    if (why) throw new TargetAddressRefused(host, `${host} resolves to ${a}: ${why}`);
   }
   return addresses[0]!;
 }

@@ -1,10 +1,11 @@
 // Compute targets: what is registered, which boot is current, which host keys are
 // pinned, and whether the target counts as live compute right now.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { computeTargets, type ComputeTarget, type TargetKind } from "@/db/schema";
 import { audit } from "@/lib/audit";
+import { publish } from "@/lib/events";
 import { fingerprintOf, keyIdentity, parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { checkTargetHost } from "./network-policy";
 import { SSH_USER, sshCommand } from "./ssh-command";
@@ -193,6 +194,7 @@ export async function recordBoot(
       .set({ lastSeenAt: now, port: boot.port, status: "live", ...(boot.host ? { host: boot.host } : {}) })
       .where(eq(computeTargets.id, target.id))
       .returning();
+    await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
     return row!;
   }
   const [row] = await db
@@ -216,6 +218,7 @@ export async function recordBoot(
     action: "target.boot",
     detail: { targetId: target.id, bootId: boot.bootId, port: boot.port, hostKeyFingerprint: row!.hostKeyFingerprint },
   });
+  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
   return row!;
 }
 
@@ -226,6 +229,7 @@ export async function heartbeat(db: Db, targetId: string): Promise<void> {
 export async function markStopped(db: Db, target: ComputeTarget, actor: string | null = null): Promise<void> {
   await db.update(computeTargets).set({ status: "stopped" }).where(eq(computeTargets.id, target.id));
   await audit(db, { workspaceId: target.workspaceId, actor, action: "target.stopped", detail: { targetId: target.id, bootId: target.bootId } });
+  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
 }
 
 /** The target cannot run shells safely here: no port, no command, and why with the fix. */
@@ -237,6 +241,27 @@ export async function markUnavailable(db: Db, target: ComputeTarget, why: { reas
   if (target.status !== "unavailable" || target.unavailableReason !== why.reason) {
     await audit(db, { workspaceId: target.workspaceId, action: "target.unavailable", detail: { targetId: target.id, reason: why.reason } });
   }
+  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
+}
+
+/**
+ * Rotates the target's bridge credential: the next generation's key is the only one
+ * its authorized-keys answer carries from now on, so the old one stops working at
+ * the target's next login. (Changing MESHIA_BRIDGE_SECRET rotates every target's.)
+ */
+export async function rotateBridgeCredential(db: Db, target: ComputeTarget, actor: string | null): Promise<ComputeTarget> {
+  const rotated = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(computeTargets)
+      .set({ bridgeGeneration: sql`${computeTargets.bridgeGeneration} + 1` })
+      .where(eq(computeTargets.id, target.id))
+      .returning();
+    if (!row) throw new Error("target vanished during rotation");
+    await audit(tx, { workspaceId: target.workspaceId, actor, action: "target.bridge-rotated", detail: { targetId: target.id, generation: row.bridgeGeneration } });
+    return row;
+  });
+  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
+  return rotated;
 }
 
 /** Unregisters a target: its token stops working at once. Audited like its registration. */
@@ -250,4 +275,5 @@ export async function removeTarget(db: Db, target: ComputeTarget, actor: string 
       detail: { targetId: target.id, name: target.name, kind: target.kind, host: target.host },
     });
   });
+  await publish(db, { type: "target.removed", targetId: target.id, workspaceId: target.workspaceId });
 }

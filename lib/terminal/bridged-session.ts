@@ -1,12 +1,13 @@
 // Creates a terminal session on a workspace's target: the SSH side goes through
 // the bridge (the target's own bridge credential, its pinned host key, an address
 // the network policy allows), and the session is recorded for audit.
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { terminalSessions } from "@/db/schema";
 import { config } from "@/lib/config";
 import type { Logger } from "@/lib/log";
 import { audit } from "@/lib/audit";
+import { metrics } from "@/lib/metrics";
 import { bridgePrivateKey } from "@/lib/ssh/bridge-credential";
 import { BridgeConnectError, connectBridge, openShell, receiveWindow } from "@/lib/ssh/bridge";
 import { resolveTargetAddress, TargetAddressRefused } from "@/lib/targets/network-policy";
@@ -15,12 +16,25 @@ import { sessionRegistry } from "./registry";
 import type { TerminalSession } from "./session";
 import type { TicketBinding } from "./tickets";
 
+/** How often an open session's byte counts are written, so the audit shows them live. */
+const COUNTS_EVERY_MS = 5_000;
+
 export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger): TerminalSession {
   const cfg = config();
   const { sessionId, workspaceId, targetId, actor } = binding;
   const record = (what: string, p: Promise<unknown>) => p.catch((err: unknown) => log.error({ err, session: sessionId }, `could not record ${what}`));
+  let countsTimer: NodeJS.Timeout | null = null;
+  // What of the byte counts has been added to the metrics so far.
+  const counted = { bytesIn: 0, bytesOut: 0 };
+  const countBytes = () => {
+    const c = session.counts;
+    const m = metrics();
+    m.terminalBytes.inc({ direction: "in" }, c.bytesIn - counted.bytesIn);
+    m.terminalBytes.inc({ direction: "out" }, c.bytesOut - counted.bytesOut);
+    Object.assign(counted, c);
+  };
 
-  return sessionRegistry().create(sessionId, workspaceId, targetId, actor, {
+  const session: TerminalSession = sessionRegistry().create(sessionId, workspaceId, targetId, actor, {
     log,
     resumeBufferBytes: cfg.terminal.resumeBufferBytes,
     graceMs: cfg.terminal.graceMs,
@@ -64,14 +78,35 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
       return !!target && effectiveStatus(target, cfg.targetLiveWindowMs) === "live";
     },
     onConnectFailed() {
+      metrics().sessionsFailed.inc();
       // The cause is in the server log (keyed by session id), not here: the audit is
       // readable by the workspace's owner, who may be the one probing someone's address.
       record("connect failure", audit(db, { workspaceId, actor, action: "terminal.connect-failed", detail: { targetId, sessionId } }));
     },
     onOpened() {
       record("session open", db.insert(terminalSessions).values({ id: sessionId, workspaceId, targetId, openedBy: actor }));
+      metrics().sessionsOpened.inc();
+      let last = "";
+      countsTimer = setInterval(() => {
+        countBytes();
+        const c = session.counts;
+        const now = `${c.bytesIn}/${c.bytesOut}`;
+        if (now === last) return;
+        last = now;
+        record(
+          "session byte counts",
+          db
+            .update(terminalSessions)
+            .set({ bytesIn: c.bytesIn, bytesOut: c.bytesOut })
+            .where(and(eq(terminalSessions.id, sessionId), isNull(terminalSessions.closedAt))),
+        );
+      }, COUNTS_EVERY_MS);
+      countsTimer.unref();
     },
     onEnded(end) {
+      if (countsTimer) clearInterval(countsTimer);
+      countsTimer = null;
+      countBytes();
       record(
         "session end",
         db
@@ -88,4 +123,5 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
       );
     },
   });
+  return session;
 }

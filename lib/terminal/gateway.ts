@@ -7,6 +7,8 @@ import { WebSocketServer } from "ws";
 import { db } from "@/db/client";
 import { fromNodeHeaders } from "better-auth/node";
 import { principalFrom } from "@/lib/auth/principal";
+import { errorBody } from "@/lib/http/errors";
+import { isDraining } from "@/lib/health";
 import { originAllowed } from "@/lib/http/origin";
 import { roleIn } from "@/lib/workspaces";
 import type { Logger } from "@/lib/log";
@@ -16,11 +18,17 @@ import { sessionRegistry } from "./registry";
 import { sendFrame } from "./session";
 import { ticketStore } from "./tickets";
 
-function refuse(socket: Duplex, status: 403 | 400, message: string): void {
-  const body = JSON.stringify({ error: { code: status === 403 ? "forbidden" : "bad_request", message } });
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 403 ? "Forbidden" : "Bad Request"}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+const REFUSALS = {
+  400: { code: "bad_request", reason: "Bad Request" },
+  403: { code: "forbidden", reason: "Forbidden" },
+  503: { code: "unavailable", reason: "Service Unavailable" },
+} as const;
+
+function refuse(socket: Duplex, status: keyof typeof REFUSALS, message: string): void {
+  const { code, reason } = REFUSALS[status];
+  const body = JSON.stringify(errorBody(code, message));
+  const retry = status === 503 ? "Retry-After: 5\r\n" : "";
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 export function attachTerminalGateway(server: Server, log: Logger): WebSocketServer {
@@ -42,6 +50,7 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
       return;
     }
     socket.on("error", () => undefined);
+    if (isDraining()) return refuse(socket, 503, "This Meshia instance is shutting down; try again to reach another.");
     if (!originAllowed(req.headers.origin, req.headers.host, req.headers["x-forwarded-proto"] as string | undefined)) {
       log.warn({ origin: req.headers.origin }, "terminal handshake refused: cross-origin");
       return refuse(socket, 403, "Cross-origin terminal connections are not allowed.");

@@ -1,6 +1,7 @@
 // The live terminal sessions of this process, by id, and who opened each: a
 // session is only ever resumed by the person who opened it.
 import { singleton } from "@/lib/global";
+import { metrics } from "@/lib/metrics";
 import { TerminalSession, type SessionDeps } from "./session";
 
 export class SessionRegistry {
@@ -11,9 +12,11 @@ export class SessionRegistry {
       ...deps,
       onDisposed: () => {
         if (this.sessions.get(id)?.session === session) this.sessions.delete(id);
+        metrics().sessionsOpen.set(this.sessions.size);
       },
     });
     this.sessions.set(id, { session, userId });
+    metrics().sessionsOpen.set(this.sessions.size);
     return session;
   }
 

@@ -130,6 +130,11 @@ export class TerminalSession {
     return this.phase === "live" ? "live" : "connecting";
   }
 
+  /** Bytes typed in and bytes of output so far. */
+  get counts(): { bytesIn: number; bytesOut: number } {
+    return { bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  }
+
   get attached(): boolean {
     return this.socket !== null;
   }

@@ -24,6 +24,8 @@ export interface LocalComputeOptions {
   ports: { from: number; to: number };
   liveWindowMs: number;
   probe?: SandboxProbe;
+  /** Keys that may log in as `user` now; default: the authorized-keys lookup, uncached. */
+  allowedKeys?(user: string): Promise<{ blob: Buffer; options: string | null }[]>;
   /** Called when the target stops: ends the terminal sessions on it. */
   onStop?(targetId: string): void;
 }
@@ -93,12 +95,14 @@ export class LocalCompute {
       volume,
       sandbox,
       log: log.child({ target: this.targetId }),
-      // The very lookup OpenSSH targets reach over HTTP, asked fresh at every login.
-      allowedKeys: async (user) => {
-        const row = await findTarget(db, this.targetId);
-        if (!row) return [];
-        return authorizedKeys(db, row, user, { liveWindowMs: this.opts.liveWindowMs });
-      },
+      // The very lookup OpenSSH targets reach over HTTP, asked at every login.
+      allowedKeys:
+        this.opts.allowedKeys ??
+        (async (user) => {
+          const row = await findTarget(db, this.targetId);
+          if (!row) return [];
+          return authorizedKeys(db, row, user, { liveWindowMs: this.opts.liveWindowMs });
+        }),
     });
     const boot = await target.start();
     try {

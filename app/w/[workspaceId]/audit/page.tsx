@@ -25,7 +25,7 @@ function duration(s: number | null): string {
 
 export default async function AuditPage({ params }: { params: Promise<{ workspaceId: string }> }) {
   const { db, user, workspace, workspaces } = await requireMember((await params).workspaceId, "/audit");
-  const { events, sessions } = await workspaceAudit(db, workspace.id);
+  const { events, sessions, access } = await workspaceAudit(db, workspace.id);
   return (
     <main className="workspace-page">
       <WorkspaceHeader workspace={workspace} current="audit" user={user} workspaces={workspaces} />
@@ -50,6 +50,43 @@ export default async function AuditPage({ params }: { params: Promise<{ workspac
                   </td>
                   <td>{e.actorEmail ?? (e.actor ? <code>{e.actor}</code> : <span className="muted">system</span>)}</td>
                   <td className="small">{describe(e.detail)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+        <section aria-labelledby="access-title">
+          <h2 id="access-title">SSH access</h2>
+          <p className="muted small">
+            Logins from people&apos;s own terminals: every attempt on the embedded target, and every key lookup an OpenSSH target&apos;s sshd makes (with the
+            client&apos;s address and key when its drop-in passes them).
+          </p>
+          <table className="table" data-testid="audit-access">
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>Target</th>
+                <th>What</th>
+                <th>From</th>
+                <th>Key</th>
+                <th>Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {access.map((a, i) => (
+                <tr key={i}>
+                  <td>{time(a.at)}</td>
+                  <td>{a.target ?? <span className="muted">removed</span>}</td>
+                  <td>{a.kind === "login" ? `login as ${a.user}` : `key lookup for ${a.user}`}</td>
+                  <td>{a.source ? <code>{a.source}</code> : <span className="muted">—</span>}</td>
+                  <td className="small">
+                    {a.fingerprint ? <code>{a.fingerprint}</code> : <span className="muted">—</span>}
+                    {a.keyState ? ` (${a.keyState} workspace key)` : ""}
+                  </td>
+                  <td>
+                    {a.result}
+                    {a.more > 0 ? <span className="muted"> (and {a.more} more like it)</span> : null}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -1,21 +1,27 @@
 // GET /api/targets/{targetId}/authorized-keys?user=mesh – what sshd's
-// AuthorizedKeysCommand prints: the workspace's current key and this target's bridge key,
-// for user mesh on a live target; nothing for anyone or anything else.
-import { z } from "zod";
+// AuthorizedKeysCommand prints: the workspace's current key and this target's bridge
+// key, for user mesh on a live target; nothing for anyone or anything else.
+// server.ts answers GETs on a lean path before Next (lib/targets/authorized-keys-http.ts);
+// this route gives the same answer when Next sees one anyway, and the contract's 405s.
+import { db } from "@/db/client";
 import { config } from "@/lib/config";
-import { defineRoute, readQuery } from "@/lib/http/route";
-import { authorizedKeys, formatAuthorizedKeys } from "@/lib/targets/authorized-keys";
-import { withTargetToken } from "@/lib/targets/target-auth";
-
-const query = z.object({ user: z.string().max(64) });
+import { defineRoute, param } from "@/lib/http/route";
+import { logger } from "@/lib/log";
+import { answerAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
-  GET: withTargetToken(async (req, { db, target }) => {
-    const { user } = readQuery(req, query);
-    const keys = await authorizedKeys(db, target, user, { liveWindowMs: config().targetLiveWindowMs });
-    return new Response(formatAuthorizedKeys(keys), {
-      status: 200,
-      headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
-    });
-  }),
+  GET: async (req, ctx) => {
+    const cfg = config();
+    const a = await answerAuthorizedKeys(
+      {
+        targetId: param(ctx, "targetId"),
+        url: req.url,
+        authorization: req.headers.get("authorization"),
+        contentLength: req.headers.get("content-length"),
+        clientIp: req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? "",
+      },
+      { db: await db(), liveWindowMs: cfg.targetLiveWindowMs, failureRate: cfg.targetAuthFailureRate, log: logger() },
+    );
+    return new Response(a.body, { status: a.status, headers: a.headers });
+  },
 });

@@ -10,6 +10,7 @@ import { generateWorkspaceKey } from "@/lib/keys/workspace-key";
 import { KEY_FILE_NAME } from "@/lib/targets/ssh-command";
 import { config } from "@/lib/config";
 import { limit, rateLimiter } from "@/lib/http/rate-limit";
+import { metrics } from "@/lib/metrics";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: withWorkspace(async (_req, { db, workspace }) => {
@@ -22,6 +23,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   POST: withWorkspace(async (_req, { db, workspace, actor }) => {
     await limit(rateLimiter("keygen", config().auth.keygenRate), `${workspace.id}:${actor}`, "key generations");
     const { pem, ...pub } = await generateWorkspaceKey(`meshia-${workspace.id.slice(0, 8)}`);
+    metrics().keyGenerations.inc();
     const saved = await saveKey(db, workspace.id, pub, actor);
     return new Response(pem, {
       status: 200,

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { withWorkspace } from "@/lib/auth/access";
 import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
+import { isDraining } from "@/lib/health";
 import { defineRoute, json, readJson } from "@/lib/http/route";
 import { effectiveStatus, findWorkspaceTarget } from "@/lib/targets/registry";
 import { TERMINAL_PATH } from "@/lib/terminal/protocol";
@@ -20,6 +21,9 @@ const body = z.strictObject({
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   POST: withWorkspace(async (req, { db, workspace, actor, principal }) => {
+    if (isDraining()) {
+      throw new ApiError("unavailable", "This Meshia instance is shutting down; try again in a moment.", undefined, { "Retry-After": "5" });
+    }
     const input = await readJson(req, body);
     const target = isUuid(input.targetId) ? await findWorkspaceTarget(db, workspace.id, input.targetId) : null;
     if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");

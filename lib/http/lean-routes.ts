@@ -1,0 +1,83 @@
+// Requests server.ts answers itself, ahead of Next's request pipeline: the key
+// lookup every sshd makes at every login, and the probes and metrics load
+// balancers and Prometheus poll. Each is cheap and must stay so under load.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { timingSafeEqual } from "node:crypto";
+import type { Db } from "@/db/client";
+import { readiness } from "@/lib/health";
+import type { Logger } from "@/lib/log";
+import { metrics } from "@/lib/metrics";
+import { AUTHORIZED_KEYS_PATH, serveAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
+import { errorBody } from "./errors";
+
+export interface LeanDeps {
+  db: Db;
+  log: Logger;
+  liveWindowMs: number;
+  targetAuthFailureRate: { max: number; windowSeconds: number };
+  /** Bearer token /metrics requires; without one, only loopback clients may read it. */
+  metricsToken: string | undefined;
+}
+
+const HEADERS = { "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" };
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...HEADERS, "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === "::1" || ip.startsWith("127.") || ip.startsWith("::ffff:127.");
+}
+
+function tokenOk(header: string | undefined, want: string): boolean {
+  const got = Buffer.from(/^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? "");
+  const w = Buffer.from(want);
+  return got.length === w.length && timingSafeEqual(got, w);
+}
+
+/**
+ * Handles the request when it is one of ours and returns true; false leaves it to
+ * Next. `clientIp` is who is asking (server.ts decides whether to believe a proxy).
+ */
+export function serveLean(req: IncomingMessage, res: ServerResponse, clientIp: string, deps: LeanDeps): boolean {
+  if (req.method !== "GET" && req.method !== "HEAD") return false;
+  const path = (req.url ?? "/").split("?")[0]!;
+  if (path === "/healthz") {
+    json(res, 200, { status: "ok" });
+    return true;
+  }
+  if (path === "/readyz") {
+    void readiness(deps.db).then((r) => json(res, r.ready ? 200 : 503, r, r.ready ? {} : { "Retry-After": "5" }));
+    return true;
+  }
+  if (path === "/metrics") {
+    const allowed = deps.metricsToken ? tokenOk(req.headers.authorization, deps.metricsToken) : isLoopback(clientIp);
+    if (!allowed) {
+      json(res, deps.metricsToken ? 401 : 403, errorBody(deps.metricsToken ? "unauthorized" : "forbidden", deps.metricsToken ? "Send MESHIA_METRICS_TOKEN as Authorization: Bearer." : "Metrics are served to this machine only; set MESHIA_METRICS_TOKEN to scrape them from elsewhere."));
+      return true;
+    }
+    const m = metrics();
+    void m.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { ...HEADERS, "Content-Type": m.registry.contentType });
+        res.end(text);
+      },
+      (err: unknown) => {
+        deps.log.error({ err }, "could not collect metrics");
+        json(res, 500, errorBody("internal_error", "Could not collect metrics."));
+      },
+    );
+    return true;
+  }
+  if (req.method === "GET") {
+    const m = AUTHORIZED_KEYS_PATH.exec(path);
+    if (m) {
+      // The id is used as it came: a UUID needs no decoding, anything else is a 401.
+      void serveAuthorizedKeys(req, res, m[1]!, clientIp, { db: deps.db, liveWindowMs: deps.liveWindowMs, failureRate: deps.targetAuthFailureRate, log: deps.log });
+      return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,160 @@
+// GET /api/targets/{targetId}/authorized-keys?user=mesh on a lean path: server.ts
+// answers it before Next's request pipeline, from the in-memory lookup
+// (key-lookup.ts). Every sshd asks it at every login, so it must stay fast under a
+// login storm and must not slow anyone else down. Same contract as every route:
+// JSON errors, 401 alike for an unknown target and a wrong token, 413 over 1 MiB.
+// Wrong tokens are limited per client address (429); right ones never are.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { z } from "zod";
+import type { Db } from "@/db/client";
+import { singleton } from "@/lib/global";
+import { errorBody, type ErrorCode } from "@/lib/http/errors";
+import { MAX_BODY_BYTES, validationError } from "@/lib/http/route";
+import type { Logger } from "@/lib/log";
+import { metrics } from "@/lib/metrics";
+import { keyLookup } from "./key-lookup";
+import { sshAccessLog } from "./ssh-access-log";
+
+export const AUTHORIZED_KEYS_PATH = /^\/api\/targets\/([^/]+)\/authorized-keys$/;
+
+// `client` and `fingerprint` are what the shipped drop-in has sshd pass (%C and %f):
+// who is logging in, from where, with which key. Optional: older drop-ins pass only the user.
+const query = z.object({ user: z.string().max(64), client: z.string().max(200).optional(), fingerprint: z.string().max(100).optional() });
+
+/** sshd's %C: "client-address client-port server-address server-port". */
+function clientOf(c: string | undefined): string | null {
+  const m = /^([0-9A-Fa-f.:]{2,45}) (\d{1,5}) [0-9A-Fa-f.:]{2,45} \d{1,5}$/.exec(c ?? "");
+  return m ? (m[1]!.includes(":") ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`) : null;
+}
+
+function fingerprintOf(f: string | undefined): string | null {
+  return f && /^SHA256:[A-Za-z0-9+/]{43}$/.test(f) ? f : null;
+}
+
+const SECURITY_HEADERS = {
+  "Cache-Control": "no-store",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "X-Frame-Options": "DENY",
+  "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+};
+
+export interface Answer {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+function text(status: number, body: string): Answer {
+  return { status, body, headers: { ...SECURITY_HEADERS, "Content-Type": "text/plain; charset=utf-8" } };
+}
+
+function error(status: number, code: ErrorCode, message: string, details?: Record<string, unknown>, headers: Record<string, string> = {}): Answer {
+  return { status, body: JSON.stringify(errorBody(code, message, details)), headers: { ...SECURITY_HEADERS, "Content-Type": "application/json; charset=utf-8", ...headers } };
+}
+
+export function targetAuthFailureLimiter(rule: { max: number; windowSeconds: number }): RateLimiterMemory {
+  return singleton("rate:target-auth-failures", () => new RateLimiterMemory({ keyPrefix: "target-auth-failures", points: rule.max, duration: rule.windowSeconds }));
+}
+
+/** Seconds until `ip` may try again, or 0 when it is not blocked. */
+async function blockedFor(limiter: RateLimiterMemory, ip: string): Promise<number> {
+  const state = await limiter.get(ip);
+  return state && state.remainingPoints <= 0 && state.msBeforeNext > 0 ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
+}
+
+/** Counts one failure for `ip`; returns the seconds it is now blocked for (0 when not). */
+async function countFailure(limiter: RateLimiterMemory, ip: string): Promise<number> {
+  try {
+    await limiter.consume(ip);
+    return 0;
+  } catch (err) {
+    if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+    throw err;
+  }
+}
+
+export interface AuthorizedKeysDeps {
+  db: Db;
+  liveWindowMs: number;
+  failureRate: { max: number; windowSeconds: number };
+  log: Logger;
+}
+
+const UNAUTHORIZED = "A valid target token is required (Authorization: Bearer …).";
+
+export interface AuthorizedKeysRequest {
+  targetId: string;
+  /** The request's URL (path and query are read). */
+  url: string;
+  authorization: string | null | undefined;
+  contentLength: string | null | undefined;
+  /** Who is asking (server.ts decides whether a proxy's X-Forwarded-For is believed). */
+  clientIp: string;
+}
+
+/** The answer to one lookup, framework-free: the lean path and the Next route both send it. */
+export async function answerAuthorizedKeys(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Promise<Answer> {
+  const m = metrics();
+  const stop = m.keyLookupSeconds.startTimer();
+  const a = await answer(req, deps);
+  stop();
+  const result = a.status === 200 ? (a.body ? "served" : "none") : a.status === 401 ? "unauthorized" : a.status === 429 ? "limited" : "error";
+  m.keyLookups.inc({ result });
+  if (result === "limited") m.limitsHit.inc({ limit: "target-auth-failures" });
+  return a;
+}
+
+async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Promise<Answer> {
+  try {
+    if (Number(req.contentLength ?? "0") > MAX_BODY_BYTES) return error(413, "payload_too_large", `The request body is over ${MAX_BODY_BYTES} bytes.`);
+    const parsed = query.safeParse(Object.fromEntries(new URL(req.url, "http://x").searchParams));
+    if (!parsed.success) {
+      const e = validationError(parsed.error);
+      return error(e.status, e.code, e.message, e.details);
+    }
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(req.authorization ?? "")?.[1] ?? null;
+    const limiter = targetAuthFailureLimiter(deps.failureRate);
+    const lookup = keyLookup(deps.db, deps.liveWindowMs);
+    const tooMany = (retry: number) =>
+      error(429, "rate_limited", `Too many requests with a wrong target token from this address; try again in ${retry} s.`, { retryAfterSeconds: retry }, { "Retry-After": String(retry) });
+
+    // An address that keeps sending wrong tokens is not let through to the database;
+    // a token we can check from memory (a target already cached) is still checked.
+    const blocked = await blockedFor(limiter, req.clientIp);
+    if (blocked && !lookup.isCached(req.targetId)) return tooMany(blocked);
+
+    const result = await lookup.lookup(req.targetId, token, parsed.data.user);
+    if (!result.ok) {
+      const retry = blocked || (await countFailure(limiter, req.clientIp));
+      if (retry) return tooMany(retry);
+      return error(401, "unauthorized", UNAUTHORIZED, undefined, { "WWW-Authenticate": 'Bearer realm="meshia-target"' });
+    }
+    sshAccessLog(deps.db, deps.log).record({
+      workspaceId: result.target.workspaceId,
+      targetId: result.target.id,
+      kind: "key-lookup",
+      source: clientOf(parsed.data.client),
+      user: parsed.data.user,
+      fingerprint: fingerprintOf(parsed.data.fingerprint),
+      result: result.text ? "served" : "none",
+    });
+    return text(200, result.text);
+  } catch (err) {
+    // Cannot tell who may log in: nobody does (sshd's script fails closed on a non-200).
+    deps.log.error({ err, target: req.targetId }, "authorized-keys lookup failed");
+    return error(503, "unavailable", "Meshia cannot answer right now; try again shortly.", undefined, { "Retry-After": "5" });
+  }
+}
+
+/** The lean path: answers straight on the Node response, before Next sees the request. */
+export async function serveAuthorizedKeys(req: IncomingMessage, res: ServerResponse, targetId: string, clientIp: string, deps: AuthorizedKeysDeps): Promise<void> {
+  req.resume(); // a GET's body, if any, is ignored
+  const a = await answerAuthorizedKeys(
+    { targetId, url: req.url ?? "/", authorization: req.headers.authorization, contentLength: req.headers["content-length"], clientIp },
+    deps,
+  );
+  res.writeHead(a.status, { ...a.headers, "Content-Length": Buffer.byteLength(a.body) });
+  res.end(a.body);
+}

@@ -1,0 +1,106 @@
+// Records SSH access (logins on the embedded target, key lookups from OpenSSH
+// targets) without putting the database on the login path: events are buffered and
+// written once a second in one insert. At most MAX_ROWS_PER_FLUSH rows are written
+// per flush; beyond that, events are folded into one row per target, kind and
+// result with a count (`more`), so a login storm or a flood of bad lookups costs the
+// database a bounded amount of work and is still visible in the audit.
+import { lt } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { sshAccess } from "@/db/schema";
+import { singleton } from "@/lib/global";
+import type { Logger } from "@/lib/log";
+
+export interface SshAccessEvent {
+  workspaceId: string;
+  targetId: string;
+  kind: "login" | "key-lookup";
+  source: string | null;
+  user: string;
+  fingerprint: string | null;
+  result: string;
+  at?: Date;
+}
+
+const FLUSH_MS = 1000;
+const MAX_ROWS_PER_FLUSH = 200;
+/** Events held in memory at most; past it they are only counted. */
+const MAX_BUFFERED = 5000;
+const RETENTION_MS = 90 * 24 * 3600 * 1000;
+const PRUNE_EVERY_MS = 3600 * 1000;
+
+type Row = typeof sshAccess.$inferInsert;
+
+export class SshAccessLog {
+  private buffer: Row[] = [];
+  /** Events dropped from the buffer (over MAX_BUFFERED), by target|kind|result. */
+  private dropped = new Map<string, Row>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private lastPrune = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Pick<Logger, "error">,
+  ) {}
+
+  record(e: SshAccessEvent): void {
+    const row: Row = {
+      workspaceId: e.workspaceId,
+      targetId: e.targetId,
+      kind: e.kind,
+      source: e.source?.slice(0, 100) ?? null,
+      user: e.user.slice(0, 64),
+      fingerprint: e.fingerprint?.slice(0, 100) ?? null,
+      result: e.result.slice(0, 32),
+      at: e.at ?? new Date(),
+      more: 0,
+    };
+    if (this.buffer.length < MAX_BUFFERED) this.buffer.push(row);
+    else fold(this.dropped, row);
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    this.timer.unref?.();
+  }
+
+  /** Writes what is buffered now (tests and shutdown call it; otherwise a timer does). */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flushing;
+    const rows = this.buffer;
+    const dropped = this.dropped;
+    this.buffer = [];
+    this.dropped = new Map();
+    if (!rows.length && !dropped.size) return;
+    const out = rows.slice(0, MAX_ROWS_PER_FLUSH);
+    const folded = new Map<string, Row>();
+    for (const r of rows.slice(MAX_ROWS_PER_FLUSH)) fold(folded, r);
+    for (const r of dropped.values()) fold(folded, r, r.more ?? 0);
+    out.push(...folded.values());
+    this.flushing = (async () => {
+      try {
+        await this.db.insert(sshAccess).values(out);
+        if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
+          this.lastPrune = Date.now();
+          await this.db.delete(sshAccess).where(lt(sshAccess.at, new Date(Date.now() - RETENTION_MS)));
+        }
+      } catch (err) {
+        // The audit must never take logins down with it: logged, and the batch is lost.
+        this.log.error({ err: err instanceof Error ? err.message : String(err), rows: out.length }, "could not record SSH access");
+      }
+    })();
+    await this.flushing;
+    this.flushing = null;
+  }
+}
+
+/** Folds `row` into one summary row per workspace, target, kind and result. */
+function fold(into: Map<string, Row>, row: Row, extra = 0): void {
+  const key = `${row.workspaceId}|${row.targetId}|${row.kind}|${row.result}`;
+  const existing = into.get(key);
+  if (existing) existing.more = (existing.more ?? 0) + 1 + extra;
+  else into.set(key, { ...row, source: row.source, fingerprint: row.fingerprint, more: extra });
+}
+
+export function sshAccessLog(db: Db, log: Pick<Logger, "error">): SshAccessLog {
+  return singleton("sshAccessLog", () => new SshAccessLog(db, log));
+}
