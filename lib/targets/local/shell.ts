@@ -123,15 +123,16 @@ function onChildExited(): void {
 
 /**
  * Holds the pty's slave open; calls `exited` once the program `pid` has exited.
- * Returns the release (closes our slave descriptor), for every exit path.
+ * Returns the release (closes our slave descriptor), for every exit path; null when
+ * the slave could not be held.
  */
-function holdSlave(ptsName: string | undefined, pid: number, exited: () => void): () => void {
-  if (!ptsName) return () => undefined;
+function holdSlave(ptsName: string | undefined, pid: number, exited: () => void): (() => void) | null {
+  if (!ptsName) return null;
   let fd: number | null;
   try {
     fd = openSync(ptsName, fsConstants.O_RDWR | fsConstants.O_NOCTTY);
   } catch {
-    return () => undefined; // not ours to open: node-pty's own exit handling, as before
+    return null; // not ours to open: node-pty's own exit handling, as before
   }
   const release = () => {
     waitingForExit.delete(pid);
@@ -190,9 +191,36 @@ export function runPty(ctx: ShellContext, channel: ServerChannel, command: strin
       }),
     );
   };
-  const releaseSlave: () => void = holdSlave(ptsName, proc.pid, () => {
+  const releaseHold = holdSlave(ptsName, proc.pid, () => {
     drainTimer ??= setTimeout(drained, DRAIN_QUIET_MS);
   });
+  // node-pty, once the program has exited, waits 200 ms for the pty to hang up and
+  // then destroys its read stream, unread output and all. While we hold the slave
+  // (on a busy machine the drain can take longer than that), that destroy waits for
+  // the release; after it, the hang-up (EIO) closes the stream, or the deferred
+  // destroy does. Without the private `_socket` (another node-pty), nothing changes.
+  const socket = (proc as unknown as { _socket?: { destroy(err?: Error): unknown } })._socket;
+  const destroy = socket?.destroy;
+  let destroyDeferred = false;
+  if (releaseHold && socket && destroy) {
+    socket.destroy = function (this: unknown, err?: Error) {
+      if (!released) {
+        destroyDeferred = true;
+        return socket;
+      }
+      return destroy.call(socket, err);
+    };
+  }
+  let released = false;
+  const releaseSlave = () => {
+    if (released) return;
+    released = true;
+    releaseHold?.();
+    if (releaseHold && socket && destroy) {
+      socket.destroy = destroy;
+      if (destroyDeferred) setTimeout(() => destroy.call(socket), 200).unref();
+    }
+  };
   const untrack = ctx.track({ hangUp: () => hangUpGroup(proc.pid, () => !exited) });
   // A pty read returns ~4 KiB at most, and libuv does one read per readiness, so
   // writing each read as it came made one SSH packet per 4 KiB: padding, encryption
