@@ -202,7 +202,7 @@ test("targets register through the UI form and the API; sshd reports its boot wi
   expect(conf).toContain(`MESHIA_URL=${baseURL}\n`);
   expect(conf).toContain(`MESHIA_TARGET_ID=${alphaId}\n`);
   expect(conf).toContain(`MESHIA_TARGET_TOKEN=${token}\n`);
-  expect(dropIn).toContain("AuthorizedKeysCommand /usr/local/libexec/meshia-authorized-keys /etc/meshia/target.conf %u %C %f");
+  expect(dropIn).toContain("AuthorizedKeysCommand /usr/local/libexec/meshia-authorized-keys /etc/meshia/target.conf %u %f");
   expect(dropIn).toContain("AuthorizedKeysCommandUser nobody");
   expect(await file("/etc/systemd/system/meshia-target-agent.service")).toContain("ExecStart=/usr/local/libexec/meshia-target-agent /etc/meshia/target.conf run");
   const steps = page.locator(".install-steps");

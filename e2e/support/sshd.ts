@@ -1,6 +1,7 @@
 // Real OpenSSH compute targets for the browser tests: sshd processes on loopback
 // addresses (127.0.0.2, 127.0.0.3, ...) set up exactly as an operator would, with
-// the shipped scripts, and the shipped agent reporting their boots.
+// the shipped scripts, and the shipped agent reporting their boots; or, as a compute
+// pod runs, through the compute image's entrypoint (SshdTarget.startEntrypoint).
 //
 // Where it runs: a worker-scoped fixture (`sshd` in fixtures.ts), not globalSetup.
 // A target's token exists only once a test has registered it (through the UI or the
@@ -132,6 +133,18 @@ export interface SshdTargetOptions {
 
 export type HostKeyType = "ed25519" | "ecdsa" | "rsa";
 
+/** The compute image's entrypoint, run from the repository as it is shipped. */
+const ENTRYPOINT = path.join(REPO, "deploy", "target", "meshia-target-entrypoint");
+
+export interface EntrypointOptions {
+  /** The container's environment, as the pod template resolves it (the target's Secret, the boot's public port). */
+  env: Record<string, string>;
+  /** The capabilities the container keeps (securityContext.capabilities: drop ALL, add these); unset: all of root's. */
+  capabilities?: string[];
+  /** securityContext.allowPrivilegeEscalation: false, which is no_new_privs. */
+  noNewPrivileges?: boolean;
+}
+
 export class SshdHarness {
   readonly runId = `${process.pid}-${randomBytes(3).toString("hex")}`;
   readonly libexecDir = path.join(LIBEXEC_ROOT, this.runId);
@@ -199,6 +212,8 @@ export class SshdTarget {
   private readonly agentLogPath: string;
   private sshd: ChildProcess | null = null;
   private agent: ChildProcess | null = null;
+  /** deploy/target/meshia-target-entrypoint, when this target runs as the compute pod does (startEntrypoint). */
+  private entrypoint: ChildProcess | null = null;
   private boots = 0;
   bootId: string;
 
@@ -321,13 +336,13 @@ export class SshdTarget {
 
   /** Starts sshd (generating a host key first if there is none) and waits until it listens. */
   async start(): Promise<void> {
-    if (this.running) throw new Error(`sshd for ${this.name} is already running`);
+    if (this.running || this.entrypointRunning) throw new Error(`sshd for ${this.name} is already running`);
     if (!existsSync(this.hostKeyPath)) await this.newHostKey();
     writeFileSync(this.configPath, this.sshdConfigText(), { mode: 0o644 });
     await must(SSHD, ["-t", "-f", this.configPath]);
     // What the tests rely on, as sshd itself resolves it for a login as mesh.
     const effective = await must(SSHD, ["-T", "-f", this.configPath, "-C", `user=mesh,host=${this.host},addr=127.0.0.1`]);
-    for (const want of ["authorizedkeysfile none", "authorizedkeyscommanduser nobody", `authorizedkeyscommand ${this.harness.authorizedKeysScript} ${this.confPath} %u %C %f`]) {
+    for (const want of ["authorizedkeysfile none", "authorizedkeyscommanduser nobody", `authorizedkeyscommand ${this.harness.authorizedKeysScript} ${this.confPath} %u %f`]) {
       if (!effective.split("\n").includes(want)) throw new Error(`sshd for ${this.name}: expected "${want}" in the effective config`);
     }
     const from = this.log().length;
@@ -434,7 +449,151 @@ export class SshdTarget {
     }
   }
 
+  // ---- the compute pod's entrypoint ------------------------------------------------
+  // deploy/target/meshia-target-entrypoint run as it is, as the container's main
+  // process: it makes the host keys, writes target.conf from its environment, starts
+  // sshd and the agent, and stops both on SIGTERM. Only the paths differ from the
+  // image's, through the variables the script reads for that.
+
+  get entrypointRunning(): boolean {
+    const e = this.entrypoint;
+    return e !== null && e.exitCode === null && e.signalCode === null;
+  }
+
+  /** The sshd config the entrypoint is given: the image's drop-ins, this target's address and pid file. */
+  private entrypointSshdConfigText(): string {
+    return [
+      `# sshd for Meshia test target ${this.name}, run by deploy/target/meshia-target-entrypoint (e2e/support/sshd.ts)`,
+      `ListenAddress ${this.host}:${this.port}`,
+      `PidFile ${this.pidFilePath}`,
+      // As Debian's sshd_config includes /etc/ssh/sshd_config.d/*.conf in the image.
+      `Include ${path.join(this.dir, "container.conf")}`,
+      `Include ${this.dropInPath}`,
+      "",
+    ].join("\n");
+  }
+
+  get pidFilePath(): string {
+    return path.join(this.dir, "sshd.pid");
+  }
+
+  /** The environment the entrypoint runs with: the container's (`env`), and this run's paths. */
+  entrypointEnv(env: Record<string, string>): Record<string, string> {
+    return {
+      PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      ...env,
+      MESHIA_SSHD_CONFIG: this.configPath,
+      MESHIA_HOST_KEY_DIR: this.dir,
+      MESHIA_TARGET_CONF: this.confPath,
+      MESHIA_AGENT: this.harness.agentScript,
+      MESHIA_HEARTBEAT: env.MESHIA_HEARTBEAT ?? "3",
+    };
+  }
+
+  /** The command line: the entrypoint, confined as the pod's securityContext confines the container. */
+  entrypointCommand(opts: Pick<EntrypointOptions, "capabilities" | "noNewPrivileges"> = {}): [string, string[]] {
+    if (!opts.capabilities && !opts.noNewPrivileges) return [ENTRYPOINT, []];
+    const args: string[] = [];
+    if (opts.capabilities) {
+      // Root in a container keeps exactly its bounding set (Kubernetes' add/drop); the
+      // inheritable and ambient sets are empty, so nothing else comes back at exec.
+      const caps = opts.capabilities.map((c) => `+${c.toLowerCase().replace(/^cap_/, "")}`);
+      args.push("--inh-caps=-all", "--ambient-caps=-all", `--bounding-set=-all${caps.length ? `,${caps.join(",")}` : ""}`);
+    }
+    if (opts.noNewPrivileges) args.push("--no-new-privs"); // allowPrivilegeEscalation: false
+    return ["setpriv", [...args, "--", ENTRYPOINT]];
+  }
+
+  /**
+   * Starts the target as the compute pod does: a fresh container, so no host keys and
+   * no target.conf until the entrypoint makes them. Waits until sshd listens and the
+   * entrypoint has started the agent, and takes the boot id it made.
+   */
+  async startEntrypoint(opts: EntrypointOptions): Promise<void> {
+    if (this.running || this.entrypointRunning) throw new Error(`sshd for ${this.name} is already running`);
+    for (const f of readdirSync(this.dir)) if (f.startsWith("ssh_host_")) rmSync(path.join(this.dir, f), { force: true });
+    rmSync(this.confPath, { force: true });
+    writeFileSync(path.join(this.dir, "container.conf"), readFileSync(path.join(REPO, "deploy/target/sshd_config.d/container.conf")), { mode: 0o644 });
+    writeFileSync(this.configPath, this.entrypointSshdConfigText(), { mode: 0o644 });
+    const from = this.log().length;
+    const fd = openSync(this.logPath, "a");
+    const [cmd, args] = this.entrypointCommand(opts);
+    // Its own process group: what it leaves behind (the agent's sleep) is cleared with it.
+    const child = spawn(cmd, args, { env: this.entrypointEnv(opts.env) as NodeJS.ProcessEnv, stdio: ["ignore", fd, fd], detached: true });
+    closeSync(fd);
+    this.entrypoint = child;
+    const deadline = Date.now() + 30_000; // three host keys, RSA among them, on a busy machine
+    for (;;) {
+      const said = this.log().slice(from);
+      const boot = /meshia-target-entrypoint: boot (\S+), public port (\d+)/.exec(said);
+      if (boot && said.includes(`Server listening on ${this.host} port ${this.port}.`)) {
+        this.bootId = boot[1]!;
+        return;
+      }
+      if (!this.entrypointRunning) throw new Error(`the entrypoint for ${this.name} exited (${child.exitCode ?? child.signalCode}):\n${said}`);
+      if (Date.now() > deadline) throw new Error(`the entrypoint for ${this.name} did not start sshd within 30 s:\n${said}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The pid sshd wrote (the listener), or null. */
+  sshdPid(): number | null {
+    try {
+      return Number(readFileSync(this.pidFilePath, "utf8").trim()) || null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The entrypoint's children (sshd, the agent), with their command lines. */
+  entrypointChildren(): { pid: number; args: string }[] {
+    const pid = this.entrypoint?.pid;
+    if (!pid) return [];
+    return pidsWithParent(pid).flatMap((p) => {
+      try {
+        return [{ pid: p, args: readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ").trim() }];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /**
+   * Sends `signal` to the entrypoint alone, as the kubelet (through tini) does when the
+   * pod is deleted, and waits for it to exit. Returns its exit code (null: killed by a signal).
+   */
+  async stopEntrypoint(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 20_000): Promise<number | null> {
+    const child = this.entrypoint;
+    if (!child?.pid) return null;
+    this.entrypoint = null;
+    let stopped = child.exitCode !== null || child.signalCode !== null;
+    if (!stopped) {
+      child.kill(signal);
+      stopped = await exited(child, timeoutMs);
+    }
+    // Whatever is left in its group (the agent's sleep; everything, if it hung).
+    try {
+      process.kill(-child.pid, stopped ? "SIGTERM" : "SIGKILL");
+    } catch {
+      // nothing left
+    }
+    if (!stopped) {
+      await exited(child, 5000);
+      throw new Error(`the entrypoint for ${this.name} did not exit within ${timeoutMs} ms of ${signal}:\n${this.log().slice(-2000)}`);
+    }
+    return child.exitCode;
+  }
+
+  /** Waits for the entrypoint to exit by itself (e.g. after sshd died); returns its exit code. */
+  async entrypointExit(timeoutMs = 20_000): Promise<number | null> {
+    const child = this.entrypoint;
+    if (!child) return null;
+    if (!(await exited(child, timeoutMs))) throw new Error(`the entrypoint for ${this.name} is still running after ${timeoutMs} ms`);
+    return this.stopEntrypoint();
+  }
+
   async dispose(): Promise<void> {
+    await this.stopEntrypoint().catch((err: unknown) => console.error(`sshd harness: stopping ${this.name}'s entrypoint:`, err));
     await this.stopAgent();
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });

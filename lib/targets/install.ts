@@ -25,8 +25,10 @@ export function sshdConfig(confPath = TARGET_CONF_PATH, scriptPath = AUTHORIZED_
     `# ${SSHD_DROP_IN_PATH}`,
     "# sshd asks Meshia for the keys of user mesh at every login: a new workspace key",
     "# works at once, a regenerated or revoked one is refused at once.",
-    // %C and %f: where the login comes from and with which key, for the audit.
-    `AuthorizedKeysCommand ${scriptPath} ${confPath} %u %C %f`,
+    // %f: the offered key, for the audit. Where sshd expands %C (Debian 13's OpenSSH 10 does), append it (where the
+    // login comes from); older sshd refuses every login when the command has %C.
+    `AuthorizedKeysCommand ${scriptPath} ${confPath} %u %f`,
+    "# Where this sshd expands %C (OpenSSH 10 does; 9.2 refuses every login with it), append %C above: the audit then shows where logins come from.",
     "AuthorizedKeysCommandUser nobody",
     "PubkeyAuthentication yes",
     "PasswordAuthentication no",
