@@ -94,7 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const dataDir = path.resolve(e.MESHIA_DATA_DIR);
   const volumesDir = path.resolve(/*turbopackIgnore: true*/ e.MESHIA_VOLUMES_DIR ?? defaultVolumesDir(env));
   // The sandbox hides the whole data directory from shells; a volume inside it would vanish too.
-  if (isWithin(volumesDir, dataDir) || isWithin(dataDir, volumesDir)) {
+  if (e.MESHIA_LOCAL_TARGET && (isWithin(volumesDir, dataDir) || isWithin(dataDir, volumesDir))) {
     throw new Error(`Invalid configuration:\n  MESHIA_VOLUMES_DIR: ${volumesDir} must be outside MESHIA_DATA_DIR (${dataDir}) and not contain it`);
   }
   return {
@@ -145,13 +145,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 
 /**
  * Volumes live outside the data directory, which is root-only: as root in
- * /var/lib/meshia/volumes (reachable by `mesh` whatever the checkout's parents
- * allow); otherwise in the user's own data home.
+ * /var/lib/meshia-volumes (reachable by `mesh` whatever the checkout's parents
+ * allow, and beside, not inside, a data directory at /var/lib/meshia); otherwise in
+ * the user's own data home.
  */
 function defaultVolumesDir(env: NodeJS.ProcessEnv): string {
-  if (process.getuid?.() === 0) return "/var/lib/meshia/volumes";
+  if (process.getuid?.() === 0) return "/var/lib/meshia-volumes";
   const dataHome = env.XDG_DATA_HOME || path.join(env.HOME || ".", ".local", "share");
-  return path.join(dataHome, "meshia", "volumes");
+  return path.join(dataHome, "meshia-volumes");
 }
 
 function isWithin(child: string, parent: string): boolean {

@@ -185,7 +185,7 @@ export async function detectSandbox(opts: { dataDir: string; volumesDir: string;
       return {
         ok: false,
         reason: `The volumes directory ${opts.volumesDir} is not reachable by ${SANDBOX_USER}: ${blocked} lets only its owner in.`,
-        fix: "Set MESHIA_VOLUMES_DIR to a directory whose parents others may traverse (the default, /var/lib/meshia/volumes, is).",
+        fix: "Set MESHIA_VOLUMES_DIR to a directory whose parents others may traverse (the default, /var/lib/meshia-volumes, is).",
       };
     }
     const sandbox = rootSandbox(user, prlimit, setpriv);
