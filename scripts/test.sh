@@ -16,7 +16,9 @@ scripts/ensure-system-deps.sh || status=1
 # refuses while someone's processes run as mesh (another run on this machine):
 # then it stays, and says so.
 if [ "$(id -u)" -eq 0 ] && getent passwd mesh >/dev/null 2>&1; then
-  if userdel mesh 2>/dev/null; then echo "== removed the OS user mesh left by an earlier run"
+  if userdel mesh 2>/dev/null; then
+    rm -rf /home/mesh # its home, if an earlier run made one (userdel keeps it)
+    echo "== removed the OS user mesh left by an earlier run"
   else echo "== the OS user mesh is in use (another run on this machine?): kept" >&2; fi
 fi
 
