@@ -12,7 +12,7 @@
 // AuthorizedKeysCommand as `nobody` from a root-owned path (see STACK-FACTS).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AUTHORIZED_KEYS_SCRIPT_PATH, sshdConfig, TARGET_CONF_PATH } from "../../lib/targets/install";
@@ -72,8 +72,8 @@ async function ensureOpenSshServer(): Promise<void> {
 async function ensureMeshUser(): Promise<void> {
   const mesh = await ensureSystemUser("mesh");
   if (!existsSync(mesh.home)) mkdirSync(mesh.home, { recursive: true, mode: 0o750 });
-  // A home left by an earlier `mesh` (another uid, since removed) must become this one's.
-  if (statSync(mesh.home).uid !== mesh.uid) await must("chown", ["-R", `${mesh.uid}:${mesh.gid}`, mesh.home]);
+  // A home (or its ~/.ssh) left by an earlier `mesh` (another uid, since removed) must become this one's.
+  await must("chown", ["-R", `${mesh.uid}:${mesh.gid}`, mesh.home]);
   const shadow = (await must("getent", ["shadow", "mesh"])).split(":")[1] ?? "";
   if (shadow.startsWith("!")) await must("usermod", ["-p", "*", "mesh"]);
 }
