@@ -17,7 +17,7 @@ export { e2e };
 process.env.E2E_DATA_DIR = e2e.dataDir;
 process.env.E2E_SERVER_LOG = e2e.serverLog;
 
-const fresh = [e2e.dataDir, e2e.responsesDir, `${e2e.dataDir}-auth`].map((d) => `'${d}'`).join(" ");
+const fresh = [e2e.dataDir, e2e.volumesDir, e2e.responsesDir, `${e2e.dataDir}-auth`].map((d) => `'${d}'`).join(" ");
 
 export default defineConfig({
   testDir: "e2e",
@@ -63,6 +63,7 @@ export default defineConfig({
       HOST: "127.0.0.1",
       PORT: String(e2e.port),
       MESHIA_DATA_DIR: e2e.dataDir,
+      MESHIA_VOLUMES_DIR: e2e.volumesDir,
       MESHIA_TARGET_PORTS: e2e.targetPorts,
       MESHIA_PUBLIC_URL: e2e.baseURL,
       // The server runs on embedded PGlite, as on a fresh machine.

@@ -1,5 +1,6 @@
 // One Node process: Next's request handler, the terminal WebSocket on one path,
 // and (by default) the embedded `local` compute target.
+import { chmodSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import next from "next";
 import { database } from "@/db/client";
@@ -17,6 +18,9 @@ async function main() {
   const cfg = config();
   const log = logger();
   const dev = cfg.env !== "production";
+  // Root-only (or owner-only): database files, keys and secrets live here, volumes do not.
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(cfg.dataDir, 0o700);
 
   const { db, kind } = await database();
   log.info({ database: kind, dataDir: cfg.dataDir }, "database ready");
@@ -56,10 +60,13 @@ async function main() {
   const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
   const origin = cfg.publicUrl ?? `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${port}`;
   const url = `${origin}/w/${workspace.id}`;
-  log.info({ url, port, localTarget: local ? { port: local.target.port } : null }, "listening");
+  log.info({ url, port, localTarget: local ? { state: local.state, port: local.target?.port ?? null } : null }, "listening");
   // The lines a person looks for: not JSON, on stderr so logs stay machine-readable
   // (and the setup token never enters the JSON log).
   process.stderr.write(`\nMeshia SSH access is running at ${url}\n`);
+  if (local?.state === "unavailable") {
+    process.stderr.write("The embedded compute target starts no shells here: see the Targets page (or the log) for why and the fix.\n");
+  }
   if (setupToken) {
     process.stderr.write(`No account exists yet. Create the owner account (this link works once):\n  ${origin}/setup?token=${setupToken}\n`);
   }

@@ -247,7 +247,12 @@ export function KeyDialog({
               <span className="step-number">2</span> Copy the command
             </h3>
             {!target && <p className="muted">Open a terminal tab on a compute target first.</p>}
-            {target && !target.sshCommand && <p className="muted">{target.name} has not booted yet: there is no address to connect to.</p>}
+            {target && !target.sshCommand && !target.unavailable && <p className="muted">{target.name} has not booted yet: there is no address to connect to.</p>}
+            {target?.unavailable && (
+              <p className="error">
+                {target.name} is unavailable: {target.unavailable.reason} {target.unavailable.fix}
+              </p>
+            )}
             {target?.sshCommand && (
               <>
                 <p>

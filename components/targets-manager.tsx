@@ -1,10 +1,11 @@
 "use client";
 // The workspace's compute targets, kept fresh (boots change ports, liveness comes
-// and goes), with the "Add target" form and removal of OpenSSH targets.
+// and goes), with the "Add target" form, removal of OpenSSH targets, and stop and
+// start of the embedded one.
 import { useCallback, useEffect, useState } from "react";
 import type { TargetView } from "@/lib/targets/registry";
 import { AddTargetForm } from "./add-target-form";
-import { apiDelete } from "./api-errors";
+import { apiDelete, readApiError } from "./api-errors";
 
 const REFRESH_MS = 5_000;
 
@@ -38,6 +39,7 @@ export function TargetsManager({
   const [now, setNow] = useState(renderedAt);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [removeError, setRemoveError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
     try {
@@ -60,6 +62,20 @@ export function TargetsManager({
     if (failed) return setRemoveError(failed);
     setConfirming(null);
     setTargets((ts) => ts.filter((x) => x.id !== t.id));
+  };
+
+  // Stop ends every connection and terminal on the target; start boots it on a new port.
+  const power = async (t: TargetView, action: "stop" | "start") => {
+    setRemoveError(null);
+    setBusy(t.id);
+    try {
+      const res = await fetch(`/api/workspaces/${workspaceId}/targets/${t.id}/${action}`, { method: "POST" });
+      if (!res.ok) return setRemoveError((await readApiError(res)).message);
+      const updated = (await res.json()) as TargetView;
+      setTargets((ts) => ts.map((x) => (x.id === updated.id ? updated : x)));
+    } finally {
+      setBusy(null);
+    }
   };
 
   return (
@@ -93,6 +109,11 @@ export function TargetsManager({
                   </td>
                   <td>
                     <span className={`dot target-${t.status}`} aria-hidden="true" /> {t.status}
+                    {t.unavailable && (
+                      <p className="error small" data-testid="target-unavailable">
+                        {t.unavailable.reason} <strong>Fix:</strong> {t.unavailable.fix}
+                      </p>
+                    )}
                   </td>
                   <td>
                     {t.hostKeyFingerprint ? <code data-testid="target-host-key">{t.hostKeyFingerprint}</code> : <span className="muted">not booted yet</span>}
@@ -107,6 +128,17 @@ export function TargetsManager({
                     )}
                   </td>
                   <td className="actions">
+                    {canManage && t.kind === "local" && (
+                      <button
+                        type="button"
+                        className="button small"
+                        disabled={busy === t.id}
+                        aria-label={`${t.status === "live" ? "Stop" : "Start"} ${t.name}`}
+                        onClick={() => void power(t, t.status === "live" ? "stop" : "start")}
+                      >
+                        {t.status === "live" ? "Stop" : "Start"}
+                      </button>
+                    )}
                     {canManage &&
                       t.kind === "openssh" &&
                       (confirming === t.id ? (

@@ -16,6 +16,8 @@ interface Tab {
 }
 
 const TARGET_REFRESH_MS = 10_000;
+/** While a tab waits for its stopped target to come back, look more often. */
+const TARGET_REFRESH_WAITING_MS = 2_000;
 
 function storageKey(workspaceId: string) {
   return `meshia.tabs.${workspaceId}`;
@@ -81,10 +83,11 @@ export function TerminalPanel({ workspaceId, initialTargets, role }: { workspace
       // Offline for a moment; the next refresh will catch up.
     }
   }, [workspaceId]);
+  const waiting = Object.values(statuses).includes("compute-stopped");
   useEffect(() => {
-    const t = setInterval(() => void refreshTargets(), TARGET_REFRESH_MS);
+    const t = setInterval(() => void refreshTargets(), waiting ? TARGET_REFRESH_WAITING_MS : TARGET_REFRESH_MS);
     return () => clearInterval(t);
-  }, [refreshTargets]);
+  }, [refreshTargets, waiting]);
 
   const activeTab = tabs.find((t) => t.id === active) ?? null;
   const activeTarget = activeTab ? (targetById.get(activeTab.targetId) ?? null) : null;
@@ -114,6 +117,10 @@ export function TerminalPanel({ workspaceId, initialTargets, role }: { workspace
 
   const setSession = (tabId: string, sessionId: string) =>
     setTabs((ts) => ts.map((t) => (t.id === tabId && t.sessionId !== sessionId ? { ...t, sessionId } : t)));
+
+  // A target that cannot run sandboxed shells says why, and how to fix it: the active
+  // tab's, or (no tab open) the first such target.
+  const unavailable = activeTarget ? (activeTarget.unavailable ? activeTarget : null) : tabs.length === 0 ? (targets.find((t) => t.unavailable) ?? null) : null;
 
   const plusTarget = newTabTarget && targetById.has(newTabTarget) ? newTabTarget : (activeTab?.targetId ?? firstLive?.id ?? targets[0]?.id ?? null);
 
@@ -166,6 +173,11 @@ export function TerminalPanel({ workspaceId, initialTargets, role }: { workspace
         </div>
       </div>
 
+      {unavailable?.unavailable && (
+        <p role="alert" className="error" data-testid="target-unavailable">
+          {unavailable.name} is unavailable: {unavailable.unavailable.reason} <strong>Fix:</strong> {unavailable.unavailable.fix}
+        </p>
+      )}
       <div className="tab-panels">
         {tabs.map((tab) => (
           <div key={tab.id} role="tabpanel" id={`panel-${tab.id}`} aria-labelledby={`tab-${tab.id}`} hidden={tab.id !== active} className="tab-panel">
@@ -175,6 +187,7 @@ export function TerminalPanel({ workspaceId, initialTargets, role }: { workspace
               targetId={tab.targetId}
               sessionId={tab.sessionId}
               active={tab.id === active}
+              targetLive={targetById.get(tab.targetId)?.status === "live"}
               onSession={(id) => setSession(tab.id, id)}
               onStatus={(s) => setStatuses((m) => ({ ...m, [tab.id]: s.kind }))}
               onRestart={() => restartTab(tab.id)}

@@ -50,6 +50,7 @@ export function TerminalView({
   targetId,
   sessionId,
   active,
+  targetLive = true,
   onSession,
   onStatus,
   onRestart,
@@ -59,6 +60,8 @@ export function TerminalView({
   targetId: string;
   sessionId: string | null;
   active: boolean;
+  /** Whether the tab's target runs now: a session ended by "compute stopped" is restarted only once it is back. */
+  targetLive?: boolean;
   onSession(sessionId: string): void;
   onStatus(status: ConnectionStatus): void;
   /** Replace this tab's ended session with a new one. */
@@ -231,7 +234,7 @@ export function TerminalView({
 
   return (
     <div className="terminal-view" hidden={!active} data-tab={tabId}>
-      <StatusBar status={status} now={now} onRetry={() => connRef.current?.retryNow()} onRestart={onRestart} />
+      <StatusBar status={status} now={now} targetLive={targetLive} onRetry={() => connRef.current?.retryNow()} onRestart={onRestart} />
       {idleWarning && (
         <div className="banner warning" role="status">
           {idleWarning}
@@ -287,7 +290,7 @@ export function TerminalView({
   );
 }
 
-function StatusBar({ status, now, onRetry, onRestart }: { status: ConnectionStatus; now: number; onRetry(): void; onRestart(): void }) {
+function StatusBar({ status, now, targetLive, onRetry, onRestart }: { status: ConnectionStatus; now: number; targetLive: boolean; onRetry(): void; onRestart(): void }) {
   let text: string;
   let tone = "neutral";
   switch (status.kind) {
@@ -334,7 +337,8 @@ function StatusBar({ status, now, onRetry, onRestart }: { status: ConnectionStat
           Retry now
         </button>
       )}
-      {(status.kind === "ended" || status.kind === "expired" || status.kind === "failed" || status.kind === "compute-stopped") && (
+      {status.kind === "compute-stopped" && !targetLive && <span className="muted">Waiting for the target to start again…</span>}
+      {(status.kind === "ended" || status.kind === "expired" || status.kind === "failed" || (status.kind === "compute-stopped" && targetLive)) && (
         <button type="button" className="link-button" onClick={onRestart}>
           Start a new session
         </button>

@@ -51,8 +51,11 @@ export const computeTargets = pgTable(
     // fingerprint of the one an OpenSSH client checks first (ed25519 when present).
     hostKeys: text("host_keys"),
     hostKeyFingerprint: text("host_key_fingerprint"),
-    // "pending" until the first boot report, "live" while heartbeats arrive, "stopped" when it says so.
-    status: text("status", { enum: ["pending", "live", "stopped"] }).notNull().default("pending"),
+    // "pending" until the first boot report, "live" while heartbeats arrive, "stopped" when it says so;
+    // "unavailable" when it cannot run shells safely (the embedded target without a sandbox), with why and the fix.
+    status: text("status", { enum: ["pending", "live", "stopped", "unavailable"] }).notNull().default("pending"),
+    unavailableReason: text("unavailable_reason"),
+    unavailableFix: text("unavailable_fix"),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
     tokenHash: text("token_hash"),
     // The bridge logs in with a key derived from the control plane's secret, this

@@ -373,6 +373,32 @@ const table: Row[] = [
     ],
   },
   {
+    // An OpenSSH target is not stopped or started from here: 409, and nothing changes.
+    route: "api/workspaces/[workspaceId]/targets/[targetId]/start",
+    url: () => `${W()}/targets/${world.wTarget.id}/start`,
+    who: "owner",
+    methods: ["POST"],
+    ignoresBody: { method: "POST", status: 409 },
+    foreign: [
+      { method: "POST", url: () => `${W()}/targets/${world.fTarget}/start` },
+      { method: "POST", url: () => `${F()}/targets/${world.fTarget}/start` },
+      { method: "POST", url: () => `${W()}/targets/not-a-uuid/start` },
+    ],
+  },
+  {
+    // An OpenSSH target is not stopped or started from here: 409, and nothing changes.
+    route: "api/workspaces/[workspaceId]/targets/[targetId]/stop",
+    url: () => `${W()}/targets/${world.wTarget.id}/stop`,
+    who: "owner",
+    methods: ["POST"],
+    ignoresBody: { method: "POST", status: 409 },
+    foreign: [
+      { method: "POST", url: () => `${W()}/targets/${world.fTarget}/stop` },
+      { method: "POST", url: () => `${F()}/targets/${world.fTarget}/stop` },
+      { method: "POST", url: () => `${W()}/targets/not-a-uuid/stop` },
+    ],
+  },
+  {
     route: "api/workspaces/[workspaceId]/targets/[targetId]/bridge-credential",
     url: () => `${W()}/targets/${world.wTarget.id}/bridge-credential`,
     who: "owner",
@@ -477,7 +503,7 @@ test("the table lists every route under app/api", () => {
   walk(path.join("app", "api"));
   const listed = new Set(table.map((r) => r.route.replace(/ \(.*\)$/, "")));
   expect([...new Set(found)].sort()).toEqual([...listed].sort());
-  expect(found.length).toBe(23);
+  expect(found.length).toBe(25);
 });
 
 for (const row of table) {

@@ -20,6 +20,8 @@ export type AuditAction =
   | "target.boot"
   | "target.host-key-mismatch"
   | "target.stopped"
+  | "target.started"
+  | "target.unavailable"
   | "target.removed"
   | "target.bridge-rotated"
   | "terminal.connect-failed";

@@ -55,6 +55,7 @@ const schema = z.object({
   MESHIA_PUBLIC_URL: z.url().optional(),
   DATABASE_URL: z.string().min(1).optional(),
   MESHIA_DATA_DIR: z.string().min(1).default("./.meshia"),
+  MESHIA_VOLUMES_DIR: z.string().min(1).optional(),
   MESHIA_LOCAL_TARGET: onOff.default(true),
   MESHIA_TARGET_HOST: z.string().min(1).default("127.0.0.1"),
   MESHIA_TARGET_PUBLIC_HOST: z.string().min(1).optional(),
@@ -91,6 +92,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.MESHIA_DATA_DIR);
+  const volumesDir = path.resolve(/*turbopackIgnore: true*/ e.MESHIA_VOLUMES_DIR ?? defaultVolumesDir(env));
+  // The sandbox hides the whole data directory from shells; a volume inside it would vanish too.
+  if (e.MESHIA_LOCAL_TARGET && (isWithin(volumesDir, dataDir) || isWithin(dataDir, volumesDir))) {
+    throw new Error(`Invalid configuration:\n  MESHIA_VOLUMES_DIR: ${volumesDir} must be outside MESHIA_DATA_DIR (${dataDir}) and not contain it`);
+  }
   return {
     env: e.NODE_ENV,
     host: e.HOST,
@@ -98,6 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     publicUrl: e.MESHIA_PUBLIC_URL?.replace(/\/$/, ""),
     databaseUrl: e.DATABASE_URL,
     dataDir,
+    /** Workspace volumes (the embedded target's HOME), outside the private data directory. */
+    volumesDir,
     localTarget: {
       enabled: e.MESHIA_LOCAL_TARGET,
       listenHost: e.MESHIA_TARGET_HOST,
@@ -133,6 +141,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       keygenRate: e.MESHIA_KEYGEN_RATE,
     },
   };
+}
+
+/**
+ * Volumes live outside the data directory, which is root-only: as root in
+ * /var/lib/meshia-volumes (reachable by `mesh` whatever the checkout's parents
+ * allow, and beside, not inside, a data directory at /var/lib/meshia); otherwise in
+ * the user's own data home.
+ */
+function defaultVolumesDir(env: NodeJS.ProcessEnv): string {
+  if (process.getuid?.() === 0) return "/var/lib/meshia-volumes";
+  const dataHome = env.XDG_DATA_HOME || path.join(env.HOME || ".", ".local", "share");
+  return path.join(dataHome, "meshia-volumes");
+}
+
+function isWithin(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
 export function config(): Config {

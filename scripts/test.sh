@@ -11,6 +11,17 @@ rm -f .tmp/vitest-results.json .tmp/e2e-results.json
 status=0
 scripts/ensure-system-deps.sh || status=1
 
+# The suite must make what it needs: an OS user `mesh` left by an earlier run (the
+# embedded target and the OpenSSH test targets create it) goes first. userdel
+# refuses while someone's processes run as mesh (another run on this machine):
+# then it stays, and says so.
+if [ "$(id -u)" -eq 0 ] && getent passwd mesh >/dev/null 2>&1; then
+  if userdel mesh 2>/dev/null; then
+    rm -rf /home/mesh # its home, if an earlier run made one (userdel keeps it)
+    echo "== removed the OS user mesh left by an earlier run"
+  else echo "== the OS user mesh is in use (another run on this machine?): kept" >&2; fi
+fi
+
 echo "== unit and integration tests${DATABASE_URL:+ (PGlite and Postgres)}"
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-results.json || status=1
 

@@ -21,7 +21,8 @@ import { clearSingleton, setSingleton } from "@/lib/global";
 import { defineRoute } from "@/lib/http/route";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
 import { authorizedKeys } from "@/lib/targets/authorized-keys";
-import { LocalTarget } from "@/lib/targets/local-target";
+import { LocalTarget } from "@/lib/targets/local/server";
+import { sandboxForTests } from "@/lib/targets/local/testing";
 import { findTarget, recordBoot, registerTarget } from "@/lib/targets/registry";
 import { attachTerminalGateway } from "@/lib/terminal/gateway";
 import { decodeServerFrame, encodeClientFrame, type ServerFrame } from "@/lib/terminal/protocol";
@@ -150,11 +151,13 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     const { target: row } = await registerTarget(handle.db, { workspaceId: wsA, name: "local", kind: "local", host: "127.0.0.2" });
     victimTargetId = row.id;
     const hostKey = loadOrCreateKeyFile(path.join(dir, "host_ed25519"), "host");
+    const { sandbox, volume } = await sandboxForTests(dir);
     victimTarget = new LocalTarget({
       listenHost: "127.0.0.2",
       ports: { from: 26000, to: 26999 },
       hostKey,
-      volume: path.join(dir, "volume"),
+      volume,
+      sandbox,
       log,
       allowedKeys: async (user) => {
         const t = await findTarget(handle.db, victimTargetId);

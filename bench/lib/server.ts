@@ -73,6 +73,7 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
       HOST: "127.0.0.1",
       PORT: String(port),
       MESHIA_DATA_DIR: dataDir,
+      MESHIA_VOLUMES_DIR: `${dataDir}-volumes`,
       MESHIA_TARGET_PORTS: "23800-23899",
       DATABASE_URL: "",
       LOG_LEVEL: "warn",
@@ -106,6 +107,7 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
     }
     running.delete(child);
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(`${dataDir}-volumes`, { recursive: true, force: true });
   };
   defer(stop);
 

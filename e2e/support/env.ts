@@ -14,6 +14,8 @@ export const e2e = {
   /** The server's data directory (embedded PGlite, keys/), fresh per run. */
   dataDir,
   serverLog: `${dataDir}.log`,
+  /** MESHIA_VOLUMES_DIR of the server under test (volumes live outside the data directory), fresh per run. */
+  volumesDir: `${dataDir}-volumes`,
   /** Every HTTP response the tests received (e2e/support/record.ts), scanned by e2e/secret-scan.ts. */
   responsesDir: `${dataDir}-responses`,
   /** The owner's browser session, saved by e2e/auth.setup.ts. */

@@ -16,6 +16,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readd
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AUTHORIZED_KEYS_SCRIPT_PATH, sshdConfig, TARGET_CONF_PATH } from "../../lib/targets/install";
+import { ensureSystemUser } from "../../lib/targets/local/os-user";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SSHD = "/usr/sbin/sshd";
@@ -63,13 +64,16 @@ async function ensureOpenSshServer(): Promise<void> {
   if (r.code !== 0 || !existsSync(SSHD)) throw new Error(`openssh-server is not installed and apt-get could not install it: ${r.stderr.trim()}`);
 }
 
-/** The user every target logs people in as; useradd leaves it locked, and sshd refuses locked accounts without PAM. */
+/**
+ * The user every target logs people in as, made exactly as the embedded target
+ * makes it (lib/targets/local/os-user.ts: a system user with bash and no
+ * password, not locked, which sshd without PAM requires); sshd also wants its home.
+ */
 async function ensureMeshUser(): Promise<void> {
-  if ((await run("getent", ["passwd", "mesh"])).code !== 0) {
-    const r = await run("useradd", ["-m", "-s", "/bin/bash", "mesh"]);
-    // 9: made meanwhile by someone else (another test run on this machine).
-    if (r.code !== 0 && r.code !== 9) throw new Error(`useradd mesh failed: ${r.stderr.trim()}`);
-  }
+  const mesh = await ensureSystemUser("mesh");
+  if (!existsSync(mesh.home)) mkdirSync(mesh.home, { recursive: true, mode: 0o750 });
+  // A home (or its ~/.ssh) left by an earlier `mesh` (another uid, since removed) must become this one's.
+  await must("chown", ["-R", `${mesh.uid}:${mesh.gid}`, mesh.home]);
   const shadow = (await must("getent", ["shadow", "mesh"])).split(":")[1] ?? "";
   if (shadow.startsWith("!")) await must("usermod", ["-p", "*", "mesh"]);
 }

@@ -1,25 +1,22 @@
-// Runs the embedded `local` target for a workspace: registers it, starts the SSH
-// server, reports its boot like any target would, and keeps it live with heartbeats.
-import path from "node:path";
+// What the rest of the app calls for the embedded `local` target: start it for the
+// default workspace (server.ts), and find it to stop or start it (the routes).
+// The parts live in lib/targets/local/: server, sandbox, shell, forwarding, sftp,
+// volumes and lifecycle.
 import type { Db } from "@/db/client";
 import type { ComputeTarget, Workspace } from "@/db/schema";
 import { and, eq } from "drizzle-orm";
 import { computeTargets } from "@/db/schema";
 import { config } from "@/lib/config";
-import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
+import { setSingleton } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 import { keyLookup } from "./key-lookup";
-import { LocalTarget } from "./local-target";
-import { findTarget, heartbeat, markStopped, recordBoot, registerTarget } from "./registry";
+import { LocalCompute } from "./local/lifecycle";
+import { registerTarget } from "./registry";
 
-export interface LocalCompute {
-  target: LocalTarget;
-  targetId: string;
-  workspaceId: string;
-  stop(): Promise<void>;
-}
-
+export type { LocalCompute } from "./local/lifecycle";
 export const LOCAL_TARGET_NAME = "local";
+/** What terminal sessions on the target say when it stops. */
+export const COMPUTE_STOPPED_DETAIL = "Compute stopped. Start a new session once the target runs again.";
 
 async function ensureLocalTargetRow(db: Db, workspace: Workspace, host: string): Promise<ComputeTarget> {
   const [existing] = await db
@@ -31,40 +28,32 @@ async function ensureLocalTargetRow(db: Db, workspace: Workspace, host: string):
   return (await registerTarget(db, { workspaceId: workspace.id, name: LOCAL_TARGET_NAME, kind: "local", host })).target;
 }
 
-export function volumeDir(dataDir: string, workspaceId: string): string {
-  return path.join(dataDir, "workspaces", workspaceId, "volume");
-}
-
+/** Registers (once) and boots the embedded target of `workspace`; shared with route handlers through globalThis. */
 export async function startLocalCompute(db: Db, workspace: Workspace, log: Logger): Promise<LocalCompute> {
   const cfg = config();
   const row = await ensureLocalTargetRow(db, workspace, cfg.localTarget.publicHost);
-  const hostKey = loadOrCreateKeyFile(path.join(cfg.dataDir, "keys", "local_host_ed25519"), "meshia-local-host");
-  const target = new LocalTarget({
+  const compute = new LocalCompute({
+    db,
+    row,
+    log,
+    dataDir: cfg.dataDir,
+    volumesDir: cfg.volumesDir,
     listenHost: cfg.localTarget.listenHost,
+    publicHost: cfg.localTarget.publicHost,
     ports: cfg.localTarget.ports,
-    hostKey,
-    volume: volumeDir(cfg.dataDir, workspace.id),
-    log: log.child({ target: row.id }),
-    // The very lookup OpenSSH targets reach over HTTP, asked at every login.
+    liveWindowMs: cfg.targetLiveWindowMs,
+    // The very lookup OpenSSH targets reach over HTTP (and its cache), asked at every login.
     allowedKeys: (user) => keyLookup(db, cfg.targetLiveWindowMs).keysFor(row.id, user),
+    onStop: (targetId) => void endTerminalSessions(targetId),
   });
-  const boot = await target.start();
-  await recordBoot(db, row, { bootId: boot.bootId, port: boot.port, hostKeys: [hostKey.publicKey], host: cfg.localTarget.publicHost });
-  const beat = setInterval(
-    () => heartbeat(db, row.id).catch((err: unknown) => log.warn({ err }, "local target heartbeat failed")),
-    Math.max(1000, Math.min(30_000, cfg.targetLiveWindowMs / 3)),
-  );
-  beat.unref();
-  const compute: LocalCompute = {
-    target,
-    targetId: row.id,
-    workspaceId: workspace.id,
-    async stop() {
-      clearInterval(beat);
-      await target.stop();
-      const latest = await findTarget(db, row.id);
-      if (latest) await markStopped(db, latest);
-    },
-  };
+  // Route handlers find it here (lib/targets/power.ts) to stop and start it.
+  setSingleton(`local-compute:${row.id}`, compute);
+  await compute.start();
   return compute;
+}
+
+async function endTerminalSessions(targetId: string): Promise<void> {
+  // Imported when needed: the terminal modules are not needed to boot a target.
+  const { sessionRegistry } = await import("@/lib/terminal/registry");
+  for (const s of sessionRegistry().forTarget(targetId)) s.computeStopped(COMPUTE_STOPPED_DETAIL);
 }

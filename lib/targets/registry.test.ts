@@ -17,6 +17,8 @@ function target(over: Partial<ComputeTarget>): ComputeTarget {
     status: "live",
     lastSeenAt: new Date(0),
     tokenHash: null,
+    unavailableReason: null,
+    unavailableFix: null,
     bridgeGeneration: 1,
     createdAt: new Date(0),
     ...over,

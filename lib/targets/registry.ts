@@ -10,7 +10,7 @@ import { fingerprintOf, keyIdentity, parsePublicKeyLine } from "@/lib/keys/finge
 import { checkTargetHost } from "./network-policy";
 import { SSH_USER, sshCommand } from "./ssh-command";
 
-export type TargetStatus = "pending" | "live" | "stopped";
+export type TargetStatus = "pending" | "live" | "stopped" | "unavailable";
 
 export interface TargetView {
   id: string;
@@ -25,6 +25,8 @@ export interface TargetView {
   lastSeenAt: string | null;
   hostKeyFingerprint: string | null;
   sshCommand: string | null;
+  /** Why the target cannot run shells, and what fixes it (status "unavailable" only). */
+  unavailable: { reason: string; fix: string } | null;
 }
 
 /** Live compute: booted, not stopped, and heard from within the live window. */
@@ -59,7 +61,8 @@ export function targetView(t: ComputeTarget, liveWindowMs: number, now = Date.no
     bootedAt: t.bootedAt?.toISOString() ?? null,
     lastSeenAt: t.lastSeenAt?.toISOString() ?? null,
     hostKeyFingerprint: t.hostKeyFingerprint,
-    sshCommand: commandFor(t),
+    sshCommand: status === "unavailable" ? null : commandFor(t),
+    unavailable: status === "unavailable" ? { reason: t.unavailableReason ?? "", fix: t.unavailableFix ?? "" } : null,
   };
 }
 
@@ -202,6 +205,8 @@ export async function recordBoot(
       lastSeenAt: now,
       port: boot.port,
       status: "live",
+      unavailableReason: null,
+      unavailableFix: null,
       hostKeys: hostKeys.join("\n"),
       hostKeyFingerprint: fingerprintOf(hostKeys[0]!),
       ...(boot.host ? { host: boot.host } : {}),
@@ -221,9 +226,21 @@ export async function heartbeat(db: Db, targetId: string): Promise<void> {
   await db.update(computeTargets).set({ lastSeenAt: new Date() }).where(eq(computeTargets.id, targetId));
 }
 
-export async function markStopped(db: Db, target: ComputeTarget): Promise<void> {
+export async function markStopped(db: Db, target: ComputeTarget, actor: string | null = null): Promise<void> {
   await db.update(computeTargets).set({ status: "stopped" }).where(eq(computeTargets.id, target.id));
-  await audit(db, { workspaceId: target.workspaceId, action: "target.stopped", detail: { targetId: target.id, bootId: target.bootId } });
+  await audit(db, { workspaceId: target.workspaceId, actor, action: "target.stopped", detail: { targetId: target.id, bootId: target.bootId } });
+  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
+}
+
+/** The target cannot run shells safely here: no port, no command, and why with the fix. */
+export async function markUnavailable(db: Db, target: ComputeTarget, why: { reason: string; fix: string }): Promise<void> {
+  await db
+    .update(computeTargets)
+    .set({ status: "unavailable", port: null, unavailableReason: why.reason, unavailableFix: why.fix })
+    .where(eq(computeTargets.id, target.id));
+  if (target.status !== "unavailable" || target.unavailableReason !== why.reason) {
+    await audit(db, { workspaceId: target.workspaceId, action: "target.unavailable", detail: { targetId: target.id, reason: why.reason } });
+  }
   await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
 }
 

@@ -42,6 +42,7 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
     async connect(size) {
       const target = await findTarget(db, targetId);
       if (!target || target.workspaceId !== workspaceId) throw new Error("This compute target no longer exists.");
+      if (target.status === "unavailable") throw new Error(`This compute target is unavailable: ${target.unavailableReason ?? ""} ${target.unavailableFix ?? ""}`.trim());
       if (effectiveStatus(target, cfg.targetLiveWindowMs) !== "live" || !target.port) {
         throw new Error("This compute target is not running.");
       }

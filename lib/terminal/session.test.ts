@@ -10,7 +10,8 @@ import { WebSocket, WebSocketServer } from "ws";
 import { loadOrCreateKeyFile, type KeyFile } from "@/lib/keys/key-file";
 import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { connectBridge, openShell } from "@/lib/ssh/bridge";
-import { LocalTarget } from "@/lib/targets/local-target";
+import { LocalTarget } from "@/lib/targets/local/server";
+import { sandboxForTests } from "@/lib/targets/local/testing";
 import { CLOSE, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "./protocol";
 import { HIGH_WATER, TerminalSession, UNREACHABLE_MESSAGE, type SessionDeps } from "./session";
 
@@ -26,11 +27,13 @@ const sessions = new Map<string, TerminalSession>();
 beforeAll(async () => {
   hostKey = loadOrCreateKeyFile(path.join(dir, "host"), "host");
   bridge = loadOrCreateKeyFile(path.join(dir, "bridge"), "bridge");
+  const { sandbox, volume } = await sandboxForTests(dir);
   target = new LocalTarget({
     listenHost: "127.0.0.1",
     ports: { from: 25000, to: 25499 },
     hostKey,
-    volume: path.join(dir, "volume"),
+    volume,
+    sandbox,
     log,
     allowedKeys: async () => [{ blob: parsePublicKeyLine(bridge.publicKey)!.blob, options: null }],
   });

@@ -1,15 +1,15 @@
 // The embedded target against a real ssh2 client: bytes in and out of real pty shells.
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import ssh2, { type ClientChannel } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
-import { LocalTarget } from "./local-target";
+import { LocalTarget } from "./server";
+import { sandboxForTests } from "./testing";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-local-target-"));
-chmodSync(dir, 0o755); // shells may run as `mesh`, who must reach the volume inside
 const clientKey = ssh2.utils.generateKeyPairSync("ed25519");
 const parsedClientKey = ssh2.utils.parseKey(clientKey.public);
 if (parsedClientKey instanceof Error || Array.isArray(parsedClientKey)) throw new Error("bad test key");
@@ -19,11 +19,13 @@ let target: LocalTarget;
 const clients: ssh2.Client[] = [];
 
 beforeAll(async () => {
+  const { sandbox, volume } = await sandboxForTests(dir);
   target = new LocalTarget({
     listenHost: "127.0.0.1",
     ports: { from: 23880, to: 23899 }, // the target skips ports in use
     hostKey: loadOrCreateKeyFile(path.join(dir, "host_ed25519"), "test-host"),
-    volume: path.join(dir, "volume"),
+    volume,
+    sandbox,
     allowedKeys: async () => [{ blob: clientBlob, options: null }],
     log: pino({ level: "silent" }),
   });

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
 import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { generateWorkspaceKey, type GeneratedKey } from "@/lib/keys/workspace-key";
-import { LocalTarget } from "./local-target";
+import { LocalTarget } from "./server";
+import { sandboxForTests } from "./testing";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-local-target-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,6 +40,7 @@ function keyFile(name: string, key: GeneratedKey): string {
 
 describe("embedded local target", () => {
   let target: LocalTarget;
+  let volume: string;
   let keyA: GeneratedKey;
   let keyB: GeneratedKey;
   let fileA: string;
@@ -53,11 +55,14 @@ describe("embedded local target", () => {
     fileB = keyFile("b.pem", keyB);
     allowed = [{ blob: parsePublicKeyLine(keyA.publicKey)!.blob, options: null }];
     process.env.MESHIA_TEST_SENTINEL = "do-not-leak-into-shells";
+    const { sandbox, volume: vol } = await sandboxForTests(dir);
+    volume = vol;
     target = new LocalTarget({
       listenHost: "127.0.0.1",
       ports: { from: 24500, to: 24999 },
       hostKey: loadOrCreateKeyFile(path.join(dir, "host_ed25519"), "test-host"),
-      volume: path.join(dir, "ws", "volume"),
+      volume,
+      sandbox,
       log: pino({ level: "silent" }),
       allowedKeys: async (user) => {
         if (lookupFails) throw new Error("database down");
@@ -78,7 +83,7 @@ describe("embedded local target", () => {
   it("starts shells in the workspace volume, which is also HOME, with a clean environment", async () => {
     const r = await ssh(fileA, target.port, ['pwd; echo "$HOME"; env']);
     const [pwd, home, ...env] = r.stdout.trim().split("\n");
-    expect(pwd).toBe(path.join(dir, "ws", "volume"));
+    expect(pwd).toBe(volume);
     expect(home).toBe(pwd);
     expect(env.join("\n")).not.toContain("do-not-leak-into-shells");
     expect(env.join("\n")).not.toContain("DATABASE_URL");

@@ -1,0 +1,19 @@
+// For tests of the embedded target: a real sandbox (whatever this machine allows)
+// with a data directory and a volume under `dir`, laid out as the server does.
+import { chmodSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import pino from "pino";
+import { detectSandbox, type Sandbox } from "./sandbox";
+import { prepareVolume } from "./volumes";
+
+export async function sandboxForTests(dir: string): Promise<{ sandbox: Sandbox; dataDir: string; volumesDir: string; volume: string }> {
+  chmodSync(dir, 0o711); // mkdtemp makes 0700; `mesh` must reach the volumes inside
+  const dataDir = path.join(dir, "data");
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const volumesDir = path.join(dir, "volumes");
+  mkdirSync(volumesDir, { recursive: true, mode: 0o711 });
+  const found = await detectSandbox({ dataDir, volumesDir });
+  if (!found.ok) throw new Error(`no sandbox on this machine: ${found.reason} ${found.fix}`);
+  const volume = prepareVolume({ dataDir, volumesDir, workspaceId: "ws-test", owner: found.sandbox.volumeOwner, log: pino({ level: "silent" }) });
+  return { sandbox: found.sandbox, dataDir, volumesDir, volume };
+}

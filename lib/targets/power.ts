@@ -1,0 +1,45 @@
+// Stop and start for a workspace's compute target, as the routes ask it: only the
+// embedded target is driven from here (an OpenSSH target reports its own boots).
+import type { ComputeTarget } from "@/db/schema";
+import type { Db } from "@/db/client";
+import { audit } from "@/lib/audit";
+import { config } from "@/lib/config";
+import { ApiError } from "@/lib/http/errors";
+import { isUuid } from "@/lib/workspaces";
+import { getSingleton } from "@/lib/global";
+import type { LocalCompute } from "./local/lifecycle";
+import { findTarget, findWorkspaceTarget, targetView, type TargetView } from "./registry";
+
+/** The embedded target this process runs with that id (started by server.ts; see local-compute.ts). Type-only import: routes need not bundle ssh2 and node-pty. */
+function localCompute(targetId: string): LocalCompute | undefined {
+  return getSingleton<LocalCompute>(`local-compute:${targetId}`);
+}
+
+async function embeddedTarget(db: Db, workspaceId: string, id: string) {
+  const target: ComputeTarget | null = isUuid(id) ? await findWorkspaceTarget(db, workspaceId, id) : null;
+  if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
+  if (target.kind !== "local") throw new ApiError("conflict", "Only the embedded target is stopped and started here; an OpenSSH target reports its own boots.");
+  const compute = localCompute(target.id);
+  if (!compute) throw new ApiError("conflict", "This server does not run that embedded target (MESHIA_LOCAL_TARGET is off, or another instance runs it).");
+  return { target, compute };
+}
+
+async function view(db: Db, id: string): Promise<TargetView> {
+  return targetView((await findTarget(db, id))!, config().targetLiveWindowMs);
+}
+
+/** Ends every SSH connection and terminal session on the target ("compute stopped"). */
+export async function stopTarget(db: Db, workspaceId: string, id: string, actor: string): Promise<TargetView> {
+  const { target, compute } = await embeddedTarget(db, workspaceId, id);
+  await compute.stop(actor);
+  return view(db, target.id);
+}
+
+/** Boots it: a new port (unless pinned) and boot id, the same host key and volume. */
+export async function startTarget(db: Db, workspaceId: string, id: string, actor: string): Promise<TargetView> {
+  const { target, compute } = await embeddedTarget(db, workspaceId, id);
+  const was = compute.state;
+  const state = await compute.start();
+  if (was !== "running" && state === "running") await audit(db, { workspaceId, actor, action: "target.started", detail: { targetId: target.id } });
+  return view(db, target.id);
+}
