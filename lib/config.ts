@@ -74,6 +74,7 @@ const schema = z.object({
   MESHIA_TARGET_ALLOWED_NETWORKS: cidrList.default([]),
   MESHIA_SIGNIN_RATE: rate.default({ max: 3, windowSeconds: 10 }),
   MESHIA_KEYGEN_RATE: rate.default({ max: 10, windowSeconds: 60 }),
+  MESHIA_CONNECTION_TEST_RATE: rate.default({ max: 6, windowSeconds: 60 }),
   MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
   MESHIA_DRAIN_GRACE: seconds.default(30),
   MESHIA_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
@@ -139,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       setupToken: e.MESHIA_SETUP_TOKEN,
       signInRate: e.MESHIA_SIGNIN_RATE,
       keygenRate: e.MESHIA_KEYGEN_RATE,
+      connectionTestRate: e.MESHIA_CONNECTION_TEST_RATE,
     },
   };
 }
