@@ -12,6 +12,7 @@ import type { Logger } from "@/lib/log";
 import { keyLookup } from "./key-lookup";
 import { LocalCompute } from "./local/lifecycle";
 import { registerTarget } from "./registry";
+import { sshAccessLog } from "./ssh-access-log";
 
 export type { LocalCompute } from "./local/lifecycle";
 export const LOCAL_TARGET_NAME = "local";
@@ -45,6 +46,8 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     // The very lookup OpenSSH targets reach over HTTP (and its cache), asked at every login.
     allowedKeys: (user) => keyLookup(db, cfg.targetLiveWindowMs).keysFor(row.id, user),
     onStop: (targetId) => void endTerminalSessions(targetId),
+    // Every login attempt on the embedded target goes to the workspace's SSH access audit.
+    onLogin: (attempt) => sshAccessLog(db, log).record({ workspaceId: row.workspaceId, targetId: row.id, kind: "login", ...attempt }),
   });
   // Route handlers find it here (lib/targets/power.ts) to stop and start it.
   setSingleton(`local-compute:${row.id}`, compute);
