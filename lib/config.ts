@@ -66,6 +66,8 @@ const schema = z.object({
   MESHIA_TRUST_PROXY: onOff.default(false),
   MESHIA_SESSION_GRACE: seconds.default(300),
   MESHIA_RESUME_BUFFER: z.coerce.number().int().min(4096).default(1024 * 1024),
+  // At least one input frame (64 KiB), so that one paste frame alone never trips it.
+  MESHIA_TERMINAL_INPUT_CAP: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
   MESHIA_IDLE_TIMEOUT: seconds.default(0),
   MESHIA_TICKET_TTL: seconds.default(30),
   MESHIA_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -130,6 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     terminal: {
       graceMs: e.MESHIA_SESSION_GRACE * 1000,
       resumeBufferBytes: e.MESHIA_RESUME_BUFFER,
+      /** Hard cap on a session's input waiting for its SSH channel; above it the session is closed. */
+      inputCapBytes: e.MESHIA_TERMINAL_INPUT_CAP,
       idleTimeoutMs: e.MESHIA_IDLE_TIMEOUT * 1000,
       ticketTtlMs: e.MESHIA_TICKET_TTL * 1000,
     },
