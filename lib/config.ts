@@ -76,6 +76,10 @@ const schema = z.object({
   MESHIA_TARGET_ALLOWED_NETWORKS: cidrList.default([]),
   MESHIA_SIGNIN_RATE: rate.default({ max: 3, windowSeconds: 10 }),
   MESHIA_KEYGEN_RATE: rate.default({ max: 10, windowSeconds: 60 }),
+  MESHIA_KEYGEN_USER_RATE: rate.default({ max: 20, windowSeconds: 60 }),
+  MESHIA_KEYGEN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  MESHIA_KEY_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(4),
+  MESHIA_WORKSPACE_CREATE_RATE: rate.default({ max: 10, windowSeconds: 3600 }),
   MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
   MESHIA_DRAIN_GRACE: seconds.default(30),
   MESHIA_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
@@ -143,6 +147,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       setupToken: e.MESHIA_SETUP_TOKEN,
       signInRate: e.MESHIA_SIGNIN_RATE,
       keygenRate: e.MESHIA_KEYGEN_RATE,
+      /** Key generations per user across all their workspaces. */
+      keygenUserRate: e.MESHIA_KEYGEN_USER_RATE,
+      /** Workspaces one user may create per window. */
+      workspaceCreateRate: e.MESHIA_WORKSPACE_CREATE_RATE,
+    },
+    keys: {
+      /** Generations in flight at once, server-wide; beyond it 503 with Retry-After. */
+      maxConcurrent: e.MESHIA_KEYGEN_CONCURRENCY,
+      /** Pre-generated pairs kept in memory (0: none). */
+      poolSize: e.MESHIA_KEY_POOL_SIZE,
     },
   };
 }

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
+import { isDatabaseUnavailable, reportDatabaseError } from "@/db/outage";
 import { singleton } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 
@@ -88,7 +89,11 @@ export async function listenForEvents(url: string, log: Logger): Promise<() => P
   let delay = 500;
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: url });
-    c.on("error", (err) => log.warn({ err: err.message }, "event listener connection failed; reconnecting"));
+    c.on("error", (err) => {
+      // The database going away is logged once for the whole process (db/outage.ts).
+      if (isDatabaseUnavailable(err)) reportDatabaseError(err);
+      else log.warn({ err: err.message }, "event listener connection failed; reconnecting");
+    });
     c.on("end", () => {
       if (client === c) {
         client = null;
