@@ -26,8 +26,10 @@ export interface LocalComputeOptions {
   probe?: SandboxProbe;
   /** Keys that may log in as `user` now; default: the authorized-keys lookup, uncached. */
   allowedKeys?(user: string): Promise<{ blob: Buffer; options: string | null }[]>;
-  /** Called when the target stops: ends the terminal sessions on it. */
+  /** Called when the target stops (its terminal sessions end by the target.stopped event, on every instance). */
   onStop?(targetId: string): void;
+  /** What the terminal sessions on it say when it stops. */
+  stopDetail?: string;
 }
 
 export type LocalComputeState = "running" | "stopped" | "unavailable";
@@ -136,7 +138,7 @@ export class LocalCompute {
     this.target = null;
     this.state = "stopped";
     // Stopped in the registry first: the lookup then refuses every key, so nothing logs in meanwhile.
-    await markStopped(this.opts.db, await this.current(), actor);
+    await markStopped(this.opts.db, await this.current(), actor, this.opts.stopDetail);
     this.opts.onStop?.(this.targetId);
     await target?.stop();
     return this.state;
