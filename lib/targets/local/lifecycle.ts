@@ -138,9 +138,14 @@ export class LocalCompute {
     this.target = null;
     this.state = "stopped";
     // Stopped in the registry first: the lookup then refuses every key, so nothing logs in meanwhile.
-    await markStopped(this.opts.db, await this.current(), actor, this.opts.stopDetail);
-    this.opts.onStop?.(this.targetId);
-    await target?.stop();
+    // The SSH server stops even when that fails (the database gone, the lead lost with it):
+    // another instance may be taking the embedded target over.
+    try {
+      await markStopped(this.opts.db, await this.current(), actor, this.opts.stopDetail);
+      this.opts.onStop?.(this.targetId);
+    } finally {
+      await target?.stop();
+    }
     return this.state;
   }
 }
