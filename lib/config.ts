@@ -70,6 +70,8 @@ const schema = z.object({
   MESHIA_TERMINAL_INPUT_CAP: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
   MESHIA_IDLE_TIMEOUT: seconds.default(0),
   MESHIA_TICKET_TTL: seconds.default(30),
+  MESHIA_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).default(20),
+  MESHIA_MAX_TICKETS_PER_USER: z.coerce.number().int().min(1).default(20),
   MESHIA_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   MESHIA_SETUP_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   MESHIA_BRIDGE_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -140,6 +142,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       inputCapBytes: e.MESHIA_TERMINAL_INPUT_CAP,
       idleTimeoutMs: e.MESHIA_IDLE_TIMEOUT * 1000,
       ticketTtlMs: e.MESHIA_TICKET_TTL * 1000,
+      /** Terminal sessions one person may have open at once (tickets for new sessions count). */
+      maxSessionsPerUser: e.MESHIA_MAX_SESSIONS_PER_USER,
+      /** Unused terminal tickets one person may hold at once. */
+      maxTicketsPerUser: e.MESHIA_MAX_TICKETS_PER_USER,
     },
     logLevel: e.LOG_LEVEL,
     auth: {

@@ -28,8 +28,10 @@ export interface LocalComputeOptions {
   allowedKeys?(user: string): Promise<AllowedKey[]>;
   /** Every key login attempt on the target (the SSH access audit). */
   onLogin?(attempt: LoginAttempt): void;
-  /** Called when the target stops: ends the terminal sessions on it. */
+  /** Called when the target stops (its terminal sessions end by the target.stopped event, on every instance). */
   onStop?(targetId: string): void;
+  /** What the terminal sessions on it say when it stops. */
+  stopDetail?: string;
 }
 
 export type LocalComputeState = "running" | "stopped" | "unavailable";
@@ -139,9 +141,14 @@ export class LocalCompute {
     this.target = null;
     this.state = "stopped";
     // Stopped in the registry first: the lookup then refuses every key, so nothing logs in meanwhile.
-    await markStopped(this.opts.db, await this.current(), actor);
-    this.opts.onStop?.(this.targetId);
-    await target?.stop();
+    // The SSH server stops even when that fails (the database gone, the lead lost with it):
+    // another instance may be taking the embedded target over.
+    try {
+      await markStopped(this.opts.db, await this.current(), actor, this.opts.stopDetail);
+      this.opts.onStop?.(this.targetId);
+    } finally {
+      await target?.stop();
+    }
     return this.state;
   }
 }
