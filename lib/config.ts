@@ -82,6 +82,7 @@ const schema = z.object({
   MESHIA_KEYGEN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MESHIA_KEY_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(4),
   MESHIA_WORKSPACE_CREATE_RATE: rate.default({ max: 10, windowSeconds: 3600 }),
+  MESHIA_CONNECTION_TEST_RATE: rate.default({ max: 6, windowSeconds: 60 }),
   MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
   MESHIA_DRAIN_GRACE: seconds.default(30),
   MESHIA_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
@@ -153,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       setupToken: e.MESHIA_SETUP_TOKEN,
       signInRate: e.MESHIA_SIGNIN_RATE,
       keygenRate: e.MESHIA_KEYGEN_RATE,
+      connectionTestRate: e.MESHIA_CONNECTION_TEST_RATE,
       /** Key generations per user across all their workspaces. */
       keygenUserRate: e.MESHIA_KEYGEN_USER_RATE,
       /** Workspaces one user may create per window. */
