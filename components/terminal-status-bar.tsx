@@ -1,6 +1,7 @@
 "use client";
 // The terminal's status line: connecting, live, reconnecting (with a countdown and
-// Retry now), ended, expired, compute stopped, failed.
+// Retry now), ended, expired, compute stopped, failed, limited (a cap was hit: Try again
+// once the server's Retry-After has passed).
 import type { ConnectionStatus } from "@/lib/terminal/client-connection";
 
 export function StatusBar({ status, now, targetLive, onRetry, onRestart }: { status: ConnectionStatus; now: number; targetLive: boolean; onRetry(): void; onRestart(): void }) {
@@ -40,7 +41,12 @@ export function StatusBar({ status, now, targetLive, onRetry, onRestart }: { sta
       text = status.detail;
       tone = "error";
       break;
+    case "limited":
+      text = status.detail;
+      tone = "warn";
+      break;
   }
+  const limitedFor = status.kind === "limited" ? Math.max(0, Math.ceil((status.retryAt - now) / 1000)) : 0;
   return (
     <div className={`status-bar ${tone}`} role="status" aria-live="polite" data-testid="terminal-status" data-state={status.kind}>
       <span className="dot" aria-hidden="true" />
@@ -48,6 +54,11 @@ export function StatusBar({ status, now, targetLive, onRetry, onRestart }: { sta
       {status.kind === "reconnecting" && (
         <button type="button" className="link-button" onClick={onRetry}>
           Retry now
+        </button>
+      )}
+      {status.kind === "limited" && (
+        <button type="button" className="link-button" onClick={onRetry} data-testid="terminal-try-again">
+          {limitedFor > 0 ? `Try again (in ${limitedFor} s)` : "Try again"}
         </button>
       )}
       {status.kind === "compute-stopped" && !targetLive && <span className="muted">Waiting for the target to start again…</span>}

@@ -237,7 +237,7 @@ export function TerminalView({
 
   // A ticking clock only while a countdown is shown.
   useEffect(() => {
-    if (status.kind !== "reconnecting") return;
+    if (status.kind !== "reconnecting" && status.kind !== "limited") return;
     const t = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(t);
   }, [status.kind]);
