@@ -156,10 +156,14 @@ test.describe("connect from your own machine", () => {
     // Bad input and other workspaces' ids: JSON errors, like the other target routes.
     expect((await request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config?os=beos`)).status()).toBe(422);
     expect((await request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config?file=..%2Fx`)).status()).toBe(400);
-    const other = await createWorkspace(request, "Connect other");
-    expect((await request.get(`/api/workspaces/${other}/targets/${target.id}/ssh-config`)).status()).toBe(404);
-    expect((await request.post(`/api/workspaces/${other}/targets/${target.id}/connection-test`)).status()).toBe(404);
-    const stranger = await addPerson(playwright, request, other, "member", "stranger");
+    // A member makes a workspace of their own (workspace creation is limited per person, so not the owner's).
+    const stranger = await addPerson(playwright, request, workspace.id, "member", "stranger");
+    const other = await createWorkspace(stranger.request, "Connect other");
+    for (const [who, ctx] of [["owner", request], ["stranger", stranger.request]] as const) {
+      expect((await ctx.get(`/api/workspaces/${other}/targets/${target.id}/ssh-config`)).status(), who).toBe(404);
+      expect((await ctx.post(`/api/workspaces/${other}/targets/${target.id}/connection-test`)).status(), who).toBe(404);
+    }
+    expect((await request.delete(`/api/workspaces/${workspace.id}/members/${stranger.userId}`)).status()).toBe(204);
     expect((await stranger.request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config`)).status()).toBe(404);
     expect((await stranger.request.post(`/api/workspaces/${workspace.id}/targets/${target.id}/connection-test`)).status()).toBe(404);
     await stranger.request.dispose();
@@ -236,20 +240,22 @@ test.describe("connect from your own machine", () => {
     await expect(dialog.getByTestId("connection-test-result")).toContainText(/Reachable: the target answered with its pinned host key and accepted a login in \d+ ms/);
 
     // Not a port scanner: a closed port and an unroutable address answer alike, after the same floor.
-    const other = await createWorkspace(request, "Connection test");
+    const prober = await addPerson(playwright, request, workspace.id, "member", "prober");
+    const other = await createWorkspace(prober.request, "Connection test");
     const answers: string[] = [];
     for (const [host, port] of [["127.0.0.2", 1], ["192.0.2.44", 22]] as const) {
-      const reg = await request.post(`/api/workspaces/${other}/targets`, { data: { name: `ct-${port}`, host, port } });
+      const reg = await prober.request.post(`/api/workspaces/${other}/targets`, { data: { name: `ct-${port}`, host, port } });
       expect(reg.status(), await reg.text()).toBe(201);
       const id = ((await reg.json()) as { target: { id: string } }).target.id;
       const start = Date.now();
-      const res = await request.post(`/api/workspaces/${other}/targets/${id}/connection-test`);
+      const res = await prober.request.post(`/api/workspaces/${other}/targets/${id}/connection-test`);
       expect(res.status()).toBe(200);
       expect(Date.now() - start).toBeGreaterThanOrEqual(4_900);
       answers.push(await res.text());
     }
     expect(answers[0]).toBe(answers[1]);
     expect(JSON.parse(answers[0]!)).toEqual({ reachable: false, message: "The target could not be reached from Meshia." });
+    await prober.request.dispose();
 
     // Rate limited per person.
     const member = await addPerson(playwright, request, workspace.id, "member", "tester");
