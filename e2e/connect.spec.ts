@@ -47,6 +47,14 @@ async function noWordSplit(page: Page, testId: string): Promise<string[]> {
   });
 }
 
+test("unknown paths say no such page; unknown workspaces say no such workspace", async ({ page }) => {
+  expect((await page.goto("/no/such/page"))?.status()).toBe(404);
+  await expect(page.getByText("There is no page at this address.")).toBeVisible();
+  await expect(page.getByText("no such workspace")).toHaveCount(0);
+  expect((await page.goto("/w/00000000-0000-4000-8000-000000000000"))?.status()).toBe(404);
+  await expect(page.getByText("There is no such workspace here.")).toBeVisible();
+});
+
 test.describe("connect from your own machine", () => {
   test.describe.configure({ mode: "serial" });
   let pem = "";
