@@ -188,14 +188,20 @@ test.describe("connect from your own machine", () => {
     await expect(dialog.getByRole("link", { name: "Open in Cursor" })).toHaveAttribute("href", cfg.cursorUrl);
   });
 
-  test("a new port after a reboot: the dialog says so and offers the updated entry; the known_hosts line still holds", async ({ page, request, workspace, keyDir }) => {
+  test("a new port after a reboot: the dialog says so and offers the updated entry; the known_hosts line still holds", async ({ page, context, request, workspace, keyDir }) => {
     const before = await localTarget(request, workspace);
+    // Copy the entry in this browser first: the dialog remembers the port it had.
+    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+    let dialog = await openDialog(page);
+    await dialog.getByText("ssh config, VS Code and Cursor").click();
+    await dialog.getByRole("button", { name: "Copy ssh config" }).click();
+    await expect(dialog.getByTestId("port-changed")).toHaveCount(0);
     expect((await request.post(`/api/workspaces/${workspace.id}/targets/${before.id}/stop`)).status()).toBeLessThan(300);
     expect((await request.post(`/api/workspaces/${workspace.id}/targets/${before.id}/start`)).status()).toBeLessThan(300);
     await expect.poll(async () => (await localTarget(request, workspace)).status, { timeout: 20_000 }).toBe("live");
     const after = await localTarget(request, workspace);
     test.skip(after.port === before.port, "the target came back on the same port (pinned)");
-    const dialog = await openDialog(page);
+    dialog = await openDialog(page);
     const notice = dialog.getByTestId("port-changed");
     await expect(notice).toContainText(`new port: ${after.port}`);
     await expect(notice).toContainText(`it was ${before.port}`);
