@@ -147,6 +147,11 @@ export class TerminalSession {
     return this.phase === "live" ? "live" : "connecting";
   }
 
+  /** Over: ended, stopped or expired (it may still be kept a moment for a late resume to read why). */
+  get ended(): boolean {
+    return this.phase === "ended";
+  }
+
   /** Bytes typed in and bytes of output so far. */
   get counts(): { bytesIn: number; bytesOut: number } {
     return { bytesIn: this.bytesIn, bytesOut: this.bytesOut };
