@@ -337,7 +337,8 @@ export class TerminalSession {
     }
     const buffered = this.inputBuffered;
     if (buffered > (this.deps.inputCapBytes ?? DEFAULT_INPUT_CAP)) return this.inputOverflow(buffered);
-    if (!this.inputPaused && buffered > INPUT_HIGH_WATER) {
+    // Not before the first resize: the shell opens only once that frame is read.
+    if (!this.inputPaused && buffered > INPUT_HIGH_WATER && this.phase !== "waiting-size") {
       // Backpressure to the browser: TCP stops, and the sender's socket buffer fills.
       this.inputPaused = true;
       this.socket?.pause();
