@@ -313,8 +313,11 @@ export class TerminalSession {
   private armSilenceTimer(): void {
     if (this.silenceTimer) clearInterval(this.silenceTimer);
     this.silenceTimer = setInterval(() => {
-      // While input is paused we are not listening: silence then says nothing about the socket.
-      if (this.socket && !this.inputPaused && Date.now() - this.lastHeard > SOCKET_SILENCE_MS) this.socket.terminate();
+      // While input is paused we are not listening: silence then says nothing about the
+      // socket, and the client's pings wait unread, so we speak first (an unasked pong
+      // keeps the client from presuming us dead while a program ignores a paste).
+      if (this.socket && this.inputPaused) sendFrame(this.socket, { type: "pong", data: new Uint8Array(0) });
+      else if (this.socket && Date.now() - this.lastHeard > SOCKET_SILENCE_MS) this.socket.terminate();
     }, SOCKET_SILENCE_MS / 3);
     this.silenceTimer.unref();
   }
