@@ -6,7 +6,7 @@ import * as schema from "./schema";
 import { testDatabases } from "./testing";
 
 /** Every table the Drizzle schema declares (ours and better-auth's). */
-const TABLES = Object.values(schema)
+const TABLES = (Object.values(schema) as unknown[])
   .filter((v): v is PgTable => is(v, PgTable))
   .map((t) => getTableName(t))
   .sort();
