@@ -8,6 +8,7 @@ import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
 import { listenForEvents } from "@/lib/events";
+import { deriveInstanceUrl, joinCluster, type Cluster } from "@/lib/cluster/instances";
 import { startDraining } from "@/lib/health";
 import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
@@ -60,6 +61,9 @@ async function main() {
   const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
   const origin = cfg.publicUrl ?? `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${port}`;
   const url = `${origin}/w/${workspace.id}`;
+  // Other instances on this Postgres proxy sockets of sessions held here (and we theirs).
+  const cluster: Cluster | null =
+    kind === "postgres" ? await joinCluster(db, log, { url: deriveInstanceUrl(cfg.cluster.instanceUrl, cfg.host, port), deadAfterMs: cfg.cluster.deadAfterMs }) : null;
   log.info({ url, port, localTarget: local ? { state: local.state, port: local.target?.port ?? null } : null }, "listening");
   // The lines a person looks for: not JSON, on stderr so logs stay machine-readable
   // (and the setup token never enters the JSON log).
@@ -91,6 +95,7 @@ async function main() {
       if (registry.size) log.info({ sessions: registry.size }, "grace period over: ending the remaining terminal sessions");
       await registry.closeAll("This Meshia instance is shutting down; open a new terminal to continue.");
       await local?.stop();
+      await cluster?.stop();
       await stopListening();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

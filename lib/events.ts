@@ -15,7 +15,9 @@ export type MeshiaEvent =
   | { type: "resync" }
   | { type: "workspace-key.changed"; workspaceId: string }
   | { type: "target.changed"; targetId: string; workspaceId: string }
-  | { type: "target.removed"; targetId: string; workspaceId: string };
+  | { type: "target.removed"; targetId: string; workspaceId: string }
+  /** End a terminal session held by whichever instance has it (its tab was closed elsewhere). */
+  | { type: "terminal-session.close"; sessionId: string; workspaceId: string; userId: string | null; reason: string };
 
 export const EVENT_CHANNEL = "meshia_events";
 

@@ -4,19 +4,46 @@ import { singleton } from "@/lib/global";
 import { metrics } from "@/lib/metrics";
 import { TerminalSession, type SessionDeps } from "./session";
 
+export interface RegistryEntry {
+  session: TerminalSession;
+  userId: string | null;
+}
+
+/** Told when a session is added or gone for good (lib/cluster records which instance holds it). */
+export interface RegistryListener {
+  added(entry: RegistryEntry): void;
+  removed(entry: RegistryEntry): void;
+}
+
 export class SessionRegistry {
-  private readonly sessions = new Map<string, { session: TerminalSession; userId: string | null }>();
+  private readonly sessions = new Map<string, RegistryEntry>();
+  private readonly listeners = new Set<RegistryListener>();
+
+  listen(listener: RegistryListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  entries(): RegistryEntry[] {
+    return [...this.sessions.values()];
+  }
 
   create(id: string, workspaceId: string, targetId: string, userId: string | null, deps: Omit<SessionDeps, "onDisposed">): TerminalSession {
     const session = new TerminalSession(id, workspaceId, targetId, {
       ...deps,
       onDisposed: () => {
-        if (this.sessions.get(id)?.session === session) this.sessions.delete(id);
+        const entry = this.sessions.get(id);
+        if (entry?.session === session) {
+          this.sessions.delete(id);
+          for (const l of this.listeners) l.removed(entry);
+        }
         metrics().sessionsOpen.set(this.sessions.size);
       },
     });
-    this.sessions.set(id, { session, userId });
+    const entry = { session, userId };
+    this.sessions.set(id, entry);
     metrics().sessionsOpen.set(this.sessions.size);
+    for (const l of this.listeners) l.added(entry);
     return session;
   }
 
