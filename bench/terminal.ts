@@ -12,6 +12,7 @@ import { createWriteStream, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { defer, run } from "./lib/cleanup";
+import { crossInstancePhase } from "./lib/cross-instance";
 import { Inspector } from "./lib/inspector";
 import { defaultWorkspace, getJson, procCpuSeconds, procStatusBytes, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
 import { median, mib, ms, sleep, summary, table, verdict } from "./lib/stats";
@@ -23,7 +24,8 @@ const { values: args } = parseArgs({
     rounds: { type: "string", default: "3" },
     samples: { type: "string", default: "300" },
     sessions: { type: "string", default: "200" },
-    only: { type: "string", default: "throughput,echo,memory" },
+    /** proxy: throughput and echo through the cross-instance path (needs DATABASE_URL). */
+    only: { type: "string", default: "throughput,echo,memory,proxy" },
     "server-arg": { type: "string", multiple: true, default: [] },
     "no-inspect": { type: "boolean", default: false },
     /** For profiling one path alone: "bridge" or "direct" (ratios need both). */
@@ -107,7 +109,7 @@ interface Ctx {
   target: Target;
   pem: string;
   inspector: Inspector | null;
-  report: { throughput?: string[]; echo?: string[]; memory?: string[] };
+  report: { throughput?: string[]; echo?: string[]; memory?: string[]; proxy?: string[] };
   json: Record<string, unknown>;
 }
 
@@ -311,8 +313,13 @@ run(async () => {
     if (ONLY.has("echo")) await echoPhase(ctx);
     await ctx.server.stop();
   }
+  if (ONLY.has("proxy")) {
+    const r = await crossInstancePhase({ mib: SIZE_MIB, rounds: ROUNDS, samples: SAMPLES, size: SIZE });
+    report.proxy = r.lines;
+    json.proxy = r.json;
+  }
 
   console.log("\nsummary (noisy machine: other engineers' servers and browsers share its 2 cores)");
-  for (const line of [...(report.throughput ?? []), ...(report.echo ?? []), ...(report.memory ?? [])]) console.log(`  ${line}`);
+  for (const line of [...(report.throughput ?? []), ...(report.echo ?? []), ...(report.memory ?? []), ...(report.proxy ?? [])]) console.log(`  ${line}`);
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
 });

@@ -180,10 +180,10 @@ function startInstance(name: "a" | "b", port: number, env: Record<string, string
 }
 
 /**
- * Starts A (no embedded target) then B (the embedded target, so that it outlives A),
+ * Starts A then B (by default B runs the embedded target, so that it outlives A),
  * on a fresh database, behind the balancer (pointing at A). Everything is removed by stop().
  */
-export async function startCluster(opts: { ports?: ClusterPorts; tag: string; env?: Record<string, string> }): Promise<Cluster> {
+export async function startCluster(opts: { ports?: ClusterPorts; tag: string; env?: Record<string, string>; embeddedOn?: "a" | "b" }): Promise<Cluster> {
   const reason = clusterSkipReason();
   if (reason) throw new Error(reason);
   const ports = opts.ports ?? CLUSTER_PORTS;
@@ -224,9 +224,10 @@ export async function startCluster(opts: { ports?: ClusterPorts; tag: string; en
     }
   };
   try {
-    const a = await startInstance("a", ports.a, { ...common, MESHIA_LOCAL_TARGET: "off", MESHIA_DRAIN_GRACE: "0" }, path.join(dataRoot, "a"));
+    const embedded = (on: "a" | "b"): Record<string, string> => ((opts.embeddedOn ?? "b") === on ? { MESHIA_TARGET_PORTS: ports.targetPorts } : { MESHIA_LOCAL_TARGET: "off" });
+    const a = await startInstance("a", ports.a, { ...common, ...embedded("a"), MESHIA_DRAIN_GRACE: "0" }, path.join(dataRoot, "a"));
     started.push(a);
-    const b = await startInstance("b", ports.b, { ...common, MESHIA_TARGET_PORTS: ports.targetPorts, MESHIA_DRAIN_GRACE: "0" }, path.join(dataRoot, "b"));
+    const b = await startInstance("b", ports.b, { ...common, ...embedded("b"), MESHIA_DRAIN_GRACE: "0" }, path.join(dataRoot, "b"));
     started.push(b);
     balancer = await Balancer.listen(ports.balancer, ports.a);
     return {
