@@ -59,6 +59,7 @@ export function proxyToOwner(
     },
   });
   upstream.on("timeout", () => {
+    if (settled) return;
     upstream.destroy();
     fail("timeout");
   });
@@ -73,6 +74,8 @@ export function proxyToOwner(
       return;
     }
     settled = true;
+    // The connect timeout must not outlive the handshake: an idle terminal is not a dead one.
+    up.setTimeout(0);
     // The owner's 101 (its Sec-WebSocket-Accept answers the browser's own key) goes back as it came.
     let lines = `HTTP/1.1 101 ${res.statusMessage ?? "Switching Protocols"}\r\n`;
     for (let i = 0; i < res.rawHeaders.length; i += 2) lines += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
