@@ -32,6 +32,12 @@ function create() {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    terminalProxied: new Counter({
+      name: "meshia_terminal_proxied_total",
+      help: "Terminal sockets for sessions held by another instance, by outcome (proxied, owner-gone, internal-refused).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     limitsHit: new Counter({ name: "meshia_limits_hit_total", help: "Requests refused by a limit, by limit.", labelNames: ["limit"] as const, registers: [registry] }),
   };
 }

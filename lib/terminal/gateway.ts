@@ -13,6 +13,7 @@ import { INTERNAL_TERMINAL_PATH } from "@/lib/cluster/internal-auth";
 import { acceptInternalUpgrade, proxyToOwner } from "@/lib/cluster/terminal-proxy";
 import { isDraining } from "@/lib/health";
 import { originAllowed } from "@/lib/http/origin";
+import { metrics } from "@/lib/metrics";
 import { roleIn } from "@/lib/workspaces";
 import type { Logger } from "@/lib/log";
 import { createBridgedSession } from "./bridged-session";
@@ -102,9 +103,13 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
       if (!binding.isNew && clusterEnabled() && !sessionRegistry().get(binding.sessionId)) {
         const owner = await findOwnedElsewhere(await db(), binding.sessionId, binding.workspaceId, binding.actor, binding.targetId);
         if (owner) {
-          const gone = () => endWith(req, socket, head, "expired", OWNER_GONE_MESSAGE);
+          const gone = () => {
+            metrics().terminalProxied.inc({ outcome: "owner-gone" });
+            endWith(req, socket, head, "expired", OWNER_GONE_MESSAGE);
+          };
           if (!owner.alive) return gone();
           const grant = { sessionId: binding.sessionId, workspaceId: binding.workspaceId, targetId: binding.targetId, userId: binding.actor, resume: binding.isNew ? null : resumeFrom };
+          metrics().terminalProxied.inc({ outcome: "proxied" });
           return proxyToOwner(req, socket, head, owner, grant, log, gone);
         }
       }
@@ -133,6 +138,7 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
     socket.on("error", () => undefined);
     const verdict = clusterEnabled() ? acceptInternalUpgrade(req) : ({ ok: false, reason: "single instance" } as const);
     if (!verdict.ok) {
+      metrics().terminalProxied.inc({ outcome: "internal-refused" });
       log.warn({ reason: verdict.reason, from: req.socket.remoteAddress }, "internal terminal connection refused");
       return refuse(socket, 403, "This endpoint is for Meshia instances only.");
     }
