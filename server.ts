@@ -4,11 +4,14 @@ import { chmodSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import next from "next";
 import { database } from "@/db/client";
+import { isDatabaseUnavailable, OUTAGE_RETRY_AFTER_SECONDS, reportDatabaseError, UNAVAILABLE_MESSAGE } from "@/db/outage";
+import { errorBody } from "@/lib/http/errors";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
 import { listenForEvents } from "@/lib/events";
 import { deriveInstanceUrl, joinCluster, type Cluster } from "@/lib/cluster/instances";
+import { LeaderElection } from "@/lib/leader";
 import { startDraining } from "@/lib/health";
 import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
@@ -30,8 +33,27 @@ async function main() {
   const workspace = await ensureDefaultWorkspace(db);
   ensureBridgeSecret(log); // created on first start, before anything can need it
 
-  let local: LocalCompute | null = null;
-  if (cfg.localTarget.enabled) local = await startLocalCompute(db, workspace, log);
+  // The embedded target runs on one instance: on Postgres, the one holding the
+  // advisory lock (lib/leader.ts); the others see it through its target row. On
+  // PGlite this process is the only one and runs it at once.
+  const embedded: { compute: LocalCompute | null } = { compute: null };
+  const election = cfg.localTarget.enabled
+    ? new LeaderElection({
+        url: kind === "postgres" ? cfg.databaseUrl : undefined,
+        name: "local-target",
+        log,
+        onElected: async () => {
+          embedded.compute = await startLocalCompute(db, workspace, log);
+        },
+        onDeposed: async () => {
+          const compute = embedded.compute;
+          embedded.compute = null;
+          await compute?.stop();
+        },
+      })
+    : null;
+  await election?.start();
+  const local = embedded.compute;
 
   const server = http.createServer();
   const app = next({ dev, hostname: cfg.host, port: cfg.port, httpServer: server, dir: process.cwd() });
@@ -44,8 +66,14 @@ async function main() {
     // Key lookups, probes and metrics: answered here, ahead of Next's pipeline.
     if (serveLean(req, res, String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim(), lean)) return;
     handle(req, res).catch((err: unknown) => {
-      log.error({ err, url: req.url }, "request failed");
-      if (!res.headersSent) res.writeHead(500).end();
+      // The URL without its query: query strings carry tokens (setup links, tickets).
+      if (isDatabaseUnavailable(err)) reportDatabaseError(err);
+      else log.error({ err, path: (req.url ?? "").split("?")[0] }, "request failed");
+      if (!res.headersSent) {
+        const status = isDatabaseUnavailable(err) ? 503 : 500;
+        const body = JSON.stringify(errorBody(status === 503 ? "unavailable" : "internal_error", status === 503 ? UNAVAILABLE_MESSAGE : "Something went wrong on our side."));
+        res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", ...(status === 503 ? { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) } : {}) }).end(body);
+      }
     });
   });
   server.prependListener("upgrade", (req) => trustForwarding(req, cfg.trustProxy));
@@ -64,7 +92,10 @@ async function main() {
   // Other instances on this Postgres proxy sockets of sessions held here (and we theirs).
   const cluster: Cluster | null =
     kind === "postgres" ? await joinCluster(db, log, { url: deriveInstanceUrl(cfg.cluster.instanceUrl, cfg.host, port), deadAfterMs: cfg.cluster.deadAfterMs }) : null;
-  log.info({ url, port, localTarget: local ? { state: local.state, port: local.target?.port ?? null } : null }, "listening");
+  log.info(
+    { url, port, localTarget: local ? { state: local.state, port: local.target?.port ?? null } : election ? "another instance runs it (leader election)" : null },
+    "listening",
+  );
   // The lines a person looks for: not JSON, on stderr so logs stay machine-readable
   // (and the setup token never enters the JSON log).
   process.stderr.write(`\nMeshia SSH access is running at ${url}\n`);
@@ -94,7 +125,7 @@ async function main() {
       while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
       if (registry.size) log.info({ sessions: registry.size }, "grace period over: ending the remaining terminal sessions");
       await registry.closeAll("This Meshia instance is shutting down; open a new terminal to continue.");
-      await local?.stop();
+      await election?.stop(); // stops the embedded target here and lets another instance take it
       await cluster?.stop();
       await stopListening();
       server.closeAllConnections();

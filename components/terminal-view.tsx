@@ -221,7 +221,7 @@ export function TerminalView({
 
   // A ticking clock only while a countdown is shown.
   useEffect(() => {
-    if (status.kind !== "reconnecting") return;
+    if (status.kind !== "reconnecting" && status.kind !== "limited") return;
     const t = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(t);
   }, [status.kind]);
@@ -327,7 +327,12 @@ function StatusBar({ status, now, targetLive, onRetry, onRestart }: { status: Co
       text = status.detail;
       tone = "error";
       break;
+    case "limited":
+      text = status.detail;
+      tone = "warn";
+      break;
   }
+  const limitedFor = status.kind === "limited" ? Math.max(0, Math.ceil((status.retryAt - now) / 1000)) : 0;
   return (
     <div className={`status-bar ${tone}`} role="status" aria-live="polite" data-testid="terminal-status" data-state={status.kind}>
       <span className="dot" aria-hidden="true" />
@@ -335,6 +340,11 @@ function StatusBar({ status, now, targetLive, onRetry, onRestart }: { status: Co
       {status.kind === "reconnecting" && (
         <button type="button" className="link-button" onClick={onRetry}>
           Retry now
+        </button>
+      )}
+      {status.kind === "limited" && (
+        <button type="button" className="link-button" onClick={onRetry} data-testid="terminal-try-again">
+          {limitedFor > 0 ? `Try again (in ${limitedFor} s)` : "Try again"}
         </button>
       )}
       {status.kind === "compute-stopped" && !targetLive && <span className="muted">Waiting for the target to start again…</span>}

@@ -5,13 +5,21 @@
 // better-auth on its own accepted any body size, ignored unknown fields, answered a
 // wrong type with 400 and used its own error shape.
 import { z } from "zod";
+import { db } from "@/db/client";
+import { assertDatabaseReachable } from "@/db/outage";
+import { hasForbiddenCharacters } from "@/lib/http/names";
 import { ApiError, codeForStatus, errorBody } from "@/lib/http/errors";
+import { config } from "@/lib/config";
+import { limit, rateLimiter } from "@/lib/http/rate-limit";
 import { json, readJson, type Handler } from "@/lib/http/route";
 import { assertSameOrigin } from "./access";
 import { auth } from "./auth";
 import type { HttpAuthPath } from "./options";
 
 export const AUTH_BASE_PATH = "/api/auth";
+
+/** The paths that check a password: limited per client address, across instances. */
+const PASSWORD_PATHS = new Set(["/sign-in/email", "/change-password"]);
 
 interface AuthPath {
   method: "GET" | "POST";
@@ -26,7 +34,8 @@ export const AUTH_PATHS: Record<HttpAuthPath, AuthPath> = {
   "/sign-in/email": {
     method: "POST",
     body: z.strictObject({
-      email: z.string().max(254),
+      // A NUL reached the database as a query parameter and failed there.
+      email: z.string().max(254).refine((v) => !hasForbiddenCharacters(v), "email must not contain control characters"),
       password: z.string().max(256),
       rememberMe: z.boolean().optional(),
       callbackURL: z.string().max(2048).optional(),
@@ -102,6 +111,13 @@ export const authHandler: Handler = async (req) => {
   if (spec.method === "POST") {
     // Cross-origin first, as on every other route (better-auth checks again).
     assertSameOrigin(req);
+    if (PASSWORD_PATHS.has(path)) {
+      // better-auth's own limiter counts in this process only; this one counts in
+      // Postgres, so the limit holds across every instance (fails closed: 503).
+      // server.ts leaves exactly one address in X-Forwarded-For: the client's.
+      const ip = req.headers.get("x-forwarded-for")?.trim() || "unknown";
+      await limit(rateLimiter("sign-in", config().auth.signInRate), ip, "sign-in attempts from this address");
+    }
     const body = await readJson(req, spec.body ?? z.strictObject({}), { optional: spec.optionalBody ?? false });
     const headers = new Headers(req.headers);
     headers.delete("content-length");
@@ -109,6 +125,13 @@ export const authHandler: Handler = async (req) => {
     forward = new Request(req.url, { method: "POST", headers, body: JSON.stringify(body) });
   }
   const res = await (await auth()).handler(forward);
+  if (res.status >= 500) {
+    // better-auth answers its own failures with a bare 500 (sign-in with the database
+    // gone had an empty body): a 503 when the database is the cause, a JSON 500 otherwise.
+    await res.body?.cancel().catch(() => undefined);
+    await assertDatabaseReachable(await db());
+    throw new Error(`better-auth answered ${res.status} on ${path}`);
+  }
   const isJson = res.headers.get("content-type")?.includes("application/json") ?? false;
   if (!isJson) return res;
   return res.status >= 400 ? asApiError(res) : stripSessionTokens(res);

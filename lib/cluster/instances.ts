@@ -9,7 +9,6 @@ import os from "node:os";
 import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { controlPlaneInstances, terminalSessionOwners, terminalSessions } from "@/db/schema";
-import { subscribe } from "@/lib/events";
 import { singleton } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 import { sessionRegistry, type RegistryEntry } from "@/lib/terminal/registry";
@@ -97,6 +96,24 @@ export async function findOwnedElsewhere(db: Db, sessionId: string, workspaceId:
   return owner;
 }
 
+/** Sessions a person holds on the other live instances (0 when alone). */
+export async function countSessionsElsewhere(db: Db, userId: string): Promise<number> {
+  const s = state();
+  if (!s.enabled) return 0;
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(terminalSessionOwners)
+    .innerJoin(controlPlaneInstances, eq(controlPlaneInstances.id, terminalSessionOwners.instanceId))
+    .where(
+      and(
+        eq(terminalSessionOwners.userId, userId),
+        sql`${terminalSessionOwners.instanceId} <> ${s.instanceId}`,
+        sql`${controlPlaneInstances.heartbeatAt} > now() - make_interval(secs => ${s.deadAfterMs / 1000})`,
+      ),
+    );
+  return row?.n ?? 0;
+}
+
 /**
  * Removes instances whose heartbeat stopped, with their session rows, and closes
  * those sessions' audit records. Returns how many instances were gone.
@@ -155,10 +172,6 @@ export async function joinCluster(db: Db, log: Logger, opts: { url: string; dead
     removed: (e) => void record("session owner removal", db.delete(terminalSessionOwners).where(and(eq(terminalSessionOwners.sessionId, e.session.id), eq(terminalSessionOwners.instanceId, id)))),
   });
   for (const e of sessionRegistry().entries()) await record("session owner", claim(e));
-  const unsubscribe = subscribe((event) => {
-    if (event.type !== "terminal-session.close") return;
-    sessionRegistry().ownedBy(event.sessionId, event.workspaceId, event.userId)?.close(event.reason);
-  });
   log.info({ instance: id, url: s.url }, "joined the instances on this database");
 
   let beating = false;
@@ -193,7 +206,6 @@ export async function joinCluster(db: Db, log: Logger, opts: { url: string; dead
     async stop() {
       clearInterval(timer);
       unlisten();
-      unsubscribe();
       s.enabled = false;
       // Our sessions are closed by now (shutdown ends them first): nothing of us remains.
       await record("instance removal", db.delete(controlPlaneInstances).where(eq(controlPlaneInstances.id, id)));

@@ -226,10 +226,11 @@ export async function heartbeat(db: Db, targetId: string): Promise<void> {
   await db.update(computeTargets).set({ lastSeenAt: new Date() }).where(eq(computeTargets.id, targetId));
 }
 
-export async function markStopped(db: Db, target: ComputeTarget, actor: string | null = null): Promise<void> {
+/** The target stopped: not live from now on, and its terminal sessions end (on every instance), saying `detail`. */
+export async function markStopped(db: Db, target: ComputeTarget, actor: string | null = null, detail?: string): Promise<void> {
   await db.update(computeTargets).set({ status: "stopped" }).where(eq(computeTargets.id, target.id));
   await audit(db, { workspaceId: target.workspaceId, actor, action: "target.stopped", detail: { targetId: target.id, bootId: target.bootId } });
-  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
+  await publish(db, { type: "target.stopped", targetId: target.id, workspaceId: target.workspaceId, ...(detail ? { detail } : {}) });
 }
 
 /** The target cannot run shells safely here: no port, no command, and why with the fix. */
@@ -260,7 +261,7 @@ export async function rotateBridgeCredential(db: Db, target: ComputeTarget, acto
     await audit(tx, { workspaceId: target.workspaceId, actor, action: "target.bridge-rotated", detail: { targetId: target.id, generation: row.bridgeGeneration } });
     return row;
   });
-  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
+  await publish(db, { type: "target.bridge-rotated", targetId: target.id, workspaceId: target.workspaceId });
   return rotated;
 }
 

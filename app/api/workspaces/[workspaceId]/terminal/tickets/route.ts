@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { withWorkspace } from "@/lib/auth/access";
-import { findOwnedElsewhere, OWNER_GONE_MESSAGE } from "@/lib/cluster/instances";
+import { countSessionsElsewhere, findOwnedElsewhere, OWNER_GONE_MESSAGE } from "@/lib/cluster/instances";
 import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
 import { isDraining } from "@/lib/health";
@@ -11,7 +11,8 @@ import { defineRoute, json, readJson } from "@/lib/http/route";
 import { effectiveStatus, findWorkspaceTarget } from "@/lib/targets/registry";
 import { TERMINAL_PATH } from "@/lib/terminal/protocol";
 import { sessionRegistry } from "@/lib/terminal/registry";
-import { ticketStore } from "@/lib/terminal/tickets";
+import { issueTicket, TicketCapError } from "@/lib/terminal/tickets";
+import { metrics } from "@/lib/metrics";
 import { isUuid } from "@/lib/workspaces";
 
 const body = z.strictObject({
@@ -48,10 +49,27 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
       sessionId = randomUUID();
       isNew = true;
     }
-    const { ticket, expiresAt } = ticketStore().issue(
-      { workspaceId: workspace.id, targetId: target.id, sessionId, isNew, actor, via: principal.via, tokenId: principal.tokenId ?? null },
-      config().terminal.ticketTtlMs,
-    );
-    return json({ ticket, sessionId, path: TERMINAL_PATH, expiresAt: new Date(expiresAt).toISOString() });
+    const terminal = config().terminal;
+    let issued: Awaited<ReturnType<typeof issueTicket>>;
+    try {
+      issued = await issueTicket(
+        db,
+        { workspaceId: workspace.id, targetId: target.id, sessionId, isNew, actor, via: principal.via, tokenId: principal.tokenId ?? null },
+        terminal.ticketTtlMs,
+        {
+          maxOutstanding: terminal.maxTicketsPerUser,
+          maxSessions: terminal.maxSessionsPerUser,
+          // Sessions held here, and on the other instances sharing this database.
+          openSessions: async (userId) => sessionRegistry().countForUser(userId) + (await countSessionsElsewhere(db, userId)),
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof TicketCapError)) throw err;
+      metrics().limitsHit.inc({ limit: err.cap === "sessions" ? "terminal-sessions-per-user" : "terminal-tickets-per-user" });
+      const retry = String(err.retryAfterSeconds);
+      throw new ApiError("rate_limited", err.message, { reason: err.cap === "sessions" ? "session_cap" : "ticket_cap", limit: err.limit, retryAfterSeconds: err.retryAfterSeconds }, { "Retry-After": retry });
+    }
+    const { ticket, expiresAt } = issued;
+    return json({ ticket, sessionId, path: TERMINAL_PATH, expiresAt: expiresAt.toISOString() });
   }),
 });

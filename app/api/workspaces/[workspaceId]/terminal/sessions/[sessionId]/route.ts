@@ -14,7 +14,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     if (session) {
       session.close("The tab was closed.");
     } else {
-      // Held by another instance: it hears this and closes it (lib/cluster/instances.ts).
+      // Held by another instance: it hears this and closes it (the registry handles the event).
       const owner = isUuid(id) ? await findOwnedElsewhere(ctx.db, id, ctx.workspace.id, ctx.actor) : null;
       if (!owner) throw new ApiError("not_found", "No such terminal session.");
       await publish(ctx.db, { type: "terminal-session.close", sessionId: id, workspaceId: ctx.workspace.id, userId: ctx.actor, reason: "The tab was closed." });
