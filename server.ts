@@ -10,6 +10,7 @@ import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
 import { listenForEvents } from "@/lib/events";
+import { LeaderElection } from "@/lib/leader";
 import { startDraining } from "@/lib/health";
 import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
@@ -31,8 +32,27 @@ async function main() {
   const workspace = await ensureDefaultWorkspace(db);
   ensureBridgeSecret(log); // created on first start, before anything can need it
 
-  let local: LocalCompute | null = null;
-  if (cfg.localTarget.enabled) local = await startLocalCompute(db, workspace, log);
+  // The embedded target runs on one instance: on Postgres, the one holding the
+  // advisory lock (lib/leader.ts); the others see it through its target row. On
+  // PGlite this process is the only one and runs it at once.
+  const embedded: { compute: LocalCompute | null } = { compute: null };
+  const election = cfg.localTarget.enabled
+    ? new LeaderElection({
+        url: kind === "postgres" ? cfg.databaseUrl : undefined,
+        name: "local-target",
+        log,
+        onElected: async () => {
+          embedded.compute = await startLocalCompute(db, workspace, log);
+        },
+        onDeposed: async () => {
+          const compute = embedded.compute;
+          embedded.compute = null;
+          await compute?.stop();
+        },
+      })
+    : null;
+  await election?.start();
+  const local = embedded.compute;
 
   const server = http.createServer();
   const app = next({ dev, hostname: cfg.host, port: cfg.port, httpServer: server, dir: process.cwd() });
@@ -68,7 +88,10 @@ async function main() {
   const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
   const origin = cfg.publicUrl ?? `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${port}`;
   const url = `${origin}/w/${workspace.id}`;
-  log.info({ url, port, localTarget: local ? { state: local.state, port: local.target?.port ?? null } : null }, "listening");
+  log.info(
+    { url, port, localTarget: local ? { state: local.state, port: local.target?.port ?? null } : election ? "another instance runs it (leader election)" : null },
+    "listening",
+  );
   // The lines a person looks for: not JSON, on stderr so logs stay machine-readable
   // (and the setup token never enters the JSON log).
   process.stderr.write(`\nMeshia SSH access is running at ${url}\n`);
@@ -98,7 +121,7 @@ async function main() {
       while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
       if (registry.size) log.info({ sessions: registry.size }, "grace period over: ending the remaining terminal sessions");
       await registry.closeAll("This Meshia instance is shutting down; open a new terminal to continue.");
-      await local?.stop();
+      await election?.stop(); // stops the embedded target here and lets another instance take it
       await stopListening();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

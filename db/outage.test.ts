@@ -114,7 +114,7 @@ describe.skipIf(!URL_)("a Postgres outage through a cut proxy (DATABASE_URL)", (
 
     // What callers see: a session cookie and an API token give 503 unavailable with
     // Retry-After (not 401 "sign in"), and sign-in gives a JSON 503 (not an empty 500).
-    for (const headers of [{ cookie: owner.cookie }, { authorization: `Bearer ${owner.token}` }]) {
+    for (const headers of [{ cookie: owner.cookie }, { authorization: `Bearer ${owner.token}` }] as Record<string, string>[]) {
       const res = await workspacesRoute.GET(new Request(`${ORIGIN}/api/workspaces`, { headers: { host: HOST, ...headers } }), { params: Promise.resolve({}) });
       expect(res.status, Object.keys(headers)[0]).toBe(503);
       expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
@@ -136,7 +136,7 @@ describe.skipIf(!URL_)("a Postgres outage through a cut proxy (DATABASE_URL)", (
     expect(await pingDatabase(handle.db)).toBe(true);
     const back = await workspacesRoute.GET(new Request(`${ORIGIN}/api/workspaces`, { headers: { host: HOST, cookie: owner.cookie } }), { params: Promise.resolve({}) });
     expect(back.status).toBe(200);
-    expect((await handle.db.execute(sql`SELECT 1 AS one`)).rows).toEqual([{ one: 1 }]);
+    expect(((await handle.db.execute(sql`SELECT 1 AS one`)) as unknown as { rows: unknown[] }).rows).toEqual([{ one: 1 }]);
     expect(events("database.recovered")).toHaveLength(1);
     expect(databaseDown()).toBe(false);
   });

@@ -3,8 +3,8 @@
 // and API tokens are better-auth's tables, generated into auth-schema.ts; the tables
 // below are Meshia's own and hang off the organization (workspace) id.
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { organization } from "./auth-schema";
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
+import { organization, user } from "./auth-schema";
 
 export * from "./auth-schema";
 
@@ -110,6 +110,43 @@ export const sshAccess = pgTable(
   (t) => [index("ssh_access_workspace").on(t.workspaceId, t.at)],
 );
 
+// Single-use tickets for opening a terminal socket (lib/terminal/tickets.ts). Held
+// here, not in one process's memory, so a ticket issued by one instance opens the
+// socket on another, exactly once. Only a hash of the ticket is stored.
+export const terminalTickets = pgTable(
+  "terminal_tickets",
+  {
+    ticketHash: text("ticket_hash").primaryKey(),
+    workspaceId: workspaceRef().notNull(),
+    targetId: uuid("target_id")
+      .notNull()
+      .references(() => computeTargets.id, { onDelete: "cascade" }),
+    sessionId: uuid("session_id").notNull(),
+    isNew: boolean("is_new").notNull(),
+    /** Who asked for it; the socket must come from the same principal. */
+    userId: uuid("user_id").references(() => user.id, { onDelete: "cascade" }),
+    via: text("via", { enum: ["session", "token"] }).notNull(),
+    tokenId: text("token_id"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("terminal_tickets_user").on(t.userId, t.expiresAt), index("terminal_tickets_expires").on(t.expiresAt)],
+);
+
+// rate-limiter-flexible's RateLimiterPostgres table (lib/http/rate-limit.ts), shaped
+// exactly as that library creates it (key, points, expire in epoch ms), but created
+// by our migrations so the app never runs DDL at request time. Keys carry the limiter's
+// prefix, so every limiter shares this one table.
+export const rateLimits = pgTable(
+  "rate_limits",
+  {
+    key: varchar("key", { length: 255 }).primaryKey(),
+    points: integer("points").notNull().default(0),
+    expire: bigint("expire", { mode: "number" }),
+  },
+  (t) => [index("rate_limits_expire").on(t.expire)],
+);
+
 export const auditEvents = pgTable(
   "audit_events",
   {
@@ -130,3 +167,4 @@ export type ComputeTarget = typeof computeTargets.$inferSelect;
 export type TerminalSession = typeof terminalSessions.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type SshAccess = typeof sshAccess.$inferSelect;
+export type TerminalTicket = typeof terminalTickets.$inferSelect;

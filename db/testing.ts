@@ -5,7 +5,8 @@ import { openDatabase, type Database } from "./client";
 
 export interface TestDatabase {
   name: "pglite" | "postgres";
-  open(): Promise<Database & { dispose(): Promise<void> }>;
+  /** `url` (Postgres only) reaches the same database: a second pool, a LISTEN connection, another "instance". */
+  open(): Promise<Database & { dispose(): Promise<void>; url?: string }>;
 }
 
 function assertLocal(url: URL): void {
@@ -43,6 +44,7 @@ export function testDatabases(env: NodeJS.ProcessEnv = process.env): TestDatabas
         const db = await openDatabase({ url: dbUrl.toString() });
         return {
           ...db,
+          url: dbUrl.toString(),
           async dispose() {
             await db.close();
             const a = new pg.Client({ connectionString: url });

@@ -5,6 +5,7 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { apikey, member, organization as workspaces, user, type Workspace } from "@/db/schema";
 import { audit } from "@/lib/audit";
+import { publish } from "@/lib/events";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -98,7 +99,7 @@ export async function listMembers(db: Db, workspaceId: string): Promise<MemberVi
  */
 export async function removeMember(db: Db, workspaceId: string, userId: string, actor: string): Promise<boolean> {
   if (!isUuid(userId)) return false;
-  return db.transaction(async (tx) => {
+  const removed = await db.transaction(async (tx) => {
     const members = await tx.select().from(member).where(eq(member.organizationId, workspaceId)).for("update");
     const target = members.find((m) => m.userId === userId);
     if (!target) return false;
@@ -112,8 +113,13 @@ export async function removeMember(db: Db, workspaceId: string, userId: string, 
     if (tokens.length) await tx.delete(apikey).where(inArray(apikey.id, tokens.map((t) => t.id)));
     await audit(tx, { workspaceId, actor, action: "member.removed", detail: { userId, tokensRevoked: tokens.length } });
     for (const t of tokens) await audit(tx, { workspaceId, actor, action: "token.revoked", detail: { tokenId: t.id, name: t.name, reason: "member removed" } });
-    return true;
+    return { tokenIds: tokens.map((t) => t.id) };
   });
+  if (!removed) return false;
+  // Committed: their terminals in this workspace end, on every instance.
+  await publish(db, { type: "member.removed", workspaceId, userId });
+  if (removed.tokenIds.length) await publish(db, { type: "token.revoked", workspaceId, tokenIds: removed.tokenIds });
+  return true;
 }
 
 /** The workspace an API token is scoped to (kept in its metadata), or null. */

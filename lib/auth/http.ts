@@ -9,12 +9,17 @@ import { db } from "@/db/client";
 import { assertDatabaseReachable } from "@/db/outage";
 import { hasForbiddenCharacters } from "@/lib/http/names";
 import { ApiError, codeForStatus, errorBody } from "@/lib/http/errors";
+import { config } from "@/lib/config";
+import { limit, rateLimiter } from "@/lib/http/rate-limit";
 import { json, readJson, type Handler } from "@/lib/http/route";
 import { assertSameOrigin } from "./access";
 import { auth } from "./auth";
 import type { HttpAuthPath } from "./options";
 
 export const AUTH_BASE_PATH = "/api/auth";
+
+/** The paths that check a password: limited per client address, across instances. */
+const PASSWORD_PATHS = new Set(["/sign-in/email", "/change-password"]);
 
 interface AuthPath {
   method: "GET" | "POST";
@@ -106,6 +111,13 @@ export const authHandler: Handler = async (req) => {
   if (spec.method === "POST") {
     // Cross-origin first, as on every other route (better-auth checks again).
     assertSameOrigin(req);
+    if (PASSWORD_PATHS.has(path)) {
+      // better-auth's own limiter counts in this process only; this one counts in
+      // Postgres, so the limit holds across every instance (fails closed: 503).
+      // server.ts leaves exactly one address in X-Forwarded-For: the client's.
+      const ip = req.headers.get("x-forwarded-for")?.trim() || "unknown";
+      await limit(rateLimiter("sign-in", config().auth.signInRate), ip, "sign-in attempts from this address");
+    }
     const body = await readJson(req, spec.body ?? z.strictObject({}), { optional: spec.optionalBody ?? false });
     const headers = new Headers(req.headers);
     headers.delete("content-length");

@@ -5,6 +5,7 @@ import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { apikey } from "@/db/schema";
 import { audit } from "@/lib/audit";
+import { publish } from "@/lib/events";
 import { ApiError } from "@/lib/http/errors";
 import { isUuid, tokenWorkspace } from "@/lib/workspaces";
 import type { Auth } from "./auth";
@@ -48,4 +49,6 @@ export async function revokeToken(db: Db, input: { userId: string; workspaceId: 
   if (!row || tokenWorkspace(row.metadata) !== input.workspaceId) throw new ApiError("not_found", "No such token.");
   await db.delete(apikey).where(eq(apikey.id, row.id));
   await audit(db, { workspaceId: input.workspaceId, actor: input.userId, action: "token.revoked", detail: { tokenId: row.id, name: row.name } });
+  // Terminals opened through it end, on every instance.
+  await publish(db, { type: "token.revoked", workspaceId: input.workspaceId, tokenIds: [row.id] });
 }

@@ -6,10 +6,9 @@
 // Wrong tokens are limited per client address (429); right ones never are.
 import { isDatabaseUnavailable, reportDatabaseError } from "@/db/outage";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { z } from "zod";
 import type { Db } from "@/db/client";
-import { singleton } from "@/lib/global";
+import { rateLimiter, type Limiter } from "@/lib/http/rate-limit";
 import { errorBody, type ErrorCode } from "@/lib/http/errors";
 import { MAX_BODY_BYTES, validationError } from "@/lib/http/route";
 import type { Logger } from "@/lib/log";
@@ -55,25 +54,13 @@ function error(status: number, code: ErrorCode, message: string, details?: Recor
   return { status, body: JSON.stringify(errorBody(code, message, details)), headers: { ...SECURITY_HEADERS, "Content-Type": "application/json; charset=utf-8", ...headers } };
 }
 
-export function targetAuthFailureLimiter(rule: { max: number; windowSeconds: number }): RateLimiterMemory {
-  return singleton("rate:target-auth-failures", () => new RateLimiterMemory({ keyPrefix: "target-auth-failures", points: rule.max, duration: rule.windowSeconds }));
-}
-
-/** Seconds until `ip` may try again, or 0 when it is not blocked. */
-async function blockedFor(limiter: RateLimiterMemory, ip: string): Promise<number> {
-  const state = await limiter.get(ip);
-  return state && state.remainingPoints <= 0 && state.msBeforeNext > 0 ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
-}
-
-/** Counts one failure for `ip`; returns the seconds it is now blocked for (0 when not). */
-async function countFailure(limiter: RateLimiterMemory, ip: string): Promise<number> {
-  try {
-    await limiter.consume(ip);
-    return 0;
-  } catch (err) {
-    if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-    throw err;
-  }
+/**
+ * Wrong target tokens per client address, counted across instances on Postgres. Insured:
+ * with its table unreachable it counts in this process's memory (lookups then fail
+ * closed anyway, the database being gone).
+ */
+export function targetAuthFailureLimiter(rule: { max: number; windowSeconds: number }): Limiter {
+  return rateLimiter("target-auth-failures", rule, { insured: true });
 }
 
 export interface AuthorizedKeysDeps {
@@ -123,12 +110,13 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
 
     // An address that keeps sending wrong tokens is not let through to the database;
     // a token we can check from memory (a target already cached) is still checked.
-    const blocked = await blockedFor(limiter, req.clientIp);
+    // Asked from memory only (right tokens never wait for the limit's table).
+    const blocked = await limiter.blockedHere(deps.db, req.clientIp);
     if (blocked && !lookup.isCached(req.targetId)) return tooMany(blocked);
 
     const result = await lookup.lookup(req.targetId, token, parsed.data.user);
     if (!result.ok) {
-      const retry = blocked || (await countFailure(limiter, req.clientIp));
+      const retry = blocked || (await limiter.consume(deps.db, req.clientIp));
       if (retry) return tooMany(retry);
       return error(401, "unauthorized", UNAUTHORIZED, undefined, { "WWW-Authenticate": 'Bearer realm="meshia-target"' });
     }

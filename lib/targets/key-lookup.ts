@@ -47,7 +47,7 @@ export class KeyLookup {
       this.epoch++;
       if (e.type === "resync") this.clear();
       else if (e.type === "workspace-key.changed") this.keys.delete(e.workspaceId);
-      else {
+      else if ("targetId" in e) {
         this.targets.delete(e.targetId);
         this.missing.delete(e.targetId);
       }

@@ -12,6 +12,7 @@ import type { Logger } from "@/lib/log";
 import { keyLookup } from "./key-lookup";
 import { LocalCompute } from "./local/lifecycle";
 import { registerTarget } from "./registry";
+import { sshAccessLog } from "./ssh-access-log";
 
 export type { LocalCompute } from "./local/lifecycle";
 export const LOCAL_TARGET_NAME = "local";
@@ -44,16 +45,13 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     liveWindowMs: cfg.targetLiveWindowMs,
     // The very lookup OpenSSH targets reach over HTTP (and its cache), asked at every login.
     allowedKeys: (user) => keyLookup(db, cfg.targetLiveWindowMs).keysFor(row.id, user),
-    onStop: (targetId) => void endTerminalSessions(targetId),
+    // Its terminal sessions end by the target.stopped event (lib/terminal/registry.ts), on every instance.
+    stopDetail: COMPUTE_STOPPED_DETAIL,
+    // Every login attempt on the embedded target goes to the workspace's SSH access audit.
+    onLogin: (attempt) => sshAccessLog(db, log).record({ workspaceId: row.workspaceId, targetId: row.id, kind: "login", ...attempt }),
   });
   // Route handlers find it here (lib/targets/power.ts) to stop and start it.
   setSingleton(`local-compute:${row.id}`, compute);
   await compute.start();
   return compute;
-}
-
-async function endTerminalSessions(targetId: string): Promise<void> {
-  // Imported when needed: the terminal modules are not needed to boot a target.
-  const { sessionRegistry } = await import("@/lib/terminal/registry");
-  for (const s of sessionRegistry().forTarget(targetId)) s.computeStopped(COMPUTE_STOPPED_DETAIL);
 }

@@ -6,7 +6,7 @@ import type { Db } from "@/db/client";
 import { computeTargets, type ComputeTarget, type TargetKind } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { publish } from "@/lib/events";
-import { fingerprintOf, keyIdentity, parsePublicKeyLine } from "@/lib/keys/fingerprint";
+import { fingerprintOf, keyIdentity, keyTypeLabel, parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { checkTargetHost } from "./network-policy";
 import { SSH_USER, sshCommand } from "./ssh-command";
 
@@ -24,6 +24,8 @@ export interface TargetView {
   bootedAt: string | null;
   lastSeenAt: string | null;
   hostKeyFingerprint: string | null;
+  /** The pinned host key's type as ssh prints it ("ED25519 key fingerprint is …"). */
+  hostKeyType: string | null;
   sshCommand: string | null;
   /** Why the target cannot run shells, and what fixes it (status "unavailable" only). */
   unavailable: { reason: string; fix: string } | null;
@@ -47,6 +49,12 @@ function commandFor(t: ComputeTarget): string | null {
   }
 }
 
+function hostKeyTypeOf(t: ComputeTarget): string | null {
+  const first = pinnedHostKeys(t)[0];
+  const parsed = first ? parsePublicKeyLine(first) : null;
+  return parsed ? keyTypeLabel(parsed.type) : null;
+}
+
 export function targetView(t: ComputeTarget, liveWindowMs: number, now = Date.now()): TargetView {
   const status = effectiveStatus(t, liveWindowMs, now);
   return {
@@ -61,6 +69,7 @@ export function targetView(t: ComputeTarget, liveWindowMs: number, now = Date.no
     bootedAt: t.bootedAt?.toISOString() ?? null,
     lastSeenAt: t.lastSeenAt?.toISOString() ?? null,
     hostKeyFingerprint: t.hostKeyFingerprint,
+    hostKeyType: hostKeyTypeOf(t),
     sshCommand: status === "unavailable" ? null : commandFor(t),
     unavailable: status === "unavailable" ? { reason: t.unavailableReason ?? "", fix: t.unavailableFix ?? "" } : null,
   };
@@ -226,10 +235,11 @@ export async function heartbeat(db: Db, targetId: string): Promise<void> {
   await db.update(computeTargets).set({ lastSeenAt: new Date() }).where(eq(computeTargets.id, targetId));
 }
 
-export async function markStopped(db: Db, target: ComputeTarget, actor: string | null = null): Promise<void> {
+/** The target stopped: not live from now on, and its terminal sessions end (on every instance), saying `detail`. */
+export async function markStopped(db: Db, target: ComputeTarget, actor: string | null = null, detail?: string): Promise<void> {
   await db.update(computeTargets).set({ status: "stopped" }).where(eq(computeTargets.id, target.id));
   await audit(db, { workspaceId: target.workspaceId, actor, action: "target.stopped", detail: { targetId: target.id, bootId: target.bootId } });
-  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
+  await publish(db, { type: "target.stopped", targetId: target.id, workspaceId: target.workspaceId, ...(detail ? { detail } : {}) });
 }
 
 /** The target cannot run shells safely here: no port, no command, and why with the fix. */
@@ -260,7 +270,7 @@ export async function rotateBridgeCredential(db: Db, target: ComputeTarget, acto
     await audit(tx, { workspaceId: target.workspaceId, actor, action: "target.bridge-rotated", detail: { targetId: target.id, generation: row.bridgeGeneration } });
     return row;
   });
-  await publish(db, { type: "target.changed", targetId: target.id, workspaceId: target.workspaceId });
+  await publish(db, { type: "target.bridge-rotated", targetId: target.id, workspaceId: target.workspaceId });
   return rotated;
 }
 

@@ -21,7 +21,7 @@ const COUNTS_EVERY_MS = 5_000;
 
 export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger): TerminalSession {
   const cfg = config();
-  const { sessionId, workspaceId, targetId, actor } = binding;
+  const { sessionId, workspaceId, targetId, actor, tokenId } = binding;
   const record = (what: string, p: Promise<unknown>) => p.catch((err: unknown) => log.error({ err, session: sessionId }, `could not record ${what}`));
   let countsTimer: NodeJS.Timeout | null = null;
   // What of the byte counts has been added to the metrics so far.
@@ -37,6 +37,7 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
   const session: TerminalSession = sessionRegistry().create(sessionId, workspaceId, targetId, actor, {
     log,
     resumeBufferBytes: cfg.terminal.resumeBufferBytes,
+    inputCapBytes: cfg.terminal.inputCapBytes,
     graceMs: cfg.terminal.graceMs,
     idleTimeoutMs: cfg.terminal.idleTimeoutMs,
     async connect(size) {
@@ -122,6 +123,6 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
           .where(eq(terminalSessions.id, sessionId)),
       );
     },
-  });
+  }, tokenId);
   return session;
 }

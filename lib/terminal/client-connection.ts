@@ -16,7 +16,9 @@ export type ConnectionStatus =
   | { kind: "ended"; exitCode: number | null; signal: string | null; detail?: string }
   | { kind: "expired"; detail?: string }
   | { kind: "compute-stopped"; detail?: string }
-  | { kind: "failed"; detail: string };
+  | { kind: "failed"; detail: string }
+  /** Over a per-person cap (open sessions, unused tickets): the server's message, and when trying again may work. */
+  | { kind: "limited"; detail: string; retryAt: number };
 
 export interface ConnectionEvents {
   /** Bytes to write into the terminal; call `processed(seq + data.length)` from xterm's write callback. */
@@ -67,6 +69,8 @@ export class TerminalConnection {
   private lastHeard = 0;
   private disposed = false;
   private pendingExit: { code: number | null; signal: string | null } | null = null;
+  /** The last error frame's message: a closing socket's reason is limited to 123 bytes. */
+  private lastError: string | null = null;
 
   constructor(private readonly opts: ConnectionOptions) {
     this.sessionId = opts.sessionId ?? null;
@@ -87,7 +91,7 @@ export class TerminalConnection {
 
   /** Skips the backoff wait. */
   retryNow(): void {
-    if (this.statusValue.kind !== "reconnecting") return;
+    if (this.statusValue.kind !== "reconnecting" && this.statusValue.kind !== "limited") return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     void this.connect();
@@ -171,6 +175,11 @@ export class TerminalConnection {
         const body = (await res.json().catch(() => null)) as { error?: { message?: string; details?: { reason?: string } } } | null;
         const message = body?.error?.message ?? `HTTP ${res.status}`;
         if (res.status === 404 && resuming) return this.setStatus({ kind: "expired", detail: message });
+        if (res.status === 429) {
+          // Not retried by itself: the person closes a tab (or waits), then tries again.
+          const retry = Number(res.headers.get("Retry-After")) || 5;
+          return this.setStatus({ kind: "limited", detail: message, retryAt: Date.now() + retry * 1000 });
+        }
         if (res.status >= 400 && res.status < 500) return this.setStatus({ kind: "failed", detail: message });
         throw new Error(message);
       }
@@ -189,6 +198,7 @@ export class TerminalConnection {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.pendingExit = null;
+    this.lastError = null;
 
     ws.onopen = () => {
       if (this.ws !== ws) return;
@@ -214,8 +224,8 @@ export class TerminalConnection {
       this.ws = null;
       this.clearTimers();
       if (this.disposed || FINAL.has(this.statusValue.kind)) return;
-      if (ev.code === CLOSE.policy || ev.code === CLOSE.tooBig) {
-        return this.setStatus({ kind: "failed", detail: ev.reason || "The server closed the terminal (protocol error)." });
+      if (ev.code === CLOSE.policy || ev.code === CLOSE.tooBig || ev.code === CLOSE.inputOverflow) {
+        return this.setStatus({ kind: "failed", detail: this.lastError ?? (ev.reason || "The server closed the terminal (protocol error).") });
       }
       this.scheduleReconnect(ev.reason || "connection lost");
     };
@@ -269,6 +279,7 @@ export class TerminalConnection {
         this.pendingExit = { code: f.code, signal: f.signal };
         return;
       case "error":
+        this.lastError = f.message;
         if (this.statusValue.kind !== "live") this.setStatus({ kind: "failed", detail: f.message });
         return;
       case "pong":

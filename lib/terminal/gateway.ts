@@ -16,7 +16,7 @@ import { createBridgedSession } from "./bridged-session";
 import { MAX_FRAME_BYTES, TERMINAL_PATH } from "./protocol";
 import { sessionRegistry } from "./registry";
 import { sendFrame } from "./session";
-import { ticketStore } from "./tickets";
+import { consumeTicket, type TicketBinding } from "./tickets";
 
 const REFUSALS = {
   400: { code: "bad_request", reason: "Bad Request" },
@@ -31,10 +31,18 @@ function refuse(socket: Duplex, status: keyof typeof REFUSALS, message: string):
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
+/**
+ * The terminal sockets' server, as the gateway runs it (tests bind sessions to it too).
+ * maxPayload above our frame limit so an oversized frame reaches the protocol check
+ * and gets an error frame, not just a dropped connection. No compression: terminal
+ * output is mostly small frames where deflate costs CPU per frame for little gain.
+ */
+export function terminalSocketServer(): WebSocketServer {
+  return new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES * 4, perMessageDeflate: false });
+}
+
 export function attachTerminalGateway(server: Server, log: Logger): WebSocketServer {
-  // maxPayload above our frame limit so an oversized frame reaches the protocol
-  // check and gets an error frame, not just a dropped connection.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES * 4, perMessageDeflate: false });
+  const wss = terminalSocketServer();
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     let url: URL;
@@ -55,14 +63,12 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
       log.warn({ origin: req.headers.origin }, "terminal handshake refused: cross-origin");
       return refuse(socket, 403, "Cross-origin terminal connections are not allowed.");
     }
-    const binding = ticketStore().consume(url.searchParams.get("ticket"));
-    if (!binding) return refuse(socket, 403, "The terminal ticket is missing, expired or already used.");
     const resumeParam = url.searchParams.get("resume");
     const resumeFrom = resumeParam === null ? null : Number(resumeParam);
     if (resumeFrom !== null && !(Number.isSafeInteger(resumeFrom) && resumeFrom >= 0)) {
       return refuse(socket, 400, "resume must be a non-negative integer offset.");
     }
-    const upgrade = () => wss.handleUpgrade(req, socket, head, (ws) => {
+    const upgrade = (binding: TicketBinding) => wss.handleUpgrade(req, socket, head, (ws) => {
       void (async () => {
         let session = sessionRegistry().ownedBy(binding.sessionId, binding.workspaceId, binding.actor);
         if (!session && binding.isNew && !sessionRegistry().get(binding.sessionId)) session = createBridgedSession(await db(), binding, log);
@@ -78,6 +84,9 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
       });
     });
     void (async () => {
+      // Consumed in the database: a ticket issued by any instance works here, once.
+      const binding = await consumeTicket(await db(), url.searchParams.get("ticket"));
+      if (!binding) return refuse(socket, 403, "The terminal ticket is missing, expired or already used.");
       // The ticket is not enough on its own: the socket must come from the same,
       // still signed-in principal (the same browser session kind, or the very API
       // token the ticket was issued to, still scoped to this workspace), who must
@@ -93,10 +102,10 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
         log.warn({ workspace: binding.workspaceId }, "terminal handshake refused: not signed in as the ticket's holder");
         return refuse(socket, 403, "Sign in as the member this ticket was issued to.");
       }
-      upgrade();
+      upgrade(binding);
     })().catch((err: unknown) => {
       log.error({ err }, "terminal handshake failed");
-      socket.destroy();
+      refuse(socket, 503, "Meshia cannot open terminals right now; try again shortly.");
     });
 
   });

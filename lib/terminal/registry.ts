@@ -1,23 +1,52 @@
 // The live terminal sessions of this process, by id, and who opened each: a
-// session is only ever resumed by the person who opened it.
+// session is only ever resumed by the person who opened it. The registry listens
+// to the event bus, so a change made through any instance (a member removed, a
+// token revoked, a target stopped, removed or rotated) ends the sessions it holds.
+import { defaultBus, type EventBus, type MeshiaEvent } from "@/lib/events";
 import { singleton } from "@/lib/global";
 import { metrics } from "@/lib/metrics";
 import { TerminalSession, type SessionDeps } from "./session";
 
-export class SessionRegistry {
-  private readonly sessions = new Map<string, { session: TerminalSession; userId: string | null }>();
+export const ENDED_MEMBER_REMOVED = "You are no longer a member of this workspace.";
+export const ENDED_TOKEN_REVOKED = "The API token this terminal was opened with was revoked.";
+export const ENDED_TARGET_REMOVED = "This compute target was removed from the workspace.";
+export const ENDED_BRIDGE_ROTATED = "The target's bridge credential was rotated; open a new terminal.";
 
-  create(id: string, workspaceId: string, targetId: string, userId: string | null, deps: Omit<SessionDeps, "onDisposed">): TerminalSession {
+interface Entry {
+  session: TerminalSession;
+  userId: string | null;
+  /** The API token the session was opened through, if any. */
+  tokenId: string | null;
+}
+
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Entry>();
+
+  /** Whether this registry keeps the process-wide gauge (the app's one does; tests' extra ones do not). */
+  constructor(private readonly reportsMetrics = true) {}
+
+  create(
+    id: string,
+    workspaceId: string,
+    targetId: string,
+    userId: string | null,
+    deps: Omit<SessionDeps, "onDisposed">,
+    tokenId: string | null = null,
+  ): TerminalSession {
     const session = new TerminalSession(id, workspaceId, targetId, {
       ...deps,
       onDisposed: () => {
         if (this.sessions.get(id)?.session === session) this.sessions.delete(id);
-        metrics().sessionsOpen.set(this.sessions.size);
+        this.report();
       },
     });
-    this.sessions.set(id, { session, userId });
-    metrics().sessionsOpen.set(this.sessions.size);
+    this.sessions.set(id, { session, userId, tokenId });
+    this.report();
     return session;
+  }
+
+  private report(): void {
+    if (this.reportsMetrics) metrics().sessionsOpen.set(this.sessions.size);
   }
 
   get(id: string): TerminalSession | undefined {
@@ -35,11 +64,50 @@ export class SessionRegistry {
     return [...this.sessions.values()].filter((e) => e.session.targetId === targetId).map((e) => e.session);
   }
 
+  /** Sessions a person has here that are not over (live, connecting, or waiting for their socket). */
+  countForUser(userId: string): number {
+    let n = 0;
+    for (const e of this.sessions.values()) if (e.userId === userId && !e.session.ended) n++;
+    return n;
+  }
+
   /** Ends a user's sessions in a workspace (they were removed from it). */
   endForUser(workspaceId: string, userId: string, reason: string): void {
     for (const e of [...this.sessions.values()]) {
       if (e.session.workspaceId === workspaceId && e.userId === userId) e.session.close(reason);
     }
+  }
+
+  /** What an event means for the sessions held here. */
+  handle(event: MeshiaEvent): void {
+    switch (event.type) {
+      case "member.removed":
+        this.endForUser(event.workspaceId, event.userId, ENDED_MEMBER_REMOVED);
+        break;
+      case "token.revoked": {
+        const ids = new Set(event.tokenIds);
+        for (const e of [...this.sessions.values()]) {
+          if (e.tokenId && ids.has(e.tokenId) && e.session.workspaceId === event.workspaceId) e.session.close(ENDED_TOKEN_REVOKED);
+        }
+        break;
+      }
+      case "target.stopped":
+        for (const s of this.forTarget(event.targetId)) s.computeStopped(event.detail);
+        break;
+      case "target.removed":
+        for (const s of this.forTarget(event.targetId)) s.computeStopped(ENDED_TARGET_REMOVED);
+        break;
+      case "target.bridge-rotated":
+        for (const s of this.forTarget(event.targetId)) s.close(ENDED_BRIDGE_ROTATED);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Reacts to `bus`'s events from now on; returns the unsubscribe. */
+  listenTo(bus: EventBus): () => void {
+    return bus.subscribe((e) => this.handle(e));
   }
 
   get size(): number {
@@ -52,5 +120,9 @@ export class SessionRegistry {
 }
 
 export function sessionRegistry(): SessionRegistry {
-  return singleton("sessions", () => new SessionRegistry());
+  return singleton("sessions", () => {
+    const registry = new SessionRegistry();
+    registry.listenTo(defaultBus());
+    return registry;
+  });
 }

@@ -1,7 +1,13 @@
 // Single-use tickets for opening a terminal socket: issued by a POST route (where
-// the workspace and target are checked), consumed by the WebSocket handshake.
-import { randomBytes } from "node:crypto";
-import { singleton } from "@/lib/global";
+// the workspace and target are checked), consumed by the WebSocket handshake. They
+// are rows in the database, so a ticket issued by one instance opens the socket on
+// any other, exactly once (the consume is one atomic DELETE … RETURNING). Only the
+// ticket's SHA-256 is stored: a copy of the table opens no terminal.
+import { createHash, randomBytes } from "node:crypto";
+import { and, count, eq, gt, lt, sql } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { terminalTickets } from "@/db/schema";
+import { isUuid } from "@/lib/workspaces";
 
 export interface TicketBinding {
   workspaceId: string;
@@ -19,42 +25,122 @@ export interface TicketBinding {
   tokenId: string | null;
 }
 
-interface Entry extends TicketBinding {
-  expiresAt: number;
+export interface TicketLimits {
+  /** Tickets one person may hold unused at once. */
+  maxOutstanding: number;
+  /** Terminal sessions one person may have open; new-session tickets count as sessions about to open. */
+  maxSessions: number;
+  /** How many sessions the person has open now (counted by the caller). */
+  openSessions: (userId: string) => number | Promise<number>;
 }
 
-export class TicketStore {
-  private readonly tickets = new Map<string, Entry>();
-  private sweeper: NodeJS.Timeout | null = null;
-
-  issue(binding: TicketBinding, ttlMs: number, now = Date.now()): { ticket: string; expiresAt: number } {
-    const ticket = randomBytes(24).toString("base64url");
-    const expiresAt = now + ttlMs;
-    this.tickets.set(ticket, { ...binding, expiresAt });
-    this.sweep(now);
-    return { ticket, expiresAt };
+/** Over one of the per-person caps: nothing was issued. */
+export class TicketCapError extends Error {
+  constructor(
+    readonly cap: "sessions" | "tickets",
+    readonly limit: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      cap === "sessions"
+        ? `You already have ${limit} terminal sessions open, the most one person may have. Close a terminal tab you no longer need, then try again.`
+        : `You have ${limit} unused terminal tickets, the most one person may hold. Wait ${retryAfterSeconds} s for them to expire, then try again.`,
+    );
   }
+}
 
-  /** Returns the binding once; a second use, an unknown or an expired ticket gets null. */
-  consume(ticket: string | null | undefined, now = Date.now()): TicketBinding | null {
-    if (!ticket) return null;
-    const entry = this.tickets.get(ticket);
-    if (!entry) return null;
-    this.tickets.delete(ticket);
-    if (entry.expiresAt < now) return null;
-    const { expiresAt: _, ...binding } = entry;
-    return binding;
-  }
+/** Expired rows are swept at most this often per process (consume ignores them anyway). */
+const SWEEP_EVERY_MS = 60_000;
+let lastSweep = 0;
 
-  private sweep(now: number): void {
-    for (const [t, e] of this.tickets) if (e.expiresAt < now) this.tickets.delete(t);
-    if (!this.sweeper) {
-      this.sweeper = setInterval(() => this.sweep(Date.now()), 60_000);
-      this.sweeper.unref();
+export function hashTicket(ticket: string): string {
+  return createHash("sha256").update(ticket).digest("hex");
+}
+
+/**
+ * Issues a ticket valid for `ttlMs` (by the database's clock, which every instance
+ * shares). With `limits`, the person's outstanding tickets and open sessions are
+ * counted under a per-person advisory lock, so concurrent requests on any number of
+ * instances cannot slip past the caps together.
+ */
+export async function issueTicket(db: Db, binding: TicketBinding, ttlMs: number, limits?: TicketLimits): Promise<{ ticket: string; expiresAt: Date }> {
+  const ticket = randomBytes(24).toString("base64url");
+  const ttl = Math.max(1, Math.round(ttlMs));
+  const row = {
+    ticketHash: hashTicket(ticket),
+    workspaceId: binding.workspaceId,
+    targetId: binding.targetId,
+    sessionId: binding.sessionId,
+    isNew: binding.isNew,
+    userId: binding.actor,
+    via: binding.via,
+    tokenId: binding.tokenId,
+    expiresAt: sql`now() + ${ttl} * interval '1 millisecond'`,
+  };
+  const userId = binding.actor;
+  const inserted = await db.transaction(async (tx) => {
+    if (limits && userId) {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`meshia:tickets:${userId}`}, 0))`);
+      const live = and(eq(terminalTickets.userId, userId), gt(terminalTickets.expiresAt, sql`now()`));
+      const [held] = await tx
+        .select({
+          all: count(),
+          forNew: sql<number>`count(*) filter (where ${terminalTickets.isNew})`.mapWith(Number),
+          wait: sql<number>`ceil(extract(epoch from min(${terminalTickets.expiresAt}) - now()))`.mapWith(Number),
+        })
+        .from(terminalTickets)
+        .where(live);
+      if ((held?.all ?? 0) >= limits.maxOutstanding) {
+        throw new TicketCapError("tickets", limits.maxOutstanding, Math.max(1, held?.wait ?? 1));
+      }
+      if (binding.isNew && (await limits.openSessions(userId)) + (held?.forNew ?? 0) >= limits.maxSessions) {
+        throw new TicketCapError("sessions", limits.maxSessions, 10);
+      }
     }
+    const [r] = await tx.insert(terminalTickets).values(row).returning({ expiresAt: terminalTickets.expiresAt });
+    return r!;
+  });
+  if (Date.now() - lastSweep > SWEEP_EVERY_MS) {
+    lastSweep = Date.now();
+    await db.delete(terminalTickets).where(lt(terminalTickets.expiresAt, sql`now()`));
   }
+  return { ticket, expiresAt: inserted.expiresAt };
 }
 
-export function ticketStore(): TicketStore {
-  return singleton("tickets", () => new TicketStore());
+/** Returns the binding once, on whichever instance; a second use, an unknown or an expired ticket gets null. */
+export async function consumeTicket(db: Db, ticket: string | null | undefined): Promise<TicketBinding | null> {
+  if (!ticket || ticket.length > 256) return null;
+  const [row] = await db
+    .delete(terminalTickets)
+    .where(eq(terminalTickets.ticketHash, hashTicket(ticket)))
+    .returning({
+      workspaceId: terminalTickets.workspaceId,
+      targetId: terminalTickets.targetId,
+      sessionId: terminalTickets.sessionId,
+      isNew: terminalTickets.isNew,
+      userId: terminalTickets.userId,
+      via: terminalTickets.via,
+      tokenId: terminalTickets.tokenId,
+      live: sql<boolean>`${terminalTickets.expiresAt} > now()`,
+    });
+  if (!row || !row.live) return null;
+  return {
+    workspaceId: row.workspaceId,
+    targetId: row.targetId,
+    sessionId: row.sessionId,
+    isNew: row.isNew,
+    actor: row.userId,
+    via: row.via,
+    tokenId: row.tokenId,
+  };
+}
+
+/** Unused, unexpired tickets a person holds (across every instance). */
+export async function outstandingTickets(db: Db, userId: string): Promise<number> {
+  if (!isUuid(userId)) return 0;
+  const [r] = await db
+    .select({ n: count() })
+    .from(terminalTickets)
+    .where(and(eq(terminalTickets.userId, userId), gt(terminalTickets.expiresAt, sql`now()`)));
+  return r?.n ?? 0;
 }

@@ -10,7 +10,7 @@ import type { Logger } from "@/lib/log";
 import { authorizedKeys } from "../authorized-keys";
 import { findTarget, heartbeat, markStopped, markUnavailable, recordBoot } from "../registry";
 import { detectSandbox, type SandboxProbe } from "./sandbox";
-import { LocalTarget } from "./server";
+import { LocalTarget, type AllowedKey, type LoginAttempt } from "./server";
 import { prepareVolume, prepareVolumesRoot } from "./volumes";
 
 export interface LocalComputeOptions {
@@ -25,9 +25,13 @@ export interface LocalComputeOptions {
   liveWindowMs: number;
   probe?: SandboxProbe;
   /** Keys that may log in as `user` now; default: the authorized-keys lookup, uncached. */
-  allowedKeys?(user: string): Promise<{ blob: Buffer; options: string | null }[]>;
-  /** Called when the target stops: ends the terminal sessions on it. */
+  allowedKeys?(user: string): Promise<AllowedKey[]>;
+  /** Every key login attempt on the target (the SSH access audit). */
+  onLogin?(attempt: LoginAttempt): void;
+  /** Called when the target stops (its terminal sessions end by the target.stopped event, on every instance). */
   onStop?(targetId: string): void;
+  /** What the terminal sessions on it say when it stops. */
+  stopDetail?: string;
 }
 
 export type LocalComputeState = "running" | "stopped" | "unavailable";
@@ -95,6 +99,7 @@ export class LocalCompute {
       volume,
       sandbox,
       log: log.child({ target: this.targetId }),
+      onLogin: this.opts.onLogin,
       // The very lookup OpenSSH targets reach over HTTP, asked at every login.
       allowedKeys:
         this.opts.allowedKeys ??
@@ -136,9 +141,14 @@ export class LocalCompute {
     this.target = null;
     this.state = "stopped";
     // Stopped in the registry first: the lookup then refuses every key, so nothing logs in meanwhile.
-    await markStopped(this.opts.db, await this.current(), actor);
-    this.opts.onStop?.(this.targetId);
-    await target?.stop();
+    // The SSH server stops even when that fails (the database gone, the lead lost with it):
+    // another instance may be taking the embedded target over.
+    try {
+      await markStopped(this.opts.db, await this.current(), actor, this.opts.stopDetail);
+      this.opts.onStop?.(this.targetId);
+    } finally {
+      await target?.stop();
+    }
     return this.state;
   }
 }

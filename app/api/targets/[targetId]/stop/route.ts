@@ -5,14 +5,12 @@ import { defineRoute, readJson } from "@/lib/http/route";
 import { markStopped } from "@/lib/targets/registry";
 import { withTargetToken } from "@/lib/targets/target-auth";
 import { bootRefBody } from "@/lib/targets/validate";
-import { sessionRegistry } from "@/lib/terminal/registry";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   POST: withTargetToken(async (req, { db, target }) => {
     const { bootId } = await readJson(req, bootRefBody);
     if (target.bootId !== bootId) throw new ApiError("conflict", "Unknown boot: nothing to stop.", { reason: "unknown_boot" });
     if (target.status !== "stopped") await markStopped(db, target);
-    for (const s of sessionRegistry().forTarget(target.id)) s.computeStopped();
     return new Response(null, { status: 204 });
   }),
 });

@@ -1,9 +1,9 @@
 // DELETE /api/workspaces/{workspaceId}/members/{userId} – owners remove a member (not
-// the last owner); the member's terminal sessions in this workspace end at once.
+// the last owner); the member's terminal sessions in this workspace end at once, on
+// every instance (removeMember publishes member.removed; lib/terminal/registry.ts).
 import { withWorkspace } from "@/lib/auth/access";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, param } from "@/lib/http/route";
-import { sessionRegistry } from "@/lib/terminal/registry";
 import { LastOwnerError, removeMember } from "@/lib/workspaces";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
@@ -16,7 +16,6 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
         if (err instanceof LastOwnerError) throw new ApiError("conflict", err.message);
         throw err;
       }
-      sessionRegistry().endForUser(ctx.workspace.id, userId, "You are no longer a member of this workspace.");
       return new Response(null, { status: 204 });
     },
     { role: "owner" },

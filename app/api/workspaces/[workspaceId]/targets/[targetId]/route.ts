@@ -6,7 +6,6 @@ import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, json, param } from "@/lib/http/route";
 import { findWorkspaceTarget, removeTarget, targetView } from "@/lib/targets/registry";
-import { sessionRegistry } from "@/lib/terminal/registry";
 import { isUuid } from "@/lib/workspaces";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
@@ -23,7 +22,6 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
     if (target.kind === "local") throw new ApiError("conflict", "The embedded local target is managed by the server (MESHIA_LOCAL_TARGET).");
     await removeTarget(ctx.db, target, ctx.actor);
-    for (const s of sessionRegistry().forTarget(target.id)) s.computeStopped("This compute target was removed from the workspace.");
     return new Response(null, { status: 204 });
   }, { role: "owner" }),
 });

@@ -10,7 +10,8 @@ import { defineRoute, json, readJson } from "@/lib/http/route";
 import { effectiveStatus, findWorkspaceTarget } from "@/lib/targets/registry";
 import { TERMINAL_PATH } from "@/lib/terminal/protocol";
 import { sessionRegistry } from "@/lib/terminal/registry";
-import { ticketStore } from "@/lib/terminal/tickets";
+import { issueTicket, TicketCapError } from "@/lib/terminal/tickets";
+import { metrics } from "@/lib/metrics";
 import { isUuid } from "@/lib/workspaces";
 
 const body = z.strictObject({
@@ -45,10 +46,27 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
       sessionId = randomUUID();
       isNew = true;
     }
-    const { ticket, expiresAt } = ticketStore().issue(
-      { workspaceId: workspace.id, targetId: target.id, sessionId, isNew, actor, via: principal.via, tokenId: principal.tokenId ?? null },
-      config().terminal.ticketTtlMs,
-    );
-    return json({ ticket, sessionId, path: TERMINAL_PATH, expiresAt: new Date(expiresAt).toISOString() });
+    const terminal = config().terminal;
+    let issued: Awaited<ReturnType<typeof issueTicket>>;
+    try {
+      issued = await issueTicket(
+        db,
+        { workspaceId: workspace.id, targetId: target.id, sessionId, isNew, actor, via: principal.via, tokenId: principal.tokenId ?? null },
+        terminal.ticketTtlMs,
+        {
+          maxOutstanding: terminal.maxTicketsPerUser,
+          maxSessions: terminal.maxSessionsPerUser,
+          // Sessions held by this instance (see README, "Several instances").
+          openSessions: (userId) => sessionRegistry().countForUser(userId),
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof TicketCapError)) throw err;
+      metrics().limitsHit.inc({ limit: err.cap === "sessions" ? "terminal-sessions-per-user" : "terminal-tickets-per-user" });
+      const retry = String(err.retryAfterSeconds);
+      throw new ApiError("rate_limited", err.message, { reason: err.cap === "sessions" ? "session_cap" : "ticket_cap", limit: err.limit, retryAfterSeconds: err.retryAfterSeconds }, { "Retry-After": retry });
+    }
+    const { ticket, expiresAt } = issued;
+    return json({ ticket, sessionId, path: TERMINAL_PATH, expiresAt: expiresAt.toISOString() });
   }),
 });

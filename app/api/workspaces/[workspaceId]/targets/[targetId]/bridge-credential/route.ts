@@ -7,7 +7,6 @@ import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, json, param } from "@/lib/http/route";
 import { findWorkspaceTarget, rotateBridgeCredential, targetView } from "@/lib/targets/registry";
-import { sessionRegistry } from "@/lib/terminal/registry";
 import { isUuid } from "@/lib/workspaces";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
@@ -17,7 +16,6 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
       const target = isUuid(id) ? await findWorkspaceTarget(ctx.db, ctx.workspace.id, id) : null;
       if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
       const rotated = await rotateBridgeCredential(ctx.db, target, ctx.actor);
-      for (const s of sessionRegistry().forTarget(target.id)) s.close("The target's bridge credential was rotated; open a new terminal.");
       return json({ target: targetView(rotated, config().targetLiveWindowMs), bridgeGeneration: rotated.bridgeGeneration });
     },
     { role: "owner" },

@@ -1,0 +1,122 @@
+// Issue 10 part 4, through the real ticket route on real databases: one person's open
+// terminal sessions and unused tickets are capped (MESHIA_MAX_SESSIONS_PER_USER,
+// MESHIA_MAX_TICKETS_PER_USER); past a cap the answer is 429 JSON with a message the
+// terminal tab shows as it is, and Retry-After. Another person is not affected.
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDatabases } from "@/db/testing";
+import { createAuth, type Auth } from "@/lib/auth/auth";
+import { acceptInvitation, invite } from "@/lib/auth/invitations";
+import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
+import { config } from "@/lib/config";
+import { clearSingleton, setSingleton } from "@/lib/global";
+import { recordBoot, registerTarget } from "@/lib/targets/registry";
+import { sessionRegistry } from "@/lib/terminal/registry";
+import { consumeTicket } from "@/lib/terminal/tickets";
+import * as ticketsRoute from "./workspaces/[workspaceId]/terminal/tickets/route";
+
+const ORIGIN = "http://127.0.0.1:3000";
+const PASSWORD = "correct horse battery";
+const HOST = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnJ9R0Xg7N2z2r9w9A0Qe3v4yP5mX8fJk1L2qS3t4uV host";
+const log = pino({ level: "silent" });
+
+describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
+  let handle: Awaited<ReturnType<typeof tdb.open>>;
+  let auth: Auth;
+  let ws = "";
+  let targetId = "";
+  let owner = { id: "", cookie: "" };
+  let mia = { id: "", cookie: "" };
+  const savedConfig = config();
+  const cookieOf = (h: Headers) => h.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+
+  const ticket = async (cookie: string, body: Record<string, unknown> = { targetId }) => {
+    const res = await ticketsRoute.POST(
+      new Request(`${ORIGIN}/api/workspaces/${ws}/terminal/tickets`, {
+        method: "POST",
+        headers: { host: "127.0.0.1:3000", origin: ORIGIN, cookie, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+      { params: Promise.resolve({ workspaceId: ws }) },
+    );
+    return { status: res.status, retryAfter: res.headers.get("Retry-After"), body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string; details?: Record<string, unknown> } } };
+  };
+  /** A session held by this instance for `userId` (its SSH side is not the point here). */
+  const holdSession = (userId: string) =>
+    sessionRegistry().create(crypto.randomUUID(), ws, targetId, userId, {
+      log,
+      resumeBufferBytes: 4096,
+      graceMs: 60_000,
+      idleTimeoutMs: 0,
+      connect: () => new Promise(() => undefined),
+      targetIsLive: async () => true,
+    });
+
+  beforeAll(async () => {
+    handle = await tdb.open();
+    setSingleton("database", Promise.resolve(handle));
+    setSingleton("config", { ...savedConfig, terminal: { ...savedConfig.terminal, maxSessionsPerUser: 3, maxTicketsPerUser: 4 } });
+    auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
+    setSingleton("auth", auth);
+    const token = (await issueSetupToken(handle.db))!;
+    const setup = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
+    ws = setup.workspaceId;
+    owner = { id: (await auth.api.getSession({ headers: new Headers({ cookie: cookieOf(setup.headers) }) }))!.user.id, cookie: cookieOf(setup.headers) };
+    const inv = await invite(handle.db, { id: ws, name: "W" } as Parameters<typeof invite>[1], { email: "mia@example.com", role: "member", inviterId: owner.id });
+    await acceptInvitation(handle.db, auth, inv.id, { newAccount: { name: "Mia", password: PASSWORD } });
+    const signed = await auth.api.signInEmail({ body: { email: "mia@example.com", password: PASSWORD }, returnHeaders: true });
+    mia = { id: signed.response.user.id, cookie: cookieOf(signed.headers) };
+    const { target } = await registerTarget(handle.db, { workspaceId: ws, name: "t", kind: "openssh", host: "127.0.0.2" });
+    await recordBoot(handle.db, target, { bootId: crypto.randomUUID(), port: 22, hostKeys: [HOST] });
+    targetId = target.id;
+  });
+  afterAll(async () => {
+    await sessionRegistry().closeAll("test over");
+    setSingleton("config", savedConfig);
+    clearSingleton("database");
+    clearSingleton("auth");
+    await handle?.dispose();
+  });
+
+  it("open sessions: the cap counts sessions held and tickets for new ones; 429 with a clear message and Retry-After", async () => {
+    const held = [holdSession(owner.id), holdSession(owner.id)];
+    const first = await ticket(owner.cookie);
+    expect(first.status).toBe(200);
+    // Two sessions and one about to open: the third new one is refused.
+    const refused = await ticket(owner.cookie);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ code: "rate_limited", details: { reason: "session_cap", limit: 3 } });
+    expect(refused.body.error!.message).toMatch(/already have 3 terminal sessions open.*Close a terminal tab/);
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    // Another person has their own budget.
+    expect((await ticket(mia.cookie)).status).toBe(200);
+    // Closing a tab frees a place.
+    held[0]!.close("closed by the person");
+    expect((await ticket(owner.cookie)).status).toBe(200);
+    held[1]!.close("done");
+  });
+
+  it("unused tickets: at most MESHIA_MAX_TICKETS_PER_USER at once, 429 with Retry-After until one expires or is used", async () => {
+    const session = holdSession(mia.id);
+    // Resume tickets for an open session (not new sessions): only the ticket cap applies.
+    const resume = { targetId, sessionId: session.id };
+    const got: string[] = [];
+    let last = await ticket(mia.cookie, resume);
+    // Mia already holds one unused ticket from the first test.
+    while (last.status === 200) {
+      got.push(last.body.ticket as string);
+      last = await ticket(mia.cookie, resume);
+    }
+    expect(got).toHaveLength(3);
+    expect(last.status).toBe(429);
+    expect(last.body.error).toMatchObject({ code: "rate_limited", details: { reason: "ticket_cap", limit: 4 } });
+    expect(last.body.error!.message).toMatch(/4 unused terminal tickets/);
+    const retry = Number(last.retryAfter);
+    expect(retry).toBeGreaterThan(0);
+    expect(retry).toBeLessThanOrEqual(Math.ceil(config().terminal.ticketTtlMs / 1000));
+    // Using one frees a place.
+    expect(await consumeTicket(handle.db, got[0])).not.toBeNull();
+    expect((await ticket(mia.cookie, resume)).status).toBe(200);
+    session.close("done");
+  });
+});
