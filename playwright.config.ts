@@ -82,6 +82,8 @@ export default defineConfig({
       MESHIA_SIGNIN_RATE: `${e2e.signInRate.max}/${e2e.signInRate.windowSeconds}`,
       // Every spec generates keys; the limit is for people, not this suite.
       MESHIA_KEYGEN_RATE: "1000/60",
+      MESHIA_KEYGEN_USER_RATE: "1000/60",
+      MESHIA_WORKSPACE_CREATE_RATE: "1000/60",
       // The OpenSSH test targets listen on 127.0.0.2 and 127.0.0.3; every other
       // loopback address (the embedded target's and the server's own included) stays refused.
       MESHIA_TARGET_ALLOWED_NETWORKS: "127.0.0.2/32,127.0.0.3/32",

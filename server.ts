@@ -8,6 +8,7 @@ import { isDatabaseUnavailable, OUTAGE_RETRY_AFTER_SECONDS, reportDatabaseError,
 import { errorBody } from "@/lib/http/errors";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
+import { workspaceKeyPool } from "@/lib/keys/key-pool";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
 import { listenForEvents } from "@/lib/events";
 import { deriveInstanceUrl, joinCluster, type Cluster } from "@/lib/cluster/instances";
@@ -84,6 +85,8 @@ async function main() {
   // known token as soon as the port answers, and must not find it missing.
   const setupToken = await issueSetupToken(db, cfg.auth.setupToken);
   await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
+  // The key pool starts filling now, in the background, so the first Generate is instant too.
+  workspaceKeyPool();
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : cfg.port;
   const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
