@@ -4,6 +4,8 @@ import { chmodSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import next from "next";
 import { database } from "@/db/client";
+import { isDatabaseUnavailable, OUTAGE_RETRY_AFTER_SECONDS, reportDatabaseError, UNAVAILABLE_MESSAGE } from "@/db/outage";
+import { errorBody } from "@/lib/http/errors";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
@@ -63,8 +65,14 @@ async function main() {
     // Key lookups, probes and metrics: answered here, ahead of Next's pipeline.
     if (serveLean(req, res, String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim(), lean)) return;
     handle(req, res).catch((err: unknown) => {
-      log.error({ err, url: req.url }, "request failed");
-      if (!res.headersSent) res.writeHead(500).end();
+      // The URL without its query: query strings carry tokens (setup links, tickets).
+      if (isDatabaseUnavailable(err)) reportDatabaseError(err);
+      else log.error({ err, path: (req.url ?? "").split("?")[0] }, "request failed");
+      if (!res.headersSent) {
+        const status = isDatabaseUnavailable(err) ? 503 : 500;
+        const body = JSON.stringify(errorBody(status === 503 ? "unavailable" : "internal_error", status === 503 ? UNAVAILABLE_MESSAGE : "Something went wrong on our side."));
+        res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", ...(status === 503 ? { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) } : {}) }).end(body);
+      }
     });
   });
   server.prependListener("upgrade", (req) => trustForwarding(req, cfg.trustProxy));

@@ -10,7 +10,7 @@ export default async function NotFound() {
     <main className="empty-page">
       <h1>Not found</h1>
       <p>
-        There is no such workspace here. <Link href="/">Go to your workspace</Link>.
+        There is no page at this address. <Link href="/">Go to your workspace</Link>.
       </p>
     </main>
   );

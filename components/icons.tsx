@@ -1,9 +1,10 @@
 // Small inline icons (no icon font, nothing fetched).
 export function KeyIcon() {
+  // A key lying flat (bow, shaft, two bits): the upright one read as ♂.
   return (
-    <svg width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
-      <circle cx="7.5" cy="15.5" r="4.5" />
-      <path d="M10.7 12.3 20 3M16 7l3 3M14 9l2 2" />
+    <svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+      <circle cx="6.5" cy="12" r="3.5" />
+      <path d="M10 12h11M17 12v3.5M20.5 12v2.5" />
     </svg>
   );
 }
@@ -18,7 +19,7 @@ export function CloseIcon() {
 
 export function PlusIcon() {
   return (
-    <svg width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2.5" strokeLinecap="round">
+    <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2.5" strokeLinecap="round">
       <path d="M12 5v14M5 12h14" />
     </svg>
   );

@@ -7,6 +7,7 @@ import { apiDelete } from "./api-errors";
 import { CopyButton } from "./copy-button";
 import { Field } from "./field";
 import { useApiForm } from "./use-api-form";
+import { DateTime } from "./date-time";
 
 type Invitation = InvitationView & { link: string | null };
 
@@ -57,11 +58,11 @@ export function MembersManager({
           <tbody>
             {members.map((m) => (
               <tr key={m.userId}>
-                <td>{m.name}</td>
-                <td>{m.email}</td>
-                <td>{m.role}</td>
-                <td>
-                  <time dateTime={m.joinedAt}>{new Date(m.joinedAt).toLocaleDateString()}</time>
+                <td data-label="Name">{m.name}</td>
+                <td data-label="Email">{m.email}</td>
+                <td data-label="Role">{m.role}</td>
+                <td data-label="Joined">
+                  <DateTime iso={m.joinedAt} />
                 </td>
                 {canManage && (
                   <td className="actions">
@@ -131,12 +132,12 @@ export function MembersManager({
               <tbody>
                 {invitations.map((i) => (
                   <tr key={i.id}>
-                    <td>{i.email}</td>
-                    <td>{i.role}</td>
-                    <td>
-                      <time dateTime={i.expiresAt}>{new Date(i.expiresAt).toLocaleDateString()}</time>
+                    <td data-label="Invited">{i.email}</td>
+                    <td data-label="Role">{i.role}</td>
+                    <td data-label="Expires">
+                      <DateTime iso={i.expiresAt} />
                     </td>
-                    <td>
+                    <td data-label="Link">
                       {i.link ? (
                         <>
                           <code className="small" data-testid="invitation-link">

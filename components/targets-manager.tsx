@@ -6,6 +6,7 @@ import { useCallback, useEffect, useState } from "react";
 import type { TargetView } from "@/lib/targets/registry";
 import { AddTargetForm } from "./add-target-form";
 import { apiDelete, readApiError } from "./api-errors";
+import { formatDateTime } from "@/lib/format-date";
 
 const REFRESH_MS = 5_000;
 
@@ -102,12 +103,12 @@ export function TargetsManager({
             <tbody>
               {targets.map((t) => (
                 <tr key={t.id} data-testid="target-row" data-target-id={t.id} data-status={t.status}>
-                  <td>{t.name}</td>
-                  <td>{t.kind === "local" ? "embedded" : "OpenSSH"}</td>
-                  <td>
+                  <td data-label="Name">{t.name}</td>
+                  <td data-label="Kind">{t.kind === "local" ? "embedded" : "OpenSSH"}</td>
+                  <td data-label="Address">
                     <code>{address(t)}</code>
                   </td>
-                  <td>
+                  <td data-label="Status">
                     <span className={`dot target-${t.status}`} aria-hidden="true" /> {t.status}
                     {t.unavailable && (
                       <p className="error small" data-testid="target-unavailable">
@@ -115,12 +116,19 @@ export function TargetsManager({
                       </p>
                     )}
                   </td>
-                  <td>
-                    {t.hostKeyFingerprint ? <code data-testid="target-host-key">{t.hostKeyFingerprint}</code> : <span className="muted">not booted yet</span>}
+                  <td data-label="Host key">
+                    {t.hostKeyFingerprint ? (
+                      <>
+                        {t.hostKeyType && <span className="muted">{t.hostKeyType} </span>}
+                        <code data-testid="target-host-key">{t.hostKeyFingerprint}</code>
+                      </>
+                    ) : (
+                      <span className="muted">not booted yet</span>
+                    )}
                   </td>
-                  <td>
+                  <td data-label="Last seen">
                     {t.lastSeenAt ? (
-                      <time dateTime={t.lastSeenAt} title={t.lastSeenAt}>
+                      <time dateTime={t.lastSeenAt} title={formatDateTime(t.lastSeenAt)}>
                         {ago(t.lastSeenAt, now)}
                       </time>
                     ) : (

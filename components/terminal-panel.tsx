@@ -1,6 +1,6 @@
 "use client";
 // The Terminal panel: tabs of terminals, each bound to a compute target; the key
-// icon on the active tab opens the SSH access dialog. Tabs and their sessions
+// button on the active tab (and "Connect via SSH" in the panel header) opens the SSH access dialog. Tabs and their sessions
 // survive a page reload (kept in localStorage, resumed on the server).
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { TargetView } from "@/lib/targets/registry";
@@ -146,8 +146,9 @@ export function TerminalPanel({ workspaceId, initialTargets, role }: { workspace
                   {target?.name ?? "target"} <span className="muted">#{i + 1}</span>
                 </button>
                 {selected && (
-                  <button type="button" className="icon-button" aria-label="SSH access" title="SSH access" onClick={() => setDialogOpen(true)}>
+                  <button type="button" className="ssh-button" aria-label="SSH access" title="SSH access: connect from your own terminal" onClick={() => setDialogOpen(true)}>
                     <KeyIcon />
+                    <span aria-hidden="true">SSH</span>
                   </button>
                 )}
                 <button type="button" className="icon-button" aria-label={`Close ${target?.name ?? "terminal"} #${i + 1}`} onClick={() => closeTab(tab.id)}>
@@ -167,8 +168,18 @@ export function TerminalPanel({ workspaceId, initialTargets, role }: { workspace
               ))}
             </select>
           )}
-          <button type="button" className="icon-button" aria-label="New terminal" title="New terminal" disabled={!plusTarget} onClick={() => plusTarget && openTab(plusTarget)}>
+          <button type="button" className="plus-button" aria-label="New terminal" title="New terminal" disabled={!plusTarget} onClick={() => plusTarget && openTab(plusTarget)}>
             <PlusIcon />
+          </button>
+          <button
+            type="button"
+            className="button small connect-button"
+            title="Connect from your own terminal, VS Code or Cursor"
+            disabled={!activeTarget}
+            onClick={() => setDialogOpen(true)}
+          >
+            <KeyIcon />
+            Connect via SSH
           </button>
         </div>
       </div>

@@ -10,6 +10,10 @@ import { WebglAddon } from "@xterm/addon-webgl";
 import { Terminal } from "@xterm/xterm";
 import { useEffect, useRef, useState } from "react";
 import { TerminalConnection, type ConnectionStatus } from "@/lib/terminal/client-connection";
+import { barKeySequence, type BarKey } from "@/lib/terminal/touch-keys";
+import { StatusBar } from "./terminal-status-bar";
+import { TouchKeyBar } from "./touch-key-bar";
+import { recentText, useTouchKeys } from "./use-touch-keys";
 import { copyText } from "./use-copy";
 
 const RESIZE_DEBOUNCE_MS = 100;
@@ -77,6 +81,14 @@ export function TerminalView({
   const [searchOpen, setSearchOpen] = useState(false);
   const [query, setQuery] = useState("");
   const [now, setNow] = useState(() => Date.now());
+  const keys = useTouchKeys();
+  const withModifiers = keys.withModifiers;
+  const sendBarKey = (key: BarKey) => {
+    const term = termRef.current;
+    if (!term) return;
+    connRef.current?.input(withModifiers(barKeySequence(key, term.modes.applicationCursorKeysMode)));
+    term.focus();
+  };
   // The latest callbacks, without re-running the terminal effect when they change.
   const callbacks = useRef({ onSession, onStatus });
   callbacks.current = { onSession, onStatus };
@@ -90,6 +102,9 @@ export function TerminalView({
       scrollback: 5000,
       fontFamily: 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace',
       fontSize: 14,
+      // At 1x the underscore sits below the cell of a 1.0 line height and was cut
+      // off ("x86_64" read "x86 64"); a little more height keeps it in the cell.
+      lineHeight: 1.2,
       theme: { background: "#0b0e14", foreground: "#d6deeb", cursor: "#7fdbca", selectionBackground: "#264f78" },
     });
     const fit = new FitAddon();
@@ -147,7 +162,7 @@ export function TerminalView({
     term.onData((data) => {
       if (replaying > 0 && QUERY_REPLY.test(data)) return;
       setIdleWarning(null);
-      conn.input(data);
+      conn.input(withModifiers(data));
     });
     term.onBinary((data) => conn.input(Uint8Array.from(data, (c) => c.charCodeAt(0))));
     term.onSelectionChange(() => {
@@ -286,72 +301,14 @@ export function TerminalView({
         </form>
       )}
       <div ref={host} className="terminal-host" data-testid="terminal" data-status={status.kind} />
-    </div>
-  );
-}
-
-function StatusBar({ status, now, targetLive, onRetry, onRestart }: { status: ConnectionStatus; now: number; targetLive: boolean; onRetry(): void; onRestart(): void }) {
-  let text: string;
-  let tone = "neutral";
-  switch (status.kind) {
-    case "connecting":
-      text = status.detail ?? "Connecting…";
-      break;
-    case "live":
-      text = "Live";
-      tone = "ok";
-      break;
-    case "reconnecting": {
-      const secs = Math.max(0, Math.ceil((status.retryAt - now) / 1000));
-      text = `Reconnecting (attempt ${status.attempt}) in ${secs} s — ${status.reason}`;
-      tone = "warn";
-      break;
-    }
-    case "ended":
-      text =
-        status.exitCode !== null
-          ? `Session ended with exit code ${status.exitCode}`
-          : status.signal
-            ? `Session ended by signal ${status.signal}`
-            : (status.detail ?? "Session ended");
-      break;
-    case "expired":
-      text = status.detail ?? "This session expired.";
-      tone = "warn";
-      break;
-    case "compute-stopped":
-      text = status.detail ?? "The compute target stopped.";
-      tone = "error";
-      break;
-    case "failed":
-      text = status.detail;
-      tone = "error";
-      break;
-    case "limited":
-      text = status.detail;
-      tone = "warn";
-      break;
-  }
-  const limitedFor = status.kind === "limited" ? Math.max(0, Math.ceil((status.retryAt - now) / 1000)) : 0;
-  return (
-    <div className={`status-bar ${tone}`} role="status" aria-live="polite" data-testid="terminal-status" data-state={status.kind}>
-      <span className="dot" aria-hidden="true" />
-      <span>{text}</span>
-      {status.kind === "reconnecting" && (
-        <button type="button" className="link-button" onClick={onRetry}>
-          Retry now
-        </button>
-      )}
-      {status.kind === "limited" && (
-        <button type="button" className="link-button" onClick={onRetry} data-testid="terminal-try-again">
-          {limitedFor > 0 ? `Try again (in ${limitedFor} s)` : "Try again"}
-        </button>
-      )}
-      {status.kind === "compute-stopped" && !targetLive && <span className="muted">Waiting for the target to start again…</span>}
-      {(status.kind === "ended" || status.kind === "expired" || status.kind === "failed" || (status.kind === "compute-stopped" && targetLive)) && (
-        <button type="button" className="link-button" onClick={onRestart}>
-          Start a new session
-        </button>
+      {keys.touch && (
+        <TouchKeyBar
+          mods={keys.mods}
+          onToggle={keys.toggle}
+          onKey={sendBarKey}
+          onPaste={() => void navigator.clipboard?.readText().then((text) => termRef.current?.paste(text)).catch(() => undefined)}
+          screenText={() => (termRef.current ? recentText(termRef.current) : "")}
+        />
       )}
     </div>
   );

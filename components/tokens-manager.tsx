@@ -6,6 +6,7 @@ import { apiDelete } from "./api-errors";
 import { CopyButton } from "./copy-button";
 import { Field } from "./field";
 import { useApiForm } from "./use-api-form";
+import { DateTime } from "./date-time";
 
 export function TokensManager({ workspaceId, origin, initialTokens }: { workspaceId: string; origin: string | null; initialTokens: TokenView[] }) {
   const [tokens, setTokens] = useState(initialTokens);
@@ -83,12 +84,14 @@ export function TokensManager({ workspaceId, origin, initialTokens }: { workspac
             <tbody>
               {tokens.map((t) => (
                 <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td>
+                  <td data-label="Name">{t.name}</td>
+                  <td data-label="Starts with">
                     <code>{t.start}…</code>
                   </td>
-                  <td>{new Date(t.createdAt).toLocaleString()}</td>
-                  <td>{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : <span className="muted">never</span>}</td>
+                  <td data-label="Created">
+                    <DateTime iso={t.createdAt} />
+                  </td>
+                  <td data-label="Last used">{t.lastUsedAt ? <DateTime iso={t.lastUsedAt} /> : <span className="muted">never</span>}</td>
                   <td className="actions">
                     <button
                       type="button"

@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema";
 import { config } from "@/lib/config";
 import { getSingleton, setSingleton } from "@/lib/global";
+import { reportDatabaseError, reportDatabaseOk } from "./outage";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface Database {
@@ -27,7 +28,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const { Pool } = (await import("pg")).default;
     const { drizzle } = await import("drizzle-orm/node-postgres");
     const { migrate } = await import("drizzle-orm/node-postgres/migrator");
-    const pool = new Pool({ connectionString: opts.url, max: 10 });
+    // A database that does not answer fails a query in 5 s rather than holding it forever.
+    const pool = new Pool({ connectionString: opts.url, max: 10, connectionTimeoutMillis: 5000 });
+    // An idle client whose connection drops emits 'error' on the pool; unhandled, that
+    // was an uncaughtException dump per connection. It is one line per outage instead.
+    pool.on("error", (err) => reportDatabaseError(err));
+    pool.on("connect", () => reportDatabaseOk());
     const db = drizzle(pool, { schema });
     await migrate(db, { migrationsFolder: migrationsFolder() });
     return { db: db as unknown as Db, kind: "postgres", close: () => pool.end() };

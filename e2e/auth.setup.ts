@@ -19,6 +19,11 @@ setup("before setup: / says to open the setup link; a wrong token is refused and
   expect((await request.get("/api/workspaces")).status()).toBe(401);
   await page.goto("/setup");
   await expect(page.getByText("Open the setup link the server printed when it started")).toBeVisible();
+  // The workspace URL the server printed leads to sign-in, which points at the setup link too (no one can invite yet).
+  await page.goto(`/w/00000000-0000-4000-8000-000000000000`);
+  await expect(page).toHaveURL(/\/sign-in/);
+  await expect(page.getByTestId("first-start")).toContainText("Open the setup link printed in the server's output");
+  await expect(page.getByText("Ask a workspace owner for an invitation")).toHaveCount(0);
 
   // A guessed token: the form is shown (the page cannot tell), the server refuses.
   await page.goto("/setup?token=not-the-real-token-at-all");

@@ -411,6 +411,35 @@ const table: Row[] = [
     ],
   },
   {
+    // The entry for this boot; a target that never booted has no address (409). The query is the input.
+    route: "api/workspaces/[workspaceId]/targets/[targetId]/ssh-config",
+    url: () => `${W()}/targets/${world.wTarget.id}/ssh-config`,
+    who: "owner",
+    methods: ["GET"],
+    ignoresBody: { method: "GET", status: 200 },
+    extra: [
+      { method: "GET", url: () => `${W()}/targets/${world.wTarget.id}/ssh-config?os=plan9`, status: 422, code: "validation_failed", field: "os" },
+      { method: "GET", url: () => `${W()}/targets/${world.wTarget.id}/ssh-config?file=..%2Fkey.pem`, status: 400, code: "invalid_field", field: "file" },
+    ],
+    foreign: [
+      { method: "GET", url: () => `${W()}/targets/${world.fTarget}/ssh-config` },
+      { method: "GET", url: () => `${F()}/targets/${world.fTarget}/ssh-config` },
+      { method: "GET", url: () => `${W()}/targets/not-a-uuid/ssh-config` },
+    ],
+  },
+  {
+    // Nothing to choose: a junk body is ignored on a target that is not here (404).
+    route: "api/workspaces/[workspaceId]/targets/[targetId]/connection-test",
+    url: () => `${W()}/targets/${world.wTarget.id}/connection-test`,
+    who: "owner",
+    methods: ["POST"],
+    ignoresBody: { method: "POST", url: () => `${W()}/targets/${world.fTarget}/connection-test`, status: 404 },
+    foreign: [
+      { method: "POST", url: () => `${W()}/targets/${world.fTarget}/connection-test` },
+      { method: "POST", url: () => `${F()}/targets/${world.fTarget}/connection-test` },
+    ],
+  },
+  {
     route: "api/workspaces/[workspaceId]/terminal/sessions/[sessionId]",
     url: () => `${W()}/terminal/sessions/${world.otherSession}`,
     who: "owner",
@@ -503,7 +532,7 @@ test("the table lists every route under app/api", () => {
   walk(path.join("app", "api"));
   const listed = new Set(table.map((r) => r.route.replace(/ \(.*\)$/, "")));
   expect([...new Set(found)].sort()).toEqual([...listed].sort());
-  expect(found.length).toBe(25);
+  expect(found.length).toBe(27);
 });
 
 for (const row of table) {

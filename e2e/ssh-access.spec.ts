@@ -164,6 +164,16 @@ test.describe("SSH access dialog and the real OpenSSH client", () => {
     const ok = await ssh({ key: keyFile, host: dest.host, port: dest.port, user: dest.user, command: "echo ok" });
     expect(ok, ok.stderr).toMatchObject({ code: 0, stdout: "ok\n" });
 
+    // The login is in the workspace's SSH access audit: where it came from, with which key.
+    await expect
+      .poll(async () => {
+        const { access } = (await (await request.get(`/api/workspaces/${workspace.id}/audit`)).json()) as {
+          access: { kind: string; source: string | null; fingerprint: string | null; result: string; user: string }[];
+        };
+        return access.some((a) => a.kind === "login" && a.source === "127.0.0.1" && a.user === "mesh" && a.fingerprint === fp && a.result === "accepted");
+      }, { timeout: 10_000 })
+      .toBe(true);
+
     // The host key the dialog tells people to expect is the one the target presents.
     const shown = (await dialog.getByTestId("host-key-fingerprint").textContent())?.trim();
     expect(shown).toBe(await scannedHostKey(target.host, target.port!));

@@ -1,7 +1,7 @@
 // The in-browser terminal on the embedded `local` target: typing and reading,
 // sizing, flow control, resume after a dropped socket or a reload, tabs, and the
 // WebSocket endpoint's refusals (origin, tickets, malformed frames).
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { cookieHeader } from "./support/auth";
 import { expect, test, waitLive } from "./support/fixtures";
 import {
@@ -135,6 +135,28 @@ test.describe("in-browser terminal", () => {
 
     // The shell is back and answers.
     expect(await runAndRead(page, tab, "echo after-$((2+3))")).toEqual(["after-5"]);
+  });
+
+  test("a large paste into `cat > file` arrives intact (flow control slows it, never drops it)", async ({ page, context }) => {
+    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+    await page.goto("/");
+    await waitLive(page);
+    const tab = await activeTabId(page);
+    // 2 MiB of base64 lines (a canonical tty takes lines up to 4095 bytes), echoed back as typed text would be.
+    const block = (randomBytes(1536 * 1024).toString("base64").replace(/(.{76})/g, "$1\n") + "\n").replace(/\n\n$/, "\n");
+    const want = createHash("sha256").update(block).digest("hex");
+    const file = `paste-${Date.now().toString(36)}.txt`;
+    await run(page, tab, `cat > ${file}`);
+    await page.evaluate((text) => navigator.clipboard.writeText(text), block);
+    await focusTerminal(page, tab);
+    await page.keyboard.press("Control+Shift+V");
+    // The paste is in when its last line has come back as echo; then end of file.
+    const lastLine = block.trimEnd().split("\n").pop()!;
+    await expect.poll(async () => (await lines(page, tab)).includes(lastLine), { timeout: 120_000, message: "the paste never finished echoing" }).toBe(true);
+    await page.keyboard.press("Control+D");
+    const out = await runAndRead(page, tab, `echo "$(wc -c < ${file}) $(sha256sum < ${file} | cut -c1-64)"; rm -f ${file}`, 30_000);
+    expect(out).toEqual([`${Buffer.byteLength(block)} ${want}`]);
+    await expect(view(page, tab).getByTestId("terminal-status")).toHaveAttribute("data-state", "live");
   });
 
   test("output printed across a forced socket drop arrives exactly once", async ({ page }) => {

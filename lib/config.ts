@@ -66,6 +66,8 @@ const schema = z.object({
   MESHIA_TRUST_PROXY: onOff.default(false),
   MESHIA_SESSION_GRACE: seconds.default(300),
   MESHIA_RESUME_BUFFER: z.coerce.number().int().min(4096).default(1024 * 1024),
+  // At least one input frame (64 KiB), so that one paste frame alone never trips it.
+  MESHIA_TERMINAL_INPUT_CAP: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
   MESHIA_IDLE_TIMEOUT: seconds.default(0),
   MESHIA_TICKET_TTL: seconds.default(30),
   MESHIA_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).default(20),
@@ -76,6 +78,11 @@ const schema = z.object({
   MESHIA_TARGET_ALLOWED_NETWORKS: cidrList.default([]),
   MESHIA_SIGNIN_RATE: rate.default({ max: 3, windowSeconds: 10 }),
   MESHIA_KEYGEN_RATE: rate.default({ max: 10, windowSeconds: 60 }),
+  MESHIA_KEYGEN_USER_RATE: rate.default({ max: 20, windowSeconds: 60 }),
+  MESHIA_KEYGEN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  MESHIA_KEY_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(4),
+  MESHIA_WORKSPACE_CREATE_RATE: rate.default({ max: 10, windowSeconds: 3600 }),
+  MESHIA_CONNECTION_TEST_RATE: rate.default({ max: 6, windowSeconds: 60 }),
   MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
   MESHIA_DRAIN_GRACE: seconds.default(30),
   MESHIA_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
@@ -132,6 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     terminal: {
       graceMs: e.MESHIA_SESSION_GRACE * 1000,
       resumeBufferBytes: e.MESHIA_RESUME_BUFFER,
+      /** Hard cap on a session's input waiting for its SSH channel; above it the session is closed. */
+      inputCapBytes: e.MESHIA_TERMINAL_INPUT_CAP,
       idleTimeoutMs: e.MESHIA_IDLE_TIMEOUT * 1000,
       ticketTtlMs: e.MESHIA_TICKET_TTL * 1000,
       /** Terminal sessions one person may have open at once (tickets for new sessions count). */
@@ -145,6 +154,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       setupToken: e.MESHIA_SETUP_TOKEN,
       signInRate: e.MESHIA_SIGNIN_RATE,
       keygenRate: e.MESHIA_KEYGEN_RATE,
+      connectionTestRate: e.MESHIA_CONNECTION_TEST_RATE,
+      /** Key generations per user across all their workspaces. */
+      keygenUserRate: e.MESHIA_KEYGEN_USER_RATE,
+      /** Workspaces one user may create per window. */
+      workspaceCreateRate: e.MESHIA_WORKSPACE_CREATE_RATE,
+    },
+    keys: {
+      /** Generations in flight at once, server-wide; beyond it 503 with Retry-After. */
+      maxConcurrent: e.MESHIA_KEYGEN_CONCURRENCY,
+      /** Pre-generated pairs kept in memory (0: none). */
+      poolSize: e.MESHIA_KEY_POOL_SIZE,
     },
   };
 }

@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
+import { isDatabaseUnavailable, reportDatabaseError } from "@/db/outage";
 import { singleton } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 
@@ -93,7 +94,11 @@ export class EventBus {
     let delay = 500;
     const connect = async (): Promise<void> => {
       const c = new pg.Client({ connectionString: url });
-      c.on("error", (err) => log.warn({ err: err.message }, "event listener connection failed; reconnecting"));
+      c.on("error", (err) => {
+        // The database going away is logged once for the whole process (db/outage.ts).
+        if (isDatabaseUnavailable(err)) reportDatabaseError(err);
+        else log.warn({ err: err.message }, "event listener connection failed; reconnecting");
+      });
       c.on("end", () => {
         if (client === c) {
           client = null;

@@ -32,6 +32,13 @@ function create() {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    keyPool: new Counter({
+      name: "meshia_key_pool_takes_total",
+      help: "Workspace keys asked for, by outcome (pooled: ready at once; generated: made on demand; busy: refused at the cap).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    databaseOutages: new Counter({ name: "meshia_database_outages_total", help: "Times the database became unreachable.", registers: [registry] }),
     limitsHit: new Counter({ name: "meshia_limits_hit_total", help: "Requests refused by a limit, by limit.", labelNames: ["limit"] as const, registers: [registry] }),
   };
 }

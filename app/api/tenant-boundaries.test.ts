@@ -172,7 +172,7 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     const throwaway = await createWorkspace(handle.db, { name: "Throwaway", ownerId: owner.id });
     const a = await newPerson(throwaway, "mallory@example.com", "member");
     attacker = { id: a.id, cookie: a.cookie };
-  });
+  }, 300_000); // two password hashes, a database and a target: slow on a busy 2-core machine
 
   afterAll(async () => {
     await sessionRegistry().closeAll("test over");

@@ -17,9 +17,13 @@ export interface BenchServer {
   base: string;
   /** Headers that authenticate as the owner (an API token made through the setup link). */
   auth: Record<string, string>;
+  /** The owner's browser session cookie (from the setup link). */
+  cookie: string;
   dataDir: string;
   /** Lines the server wrote on stderr (it logs JSON on stdout; stderr is kept for diagnostics). */
   stderr(): string;
+  /** The server's JSON log (stdout), the last 1 MiB of it. */
+  stdout(): string;
   stop(): Promise<void>;
 }
 
@@ -80,6 +84,8 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
       MESHIA_SETUP_TOKEN: setupToken,
       // The benchmark generates keys back to back: not what the limit is for.
       MESHIA_KEYGEN_RATE: "100000/1",
+      MESHIA_KEYGEN_USER_RATE: "100000/1",
+      MESHIA_WORKSPACE_CREATE_RATE: "100000/1",
       // Benchmark targets sit on loopback addresses, which targets may not be at by default.
       MESHIA_TARGET_ALLOWED_NETWORKS: "127.0.0.2/32,127.0.0.3/32,127.0.0.9/32",
       ...opts.env,
@@ -92,7 +98,12 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
     err += d.toString();
     if (err.length > 64 * 1024) err = err.slice(-32 * 1024);
   });
-  child.stdout!.on("data", () => undefined); // structured logs: drained, not shown
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    // Structured logs: kept (bounded) for benchmarks and tests that read them, not shown.
+    out += d.toString();
+    if (out.length > 1024 * 1024) out = out.slice(-512 * 1024);
+  });
 
   let stopped = false;
   const stop = async () => {
@@ -132,8 +143,8 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
     throw e;
   }
   const base = `http://127.0.0.1:${port}`;
-  const auth = await bootstrapOwner(base, setupToken);
-  return { pid: child.pid!, port, base, auth, dataDir, stderr: () => err, stop };
+  const { auth, cookie } = await bootstrapOwnerSession(base, setupToken);
+  return { pid: child.pid!, port, base, auth, cookie, dataDir, stderr: () => err, stdout: () => out, stop };
 }
 
 /** VmRSS (or another /proc status field) of a process, in bytes. */
@@ -172,6 +183,10 @@ export function authFor(url: string): Record<string, string> {
  * then an API token: benchmarks talk to the API as a script would.
  */
 export async function bootstrapOwner(base: string, setupToken: string): Promise<Record<string, string>> {
+  return (await bootstrapOwnerSession(base, setupToken)).auth;
+}
+
+export async function bootstrapOwnerSession(base: string, setupToken: string): Promise<{ auth: Record<string, string>; cookie: string }> {
   const setup = await fetch(`${base}/api/setup`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -188,7 +203,7 @@ export async function bootstrapOwner(base: string, setupToken: string): Promise<
   if (!tok.ok) throw new Error(`token: ${tok.status} ${await tok.text()}`);
   const auth = { authorization: `Bearer ${((await tok.json()) as { token: string }).token}` };
   authByOrigin.set(new URL(base).origin, auth);
-  return auth;
+  return { auth, cookie };
 }
 
 export async function getJson<T>(url: string, init?: RequestInit): Promise<T> {

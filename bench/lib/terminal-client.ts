@@ -84,6 +84,16 @@ export class BridgeShell implements Shell {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeClientFrame(f));
   }
 
+  /** Bytes queued in this client's socket, not yet handed to the kernel (for floods that must not grow the client). */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** Whether the socket is still open. */
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
   write(data: string | Buffer): void {
     const bytes = typeof data === "string" ? Buffer.from(data) : data;
     this.send({ type: "input", data: bytes });

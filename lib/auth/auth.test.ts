@@ -48,6 +48,11 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
     expect(await hasUsers(handle.db)).toBe(false);
     const token = (await issueSetupToken(handle.db))!;
     await expect(completeSetup(handle.db, auth, { token: "wrong-token-wrong-token", name: "O", email: "owner@example.com", password: PASSWORD })).rejects.toThrow(/not valid/);
+    // Account creation fails after the token was taken (a NUL the database refuses, a
+    // password better-auth refuses): the link must still work afterwards.
+    await expect(completeSetup(handle.db, auth, { token, name: "O\u0000", email: "owner@example.com", password: PASSWORD })).rejects.toThrow();
+    await expect(completeSetup(handle.db, auth, { token, name: "O", email: "owner@example.com", password: "short" })).rejects.toThrow();
+    expect(await hasUsers(handle.db)).toBe(false);
     const done = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
     workspaceId = done.workspaceId;
     expect(done.headers.getSetCookie().join()).toMatch(/meshia\.session_token=.*HttpOnly/i);

@@ -5,6 +5,9 @@
 // better-auth on its own accepted any body size, ignored unknown fields, answered a
 // wrong type with 400 and used its own error shape.
 import { z } from "zod";
+import { db } from "@/db/client";
+import { assertDatabaseReachable } from "@/db/outage";
+import { hasForbiddenCharacters } from "@/lib/http/names";
 import { ApiError, codeForStatus, errorBody } from "@/lib/http/errors";
 import { config } from "@/lib/config";
 import { limit, rateLimiter } from "@/lib/http/rate-limit";
@@ -31,7 +34,8 @@ export const AUTH_PATHS: Record<HttpAuthPath, AuthPath> = {
   "/sign-in/email": {
     method: "POST",
     body: z.strictObject({
-      email: z.string().max(254),
+      // A NUL reached the database as a query parameter and failed there.
+      email: z.string().max(254).refine((v) => !hasForbiddenCharacters(v), "email must not contain control characters"),
       password: z.string().max(256),
       rememberMe: z.boolean().optional(),
       callbackURL: z.string().max(2048).optional(),
@@ -121,6 +125,13 @@ export const authHandler: Handler = async (req) => {
     forward = new Request(req.url, { method: "POST", headers, body: JSON.stringify(body) });
   }
   const res = await (await auth()).handler(forward);
+  if (res.status >= 500) {
+    // better-auth answers its own failures with a bare 500 (sign-in with the database
+    // gone had an empty body): a 503 when the database is the cause, a JSON 500 otherwise.
+    await res.body?.cancel().catch(() => undefined);
+    await assertDatabaseReachable(await db());
+    throw new Error(`better-auth answered ${res.status} on ${path}`);
+  }
   const isJson = res.headers.get("content-type")?.includes("application/json") ?? false;
   if (!isJson) return res;
   return res.status >= 400 ? asApiError(res) : stripSessionTokens(res);

@@ -4,6 +4,7 @@ import { headers } from "next/headers";
 import { notFound, redirect } from "next/navigation";
 import { connection } from "next/server";
 import { db as openDb, type Db } from "@/db/client";
+import { assertDatabaseReachable } from "@/db/outage";
 import type { Workspace } from "@/db/schema";
 import { workspacesOf, type Role } from "@/lib/workspaces";
 import { principalFrom, type Principal } from "./principal";
@@ -11,6 +12,9 @@ import { principalFrom, type Principal } from "./principal";
 export async function currentUser(): Promise<Principal | null> {
   await connection();
   const principal = await principalFrom(await headers());
+  // Nobody signed in, or a database that cannot say: the page shows the outage
+  // (app/error.tsx), never a sign-in form that could not work anyway.
+  if (!principal) await assertDatabaseReachable(await openDb());
   // Pages are for people signed in with a browser session.
   return principal?.via === "session" ? principal : null;
 }

@@ -2,6 +2,7 @@
 // token (Authorization: Bearer mshk_…), which is scoped to one workspace.
 import { eq } from "drizzle-orm";
 import { db } from "@/db/client";
+import { assertDatabaseReachable } from "@/db/outage";
 import { user } from "@/db/schema";
 import { auth } from "./auth";
 import { API_TOKEN_PREFIX } from "./options";
@@ -21,14 +22,23 @@ function bearer(headers: Headers): string | null {
   return m?.[1] ?? null;
 }
 
+function hasSessionCookie(headers: Headers): boolean {
+  return /(?:^|;\s*)(?:__Secure-)?meshia\.session_token=/.test(headers.get("cookie") ?? "");
+}
+
 export async function principalFrom(headers: Headers): Promise<Principal | null> {
   const a = await auth();
   const token = bearer(headers);
   if (token) {
     // Target tokens (mtt_) belong to other routes; only API tokens identify a person.
     if (!token.startsWith(API_TOKEN_PREFIX)) return null;
-    const res = await a.api.verifyApiKey({ body: { key: token } }).catch(() => null);
-    if (!res?.valid || !res.key) return null;
+    let failure: unknown;
+    const res = await a.api.verifyApiKey({ body: { key: token } }).catch((err: unknown) => ((failure = err), null));
+    if (!res?.valid || !res.key) {
+      // "Not signed in" only when the database could say so.
+      if (failure !== undefined) await assertDatabaseReachable(await db(), failure);
+      return null;
+    }
     const metadata = (res.key.metadata ?? {}) as { workspaceId?: unknown };
     if (typeof metadata.workspaceId !== "string") return null;
     const [owner] = await (await db()).select().from(user).where(eq(user.id, res.key.referenceId)).limit(1);
@@ -42,7 +52,14 @@ export async function principalFrom(headers: Headers): Promise<Principal | null>
       tokenId: res.key.id,
     };
   }
-  const session = await a.api.getSession({ headers }).catch(() => null);
-  if (!session) return null;
+  let failure: unknown;
+  const session = await a.api.getSession({ headers }).catch((err: unknown) => ((failure = err), null));
+  if (!session) {
+    // A session cookie that finds no session: expired or signed out, or a database
+    // that did not answer (better-auth may report that as "no session"). Only the
+    // first is "sign in"; the second is a 503, never a 401 or a sign-in page.
+    if (failure !== undefined || hasSessionCookie(headers)) await assertDatabaseReachable(await db(), failure);
+    return null;
+  }
   return { userId: session.user.id, email: session.user.email, name: session.user.name, via: "session" };
 }

@@ -34,6 +34,12 @@ export async function issueSetupToken(db: Db, fixed?: string): Promise<string | 
   return token;
 }
 
+async function restore(db: Db, rows: { value: string; expiresAt: Date }[]): Promise<void> {
+  for (const r of rows) {
+    await db.insert(verification).values({ identifier: IDENTIFIER, value: r.value, expiresAt: r.expiresAt, createdAt: new Date(), updatedAt: new Date() });
+  }
+}
+
 /** Uses the setup token (once): creates the owner account and signs it in. Returns better-auth's Set-Cookie headers. */
 export async function completeSetup(db: Db, auth: Auth, input: { token: string; name: string; email: string; password: string }): Promise<{ headers: Headers; workspaceId: string }> {
   const want = Buffer.from(hash(input.token), "hex");
@@ -48,16 +54,23 @@ export async function completeSetup(db: Db, auth: Auth, input: { token: string; 
   });
   if (!match) {
     // A wrong guess must not burn the real token.
-    for (const r of consumed) {
-      await db.insert(verification).values({ identifier: IDENTIFIER, value: r.value, expiresAt: r.expiresAt, createdAt: new Date(), updatedAt: new Date() });
-    }
+    await restore(db, consumed);
     throw new ApiError("not_found", "This setup link is not valid (it works once, and only before the first account exists).");
   }
   if (await hasUsers(db)) throw new ApiError("not_found", "Setup is already done: sign in instead.");
-  const { headers, response } = await auth.api.signUpEmail({
-    body: { name: input.name, email: input.email, password: input.password },
-    returnHeaders: true,
-  });
+  let signedUp;
+  try {
+    signedUp = await auth.api.signUpEmail({
+      body: { name: input.name, email: input.email, password: input.password },
+      returnHeaders: true,
+    });
+  } catch (err) {
+    // The account was not made (a value the database refused, a database that went
+    // away): the link must keep working, or the only way in would be a restart.
+    await restore(db, consumed).catch(() => undefined);
+    throw err;
+  }
+  const { headers, response } = signedUp;
   const workspace = await ensureDefaultWorkspace(db);
   await addMember(db, workspace.id, response.user.id, "owner");
   await audit(db, { workspaceId: workspace.id, actor: response.user.id, action: "auth.setup", detail: { email: input.email } });

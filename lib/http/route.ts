@@ -2,6 +2,7 @@
 // body parsing with limits, and the one place errors become responses.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { isDatabaseUnavailable, OUTAGE_RETRY_AFTER_SECONDS, reportDatabaseError, UNAVAILABLE_MESSAGE } from "@/db/outage";
 import { logger } from "@/lib/log";
 import { ApiError, codeForStatus, errorBody } from "./errors";
 
@@ -38,6 +39,10 @@ function fromAuthError(err: unknown): ApiError | null {
 
 export function errorResponse(err: unknown, requestId: string): Response {
   err = fromAuthError(err) ?? err;
+  if (isDatabaseUnavailable(err)) {
+    reportDatabaseError(err); // logged once per outage, not once per request
+    err = new ApiError("unavailable", UNAVAILABLE_MESSAGE, { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS }, { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) });
+  }
   if (err instanceof ApiError) {
     return json(errorBody(err.code, err.message, err.details), { status: err.status, headers: { ...err.headers, "X-Request-Id": requestId } });
   }

@@ -46,3 +46,13 @@ export function keyIdentity(line: string): string | null {
   const parsed = parsePublicKeyLine(line);
   return parsed ? `${parsed.type} ${parsed.blob.toString("base64")}` : null;
 }
+
+/** The key type as ssh names it in "ED25519 key fingerprint is SHA256:…" (and ssh-keygen -l in parentheses). */
+export function keyTypeLabel(type: string): string {
+  if (type === "ssh-ed25519") return "ED25519";
+  if (type === "ssh-rsa") return "RSA";
+  if (type.startsWith("ecdsa-")) return "ECDSA";
+  if (type.startsWith("sk-ssh-ed25519")) return "ED25519-SK";
+  if (type.startsWith("sk-ecdsa")) return "ECDSA-SK";
+  return type.toUpperCase();
+}

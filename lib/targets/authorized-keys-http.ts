@@ -4,6 +4,7 @@
 // login storm and must not slow anyone else down. Same contract as every route:
 // JSON errors, 401 alike for an unknown target and a wrong token, 413 over 1 MiB.
 // Wrong tokens are limited per client address (429); right ones never are.
+import { isDatabaseUnavailable, reportDatabaseError } from "@/db/outage";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type { Db } from "@/db/client";
@@ -131,7 +132,9 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
     return text(200, result.text);
   } catch (err) {
     // Cannot tell who may log in: nobody does (sshd's script fails closed on a non-200).
-    deps.log.error({ err, target: req.targetId }, "authorized-keys lookup failed");
+    // A database outage is logged once (db/outage.ts), not at every login attempt.
+    if (isDatabaseUnavailable(err)) reportDatabaseError(err);
+    else deps.log.error({ err, target: req.targetId }, "authorized-keys lookup failed");
     return error(503, "unavailable", "Meshia cannot answer right now; try again shortly.", undefined, { "Retry-After": "5" });
   }
 }

@@ -12,6 +12,7 @@ import type { Logger } from "@/lib/log";
 import { keyLookup } from "./key-lookup";
 import { LocalCompute } from "./local/lifecycle";
 import { registerTarget } from "./registry";
+import { sshAccessLog } from "./ssh-access-log";
 
 export type { LocalCompute } from "./local/lifecycle";
 export const LOCAL_TARGET_NAME = "local";
@@ -46,6 +47,8 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     allowedKeys: (user) => keyLookup(db, cfg.targetLiveWindowMs).keysFor(row.id, user),
     // Its terminal sessions end by the target.stopped event (lib/terminal/registry.ts), on every instance.
     stopDetail: COMPUTE_STOPPED_DETAIL,
+    // Every login attempt on the embedded target goes to the workspace's SSH access audit.
+    onLogin: (attempt) => sshAccessLog(db, log).record({ workspaceId: row.workspaceId, targetId: row.id, kind: "login", ...attempt }),
   });
   // Route handlers find it here (lib/targets/power.ts) to stop and start it.
   setSingleton(`local-compute:${row.id}`, compute);

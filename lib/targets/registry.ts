@@ -6,7 +6,7 @@ import type { Db } from "@/db/client";
 import { computeTargets, type ComputeTarget, type TargetKind } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { publish } from "@/lib/events";
-import { fingerprintOf, keyIdentity, parsePublicKeyLine } from "@/lib/keys/fingerprint";
+import { fingerprintOf, keyIdentity, keyTypeLabel, parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { checkTargetHost } from "./network-policy";
 import { SSH_USER, sshCommand } from "./ssh-command";
 
@@ -24,6 +24,8 @@ export interface TargetView {
   bootedAt: string | null;
   lastSeenAt: string | null;
   hostKeyFingerprint: string | null;
+  /** The pinned host key's type as ssh prints it ("ED25519 key fingerprint is …"). */
+  hostKeyType: string | null;
   sshCommand: string | null;
   /** Why the target cannot run shells, and what fixes it (status "unavailable" only). */
   unavailable: { reason: string; fix: string } | null;
@@ -47,6 +49,12 @@ function commandFor(t: ComputeTarget): string | null {
   }
 }
 
+function hostKeyTypeOf(t: ComputeTarget): string | null {
+  const first = pinnedHostKeys(t)[0];
+  const parsed = first ? parsePublicKeyLine(first) : null;
+  return parsed ? keyTypeLabel(parsed.type) : null;
+}
+
 export function targetView(t: ComputeTarget, liveWindowMs: number, now = Date.now()): TargetView {
   const status = effectiveStatus(t, liveWindowMs, now);
   return {
@@ -61,6 +69,7 @@ export function targetView(t: ComputeTarget, liveWindowMs: number, now = Date.no
     bootedAt: t.bootedAt?.toISOString() ?? null,
     lastSeenAt: t.lastSeenAt?.toISOString() ?? null,
     hostKeyFingerprint: t.hostKeyFingerprint,
+    hostKeyType: hostKeyTypeOf(t),
     sshCommand: status === "unavailable" ? null : commandFor(t),
     unavailable: status === "unavailable" ? { reason: t.unavailableReason ?? "", fix: t.unavailableFix ?? "" } : null,
   };

@@ -2,6 +2,7 @@
 // command shown to people is checked here, so that command is always safe to paste.
 import net from "node:net";
 import { z } from "zod";
+import { nameField } from "@/lib/http/names";
 import { isPasteSafeHost } from "./ssh-command";
 
 const HOSTNAME_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
@@ -19,11 +20,8 @@ export function isValidHost(host: string): boolean {
   return labels.every((l) => HOSTNAME_LABEL.test(l));
 }
 
-export const targetName = z
-  .string()
-  .trim()
-  .min(1, "name must not be empty")
-  .max(64, "name must be at most 64 characters")
+export const targetName = nameField(64)
+  // Narrower than the shared rule: the name ends up in the ssh command people paste.
   .regex(/^[\x20-\x7e]+$/, "name must be printable ASCII characters");
 
 export const targetHost = z.string().trim().refine(isValidHost, "host must be a hostname or an IP address");

@@ -37,6 +37,7 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
   const session: TerminalSession = sessionRegistry().create(sessionId, workspaceId, targetId, actor, {
     log,
     resumeBufferBytes: cfg.terminal.resumeBufferBytes,
+    inputCapBytes: cfg.terminal.inputCapBytes,
     graceMs: cfg.terminal.graceMs,
     idleTimeoutMs: cfg.terminal.idleTimeoutMs,
     async connect(size) {

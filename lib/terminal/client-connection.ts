@@ -69,6 +69,8 @@ export class TerminalConnection {
   private lastHeard = 0;
   private disposed = false;
   private pendingExit: { code: number | null; signal: string | null } | null = null;
+  /** The last error frame's message: a closing socket's reason is limited to 123 bytes. */
+  private lastError: string | null = null;
 
   constructor(private readonly opts: ConnectionOptions) {
     this.sessionId = opts.sessionId ?? null;
@@ -196,6 +198,7 @@ export class TerminalConnection {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.pendingExit = null;
+    this.lastError = null;
 
     ws.onopen = () => {
       if (this.ws !== ws) return;
@@ -221,8 +224,8 @@ export class TerminalConnection {
       this.ws = null;
       this.clearTimers();
       if (this.disposed || FINAL.has(this.statusValue.kind)) return;
-      if (ev.code === CLOSE.policy || ev.code === CLOSE.tooBig) {
-        return this.setStatus({ kind: "failed", detail: ev.reason || "The server closed the terminal (protocol error)." });
+      if (ev.code === CLOSE.policy || ev.code === CLOSE.tooBig || ev.code === CLOSE.inputOverflow) {
+        return this.setStatus({ kind: "failed", detail: this.lastError ?? (ev.reason || "The server closed the terminal (protocol error).") });
       }
       this.scheduleReconnect(ev.reason || "connection lost");
     };
@@ -276,6 +279,7 @@ export class TerminalConnection {
         this.pendingExit = { code: f.code, signal: f.signal };
         return;
       case "error":
+        this.lastError = f.message;
         if (this.statusValue.kind !== "live") this.setStatus({ kind: "failed", detail: f.message });
         return;
       case "pong":

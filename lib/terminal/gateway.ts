@@ -31,10 +31,18 @@ function refuse(socket: Duplex, status: keyof typeof REFUSALS, message: string):
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
+/**
+ * The terminal sockets' server, as the gateway runs it (tests bind sessions to it too).
+ * maxPayload above our frame limit so an oversized frame reaches the protocol check
+ * and gets an error frame, not just a dropped connection. No compression: terminal
+ * output is mostly small frames where deflate costs CPU per frame for little gain.
+ */
+export function terminalSocketServer(): WebSocketServer {
+  return new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES * 4, perMessageDeflate: false });
+}
+
 export function attachTerminalGateway(server: Server, log: Logger): WebSocketServer {
-  // maxPayload above our frame limit so an oversized frame reaches the protocol
-  // check and gets an error frame, not just a dropped connection.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES * 4, perMessageDeflate: false });
+  const wss = terminalSocketServer();
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     let url: URL;

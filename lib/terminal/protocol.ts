@@ -48,8 +48,12 @@ export type ServerFrame =
   | { type: "pong"; data: Uint8Array }
   | { type: "snapshot"; seq: number; data: Uint8Array };
 
-/** WebSocket close codes the protocol uses. */
-export const CLOSE = { normal: 1000, policy: 1008, tooBig: 1009 } as const;
+/**
+ * WebSocket close codes the protocol uses. 4009: the session's input went over the
+ * server's cap (MESHIA_TERMINAL_INPUT_CAP) and the session was closed; an error frame
+ * with code "input_overflow" says so first.
+ */
+export const CLOSE = { normal: 1000, policy: 1008, tooBig: 1009, inputOverflow: 4009 } as const;
 
 export class ProtocolError extends Error {
   constructor(

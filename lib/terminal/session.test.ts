@@ -1,19 +1,21 @@
 // Terminal sessions end to end below the browser: a real embedded target, the real
 // bridge (ssh2 client, pinned host key) and real WebSockets.
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket, WebSocketServer } from "ws";
+import { WebSocket } from "ws";
 import { loadOrCreateKeyFile, type KeyFile } from "@/lib/keys/key-file";
 import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { connectBridge, openShell } from "@/lib/ssh/bridge";
 import { LocalTarget } from "@/lib/targets/local/server";
 import { sandboxForTests } from "@/lib/targets/local/testing";
-import { CLOSE, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "./protocol";
-import { HIGH_WATER, TerminalSession, UNREACHABLE_MESSAGE, type SessionDeps } from "./session";
+import { terminalSocketServer } from "./gateway";
+import { CLOSE, MAX_FRAME_BYTES, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "./protocol";
+import { HIGH_WATER, INPUT_HIGH_WATER, TerminalSession, UNREACHABLE_MESSAGE, type SessionDeps } from "./session";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-session-"));
 const log = pino({ level: "silent" });
@@ -38,7 +40,7 @@ beforeAll(async () => {
     allowedKeys: async () => [{ blob: parsePublicKeyLine(bridge.publicKey)!.blob, options: null }],
   });
   await target.start();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+  const wss = terminalSocketServer(); // the gateway's own socket settings
   server = http.createServer();
   server.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url!, "http://x");
@@ -56,12 +58,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function newSession(opts: { ring?: number; pinned?: Buffer; idleMs?: number; onConnectFailed?: SessionDeps["onConnectFailed"] } = {}): TerminalSession {
+function newSession(opts: { ring?: number; pinned?: Buffer; idleMs?: number; inputCap?: number; onConnectFailed?: SessionDeps["onConnectFailed"] } = {}): TerminalSession {
   const id = crypto.randomUUID();
   const pinned = opts.pinned ?? parsePublicKeyLine(hostKey.publicKey)!.blob;
   const s = new TerminalSession(id, "ws", "t", {
     log,
     resumeBufferBytes: opts.ring ?? 1024 * 1024,
+    ...(opts.inputCap ? { inputCapBytes: opts.inputCap } : {}),
     graceMs: 60_000,
     idleTimeoutMs: opts.idleMs ?? 0,
     async connect(size) {
@@ -83,13 +86,14 @@ class Client {
   output = Buffer.alloc(0);
   offset = 0;
   closed: { code: number; reason: string } | null = null;
-  constructor(id: string, resume: number | null = null, private autoAck = true) {
+  /** `tail`: keep only the last 64 KiB of output (for floods). */
+  constructor(id: string, resume: number | null = null, private autoAck = true, private tail = false) {
     this.ws = new WebSocket(`ws://127.0.0.1:${port}/?id=${id}${resume === null ? "" : `&resume=${resume}`}`);
     this.ws.on("message", (d: Buffer) => {
       const f = decodeServerFrame(d);
-      this.frames.push(f);
+      if (!(this.tail && f.type === "output")) this.frames.push(f);
       if (f.type === "output" || f.type === "snapshot") {
-        if (f.type === "output") this.output = Buffer.concat([this.output, Buffer.from(f.data)]);
+        if (f.type === "output") this.output = Buffer.concat([this.tail ? this.output.subarray(-64 * 1024) : this.output, Buffer.from(f.data)]);
         this.offset = f.seq + (f.type === "output" ? f.data.byteLength : 0);
         if (this.autoAck) this.send({ type: "ack", bytes: this.offset });
       }
@@ -262,4 +266,113 @@ describe("terminal session", () => {
     expect(errors).toEqual([{ type: "error", code: "unreachable", message: UNREACHABLE_MESSAGE }]);
     expect(failures).toEqual(["host_key_mismatch"]);
   });
+});
+
+/** Resident set size of this process (the bridge, the embedded target and the client all live here). */
+function rss(): number {
+  return process.memoryUsage.rss();
+}
+
+/** Typeable text of `bytes` bytes: base64 lines (no control characters: random bytes would hold ^C, ^Z...). */
+function text(bytes: number): Buffer {
+  return Buffer.from(randomBytes(Math.ceil((bytes * 3) / 4)).toString("base64").replace(/(.{76})/g, "$1\n").slice(0, bytes));
+}
+
+/** Sends `data` as input frames as fast as the socket takes them, keeping at most `inFlight` queued on the client. */
+async function pour(c: Client, data: Buffer, inFlight = 1024 * 1024): Promise<void> {
+  const frame = MAX_FRAME_BYTES - 1;
+  for (let off = 0; off < data.length; off += frame) {
+    while (c.ws.bufferedAmount > inFlight) {
+      if (c.closed) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    c.send({ type: "input", data: data.subarray(off, off + frame) });
+  }
+}
+
+describe("terminal input flow control", () => {
+  it("stops reading a flood of input the shell does not read: the session's buffer and the process stay bounded", async () => {
+    const s = newSession();
+    const c = new Client(s.id, null, true, true);
+    await c.opened();
+    c.send({ type: "resize", cols: 80, rows: 24 });
+    c.type("stty -echo; echo fl$((0))od-ready; sleep 600\r");
+    await c.until(() => c.text().includes("fl0od-ready"));
+    const rss0 = rss();
+    const frame = text(MAX_FRAME_BYTES - 1);
+    let maxBuffered = 0;
+    let maxRss = rss0;
+    let offered = 0;
+    const sampler = setInterval(() => {
+      maxBuffered = Math.max(maxBuffered, s.inputBuffered);
+      maxRss = Math.max(maxRss, rss());
+    }, 5);
+    // 6 s of 64 KiB frames, as fast as the client's socket takes them.
+    const end = Date.now() + 6000;
+    while (Date.now() < end) {
+      if (c.ws.bufferedAmount > 1024 * 1024) await new Promise((r) => setTimeout(r, 2));
+      else {
+        c.send({ type: "input", data: frame });
+        offered += frame.length;
+        if (offered % (16 * frame.length) === 0) await new Promise((r) => setImmediate(r));
+      }
+    }
+    clearInterval(sampler);
+    const taken = s.counts.bytesIn;
+    // What the server took in: the target's SSH window and its channel buffer (2 MiB
+    // each in ssh2), the pty's queue and ours; the rest waits in TCP buffers.
+    expect(taken).toBeLessThan(8 * 1024 * 1024);
+    expect(taken).toBeGreaterThan(1024 * 1024);
+    // The session's own buffer: the pause threshold plus at most what one socket read held.
+    expect(maxBuffered).toBeGreaterThan(INPUT_HIGH_WATER);
+    expect(maxBuffered).toBeLessThan(INPUT_HIGH_WATER + 4 * MAX_FRAME_BYTES);
+    console.info(`input flood: offered ${(offered / 1048576).toFixed(0)} MiB in 6 s, server took ${(taken / 1048576).toFixed(1)} MiB, session buffer max ${(maxBuffered / 1024).toFixed(0)} KiB, RSS +${((maxRss - rss0) / 1048576).toFixed(1)} MiB`);
+    expect(maxRss - rss0).toBeLessThan(64 * 1024 * 1024);
+    // Paused is not dead: Ctrl-C reaches the shell once its input drains... after the
+    // flood's bytes, which `sleep` never reads; ending the session frees them.
+    s.close("done");
+    expect(s.inputBuffered).toBe(0);
+    await c.until(() => c.closed !== null);
+  }, 60_000);
+
+  it("closes a session whose input goes over the cap, with an error frame and close code 4009", async () => {
+    const s = newSession({ inputCap: 96 * 1024 }); // below the pause threshold: flow control cannot hold it
+    const c = new Client(s.id, null, true, true);
+    await c.opened();
+    c.send({ type: "resize", cols: 80, rows: 24 });
+    c.type("stty -echo; echo c$((0))ap-ready; sleep 600\r");
+    await c.until(() => c.text().includes("c0ap-ready"));
+    void pour(c, text(16 * 1024 * 1024));
+    await c.until(() => c.closed !== null, 30_000);
+    expect(c.closed!.code).toBe(CLOSE.inputOverflow);
+    const err = c.frames.find((f) => f.type === "error");
+    expect(err).toMatchObject({ type: "error", code: "input_overflow" });
+    expect((err as { message: string }).message).toMatch(/limit of 96 KiB per session/);
+    expect(s.state).toBe("ended");
+    expect(s.inputBuffered).toBe(0);
+  }, 60_000);
+
+  it("delivers a 10 MB paste into `cat > file` intact, echoed, slowed down but never dropped", async () => {
+    const s = newSession();
+    const c = new Client(s.id, null, true, true);
+    await c.opened();
+    c.send({ type: "resize", cols: 80, rows: 24 });
+    c.type("cd && cat > paste-$((1+1)).txt\r");
+    await new Promise((r) => setTimeout(r, 300));
+    // Lines of base64 (a canonical tty takes lines up to 4095 bytes).
+    const paste = Buffer.concat([text(10 * 1000 * 1000), Buffer.from("\n")]);
+    const want = createHash("sha256").update(paste).digest("hex");
+    let maxBuffered = 0;
+    const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, s.inputBuffered)), 5);
+    await pour(c, paste, 16 * 1024 * 1024);
+    c.type("\x04"); // end of file at the start of a line
+    c.type("stty -echo; echo sum=$(sha256sum < paste-2.txt | cut -c1-64) size=$(wc -c < paste-2.txt)=end\r");
+    await c.until(() => /size=\d+=end/.test(c.text()), 120_000);
+    clearInterval(sampler);
+    const m = /sum=([0-9a-f]{64}) size=(\d+)=end/.exec(c.text());
+    expect(m?.[2]).toBe(String(paste.length));
+    expect(m?.[1]).toBe(want);
+    expect(maxBuffered).toBeLessThan(INPUT_HIGH_WATER + 4 * MAX_FRAME_BYTES);
+    s.close("done");
+  }, 180_000);
 });

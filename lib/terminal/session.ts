@@ -26,8 +26,21 @@ export const LOW_WATER = 128 * 1024;
 const SOCKET_HIGH_WATER = 1024 * 1024;
 /** With no socket attached, the target may run this far ahead (into the ring). */
 const DETACHED_WINDOW = 1024 * 1024;
-/** Keystrokes held while the shell is not ready yet. */
-const MAX_PENDING_INPUT = 256 * 1024;
+/**
+ * Input flow control: stop reading the socket once this much input waits for the
+ * SSH channel (held before the shell is ready, or queued behind the channel's SSH
+ * window because the program does not read)...
+ */
+export const INPUT_HIGH_WATER = 256 * 1024;
+/** ...and read it again once the channel has taken the input down to this. */
+export const INPUT_LOW_WATER = 64 * 1024;
+/**
+ * The hard cap on input waiting per session (MESHIA_TERMINAL_INPUT_CAP). Pausing the
+ * socket keeps a session near INPUT_HIGH_WATER (plus what one socket read already
+ * held); reaching the cap means flow control did not hold, and the session is closed
+ * rather than let its memory grow.
+ */
+export const DEFAULT_INPUT_CAP = 4 * 1024 * 1024;
 /** A socket we have not heard from (the client pings every ~25 s) is presumed dead. */
 const SOCKET_SILENCE_MS = 75_000;
 /**
@@ -63,6 +76,8 @@ export interface SessionEnd {
 export interface SessionDeps {
   log: Logger;
   resumeBufferBytes: number;
+  /** The hard cap on buffered input (default DEFAULT_INPUT_CAP). */
+  inputCapBytes?: number;
   graceMs: number;
   idleTimeoutMs: number;
   /** Opens the SSH shell at the given size. */
@@ -88,6 +103,8 @@ export class TerminalSession {
   private size = { cols: 0, rows: 0 };
   private pendingInput: Buffer[] = [];
   private pendingInputBytes = 0;
+  /** The socket is paused because input waits for the SSH channel. */
+  private inputPaused = false;
 
   private socket: WebSocket | null = null;
   /** While a resuming socket is being caught up, live output only goes to the ring. */
@@ -144,6 +161,11 @@ export class TerminalSession {
     return this.socket !== null;
   }
 
+  /** Input taken from the socket that the SSH channel has not taken yet (held or queued behind its window). */
+  get inputBuffered(): number {
+    return this.pendingInputBytes + (this.conn?.channel.writableLength ?? 0);
+  }
+
   get outputOffset(): number {
     return this.ring.head;
   }
@@ -164,6 +186,7 @@ export class TerminalSession {
     this.clearGrace();
     this.socket = ws;
     this.lastHeard = Date.now();
+    if (this.inputPaused) ws.pause(); // the input of the socket it replaces is still waiting
     ws.on("message", (data, isBinary) => this.onMessage(ws, data as Buffer, isBinary));
     ws.on("close", () => this.onSocketClose(ws));
     ws.on("error", () => undefined);
@@ -227,6 +250,7 @@ export class TerminalSession {
       this.send(ws, { type: "exit", code: end.exitCode, signal: end.exitSignal });
     }
     this.send(ws, { type: "status", state: end.state, detail: end.reason });
+    if (ws.isPaused) ws.resume(); // a paused socket would never read the peer's close frame
     ws.close(CLOSE.normal, end.state);
   }
 
@@ -269,6 +293,8 @@ export class TerminalSession {
     if (this.socket !== ws) return;
     this.socket = null;
     this.catchingUp = false;
+    // A paused socket would never read the peer's close frame.
+    if (ws.isPaused) ws.resume();
     this.dropQueuedOutput(); // a resuming socket replays these from the ring
     if (this.silenceTimer) clearInterval(this.silenceTimer);
     this.silenceTimer = null;
@@ -281,7 +307,8 @@ export class TerminalSession {
   private armSilenceTimer(): void {
     if (this.silenceTimer) clearInterval(this.silenceTimer);
     this.silenceTimer = setInterval(() => {
-      if (this.socket && Date.now() - this.lastHeard > SOCKET_SILENCE_MS) this.socket.terminate();
+      // While input is paused we are not listening: silence then says nothing about the socket.
+      if (this.socket && !this.inputPaused && Date.now() - this.lastHeard > SOCKET_SILENCE_MS) this.socket.terminate();
     }, SOCKET_SILENCE_MS / 3);
     this.silenceTimer.unref();
   }
@@ -291,15 +318,53 @@ export class TerminalSession {
   private input(data: Buffer): void {
     this.bytesIn += data.length;
     this.touchIdle();
-    if (this.phase === "live" && this.conn) {
-      this.conn.channel.write(data);
-      return;
-    }
     if (this.phase === "ended") return;
-    // Typed before the shell is ready: held, then delivered in order.
-    if (this.pendingInputBytes + data.length > MAX_PENDING_INPUT) return;
-    this.pendingInput.push(Buffer.from(data));
-    this.pendingInputBytes += data.length;
+    if (this.phase === "live" && this.conn) {
+      // The callback runs once the channel has handed the bytes to SSH (within the
+      // target's window): that is when reading the socket may start again.
+      this.conn.channel.write(data, this.inputTaken);
+    } else {
+      // Typed before the shell is ready: held (a copy: the view would pin ws's whole
+      // read buffer), then delivered in order.
+      this.pendingInput.push(Buffer.from(data));
+      this.pendingInputBytes += data.length;
+    }
+    const buffered = this.inputBuffered;
+    if (buffered > (this.deps.inputCapBytes ?? DEFAULT_INPUT_CAP)) return this.inputOverflow(buffered);
+    if (!this.inputPaused && buffered > INPUT_HIGH_WATER) {
+      // Backpressure to the browser: TCP stops, and the sender's socket buffer fills.
+      this.inputPaused = true;
+      this.socket?.pause();
+      this.updateFlow();
+    }
+  }
+
+  private readonly inputTaken = (): void => {
+    if (!this.inputPaused || this.inputBuffered > INPUT_LOW_WATER) return;
+    this.resumeInput();
+  };
+
+  private resumeInput(): void {
+    if (!this.inputPaused) return;
+    this.inputPaused = false;
+    this.lastHeard = Date.now();
+    this.socket?.resume();
+    this.updateFlow();
+  }
+
+  /** More input waits than the cap allows: the session is closed, with an error frame that says why. */
+  private inputOverflow(buffered: number): void {
+    const cap = this.deps.inputCapBytes ?? DEFAULT_INPUT_CAP;
+    const message = `Input arrived faster than the shell took it: ${Math.round(buffered / 1024)} KiB were waiting, above this server's limit of ${Math.round(cap / 1024)} KiB per session. The session was closed.`;
+    this.deps.log.warn({ session: this.id, target: this.targetId, buffered, cap }, "terminal input over the cap: session closed");
+    const ws = this.socket;
+    if (ws) {
+      this.flushOutput();
+      sendFrame(ws, { type: "error", code: "input_overflow", message });
+      this.detachSocket(ws);
+      ws.close(CLOSE.inputOverflow, "input_overflow");
+    }
+    this.close(message);
   }
 
   private resize(cols: number, rows: number): void {
@@ -350,9 +415,11 @@ export class TerminalSession {
     channel.setWindow(this.size.rows, this.size.cols, 0, 0);
     this.phase = "live";
     this.deps.onOpened?.();
-    for (const b of this.pendingInput) channel.write(b);
+    const held = this.pendingInput;
     this.pendingInput = [];
     this.pendingInputBytes = 0;
+    for (const b of held) channel.write(b, this.inputTaken);
+    if (this.inputBuffered <= INPUT_LOW_WATER) this.resumeInput();
     this.touchIdle();
     this.sendStatus();
     this.updateFlow();
@@ -465,13 +532,17 @@ export class TerminalSession {
       // The target may send only what the browser can still take below the
       // high-water mark, so no more than that is ever queued between the pty and
       // xterm: Ctrl-C during a flood shows within a second.
-      const inFlight = this.sent - this.acked;
+      //
+      // While input is paused the client's acks wait behind its input in the same TCP
+      // stream: counting unacknowledged output then could deadlock a program that
+      // echoes what it reads (a paste into `cat`), so only the socket's own buffer bounds it.
+      const inFlight = this.inputPaused ? 0 : this.sent - this.acked;
       rw.allow(!ws ? DETACHED_WINDOW : ws.bufferedAmount > SOCKET_HIGH_WATER ? 0 : HIGH_WATER - inFlight);
       return;
     }
     let shouldPause = false;
     if (ws) {
-      const inFlight = this.sent - this.acked;
+      const inFlight = this.inputPaused ? 0 : this.sent - this.acked;
       const buffered = ws.bufferedAmount;
       shouldPause = this.paused ? inFlight > LOW_WATER || buffered > SOCKET_HIGH_WATER / 4 : inFlight > HIGH_WATER || buffered > SOCKET_HIGH_WATER;
     }
@@ -496,6 +567,8 @@ export class TerminalSession {
     conn?.client.removeAllListeners("close");
     conn?.client.end();
     this.pendingInput = [];
+    this.pendingInputBytes = 0;
+    this.inputPaused = false;
     this.deps.onEnded?.(this.endState);
     this.deps.log.info(
       { session: this.id, target: this.targetId, state: end.state, exitCode: end.exitCode, bytesIn: this.bytesIn, bytesOut: this.bytesOut },
@@ -532,6 +605,7 @@ export class TerminalSession {
     this.screen.dispose();
     const ws = this.socket;
     this.socket = null;
+    if (ws?.isPaused) ws.resume();
     if (ws && ws.readyState === ws.OPEN) ws.close(CLOSE.normal, "session closed");
     this.deps.onDisposed();
   }

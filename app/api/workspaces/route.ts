@@ -4,11 +4,14 @@
 import { z } from "zod";
 import { withUser } from "@/lib/auth/access";
 import { ApiError } from "@/lib/http/errors";
+import { nameField } from "@/lib/http/names";
+import { limit, rateLimiter } from "@/lib/http/rate-limit";
+import { config } from "@/lib/config";
 import { defineRoute, json, readJson } from "@/lib/http/route";
 import { createWorkspace, workspacesOf } from "@/lib/workspaces";
 
 const createBody = z.strictObject({
-  name: z.string().trim().min(1, "name must not be empty").max(64, "name must be at most 64 characters").regex(/^[^\x00-\x1f\x7f]+$/, "name must be printable"),
+  name: nameField(64),
 });
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
@@ -20,6 +23,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   POST: withUser(async (req, { db, principal }) => {
     if (principal.via === "token") throw new ApiError("forbidden", "API tokens act within one workspace; sign in to create workspaces.");
     const { name } = await readJson(req, createBody);
+    await limit(rateLimiter("workspace-create", config().auth.workspaceCreateRate), principal.userId, "new workspaces");
     const w = await createWorkspace(db, { name, ownerId: principal.userId });
     return json({ id: w.id, name: w.name, role: "owner", createdAt: w.createdAt.toISOString() }, { status: 201 });
   }),

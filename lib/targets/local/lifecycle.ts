@@ -10,7 +10,7 @@ import type { Logger } from "@/lib/log";
 import { authorizedKeys } from "../authorized-keys";
 import { findTarget, heartbeat, markStopped, markUnavailable, recordBoot } from "../registry";
 import { detectSandbox, type SandboxProbe } from "./sandbox";
-import { LocalTarget } from "./server";
+import { LocalTarget, type AllowedKey, type LoginAttempt } from "./server";
 import { prepareVolume, prepareVolumesRoot } from "./volumes";
 
 export interface LocalComputeOptions {
@@ -25,7 +25,9 @@ export interface LocalComputeOptions {
   liveWindowMs: number;
   probe?: SandboxProbe;
   /** Keys that may log in as `user` now; default: the authorized-keys lookup, uncached. */
-  allowedKeys?(user: string): Promise<{ blob: Buffer; options: string | null }[]>;
+  allowedKeys?(user: string): Promise<AllowedKey[]>;
+  /** Every key login attempt on the target (the SSH access audit). */
+  onLogin?(attempt: LoginAttempt): void;
   /** Called when the target stops (its terminal sessions end by the target.stopped event, on every instance). */
   onStop?(targetId: string): void;
   /** What the terminal sessions on it say when it stops. */
@@ -97,6 +99,7 @@ export class LocalCompute {
       volume,
       sandbox,
       log: log.child({ target: this.targetId }),
+      onLogin: this.opts.onLogin,
       // The very lookup OpenSSH targets reach over HTTP, asked at every login.
       allowedKeys:
         this.opts.allowedKeys ??

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
 import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { generateWorkspaceKey, type GeneratedKey } from "@/lib/keys/workspace-key";
-import { LocalTarget } from "./server";
+import { fingerprintOf } from "@/lib/keys/fingerprint";
+import { LocalTarget, type LoginAttempt } from "./server";
 import { sandboxForTests } from "./testing";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-local-target-"));
@@ -46,8 +47,9 @@ describe("embedded local target", () => {
   let fileA: string;
   let fileB: string;
   // What the lookup answers; tests change it to model regenerate/revoke.
-  let allowed: { blob: Buffer; options: string | null }[] = [];
+  let allowed: { blob: Buffer; options: string | null; purpose?: "workspace" | "bridge" }[] = [];
   let lookupFails = false;
+  const logins: LoginAttempt[] = [];
 
   beforeAll(async () => {
     [keyA, keyB] = await Promise.all([generateWorkspaceKey("a"), generateWorkspaceKey("b")]);
@@ -64,6 +66,7 @@ describe("embedded local target", () => {
       volume,
       sandbox,
       log: pino({ level: "silent" }),
+      onLogin: (a) => logins.push(a),
       allowedKeys: async (user) => {
         if (lookupFails) throw new Error("database down");
         return user === "mesh" ? allowed : [];
@@ -120,6 +123,34 @@ describe("embedded local target", () => {
       expect((await ssh(fileA, target.port, ["echo ok"])).code).toBe(255);
     } finally {
       lookupFails = false;
+    }
+  });
+
+  it("reports every connection's login once: source, user, the key's fingerprint and the result; not the bridge's own", async () => {
+    const reported = async (run: () => Promise<unknown>): Promise<LoginAttempt[]> => {
+      logins.length = 0;
+      await run();
+      await new Promise((r) => setTimeout(r, 300)); // the close that reports a refusal may trail ssh's exit
+      return [...logins];
+    };
+    expect(await reported(() => ssh(fileA, target.port, ["true"]))).toEqual([{ source: "127.0.0.1", user: "mesh", fingerprint: fingerprintOf(keyA.publicKey), result: "accepted" }]);
+    expect(await reported(() => ssh(fileB, target.port, ["true"]))).toEqual([{ source: "127.0.0.1", user: "mesh", fingerprint: fingerprintOf(keyB.publicKey), result: "refused" }]);
+    expect(await reported(() => ssh(fileA, target.port, ["true"], { user: "root" }))).toEqual([{ source: "127.0.0.1", user: "root", fingerprint: fingerprintOf(keyA.publicKey), result: "refused" }]);
+    const pw = await reported(() => ssh(fileA, target.port, ["-o", "PreferredAuthentications=password,keyboard-interactive", "true"]));
+    expect(pw).toEqual([{ source: "127.0.0.1", user: "mesh", fingerprint: null, result: "refused" }]);
+    lookupFails = true;
+    try {
+      expect(await reported(() => ssh(fileA, target.port, ["true"]))).toEqual([{ source: "127.0.0.1", user: "mesh", fingerprint: fingerprintOf(keyA.publicKey), result: "lookup-failed" }]);
+    } finally {
+      lookupFails = false;
+    }
+    // The control plane's own credential for this target: its sessions are audited as terminal sessions.
+    const saved = allowed;
+    allowed = [{ blob: parsePublicKeyLine(keyA.publicKey)!.blob, options: null, purpose: "bridge" } ];
+    try {
+      expect(await reported(() => ssh(fileA, target.port, ["true"]))).toEqual([]);
+    } finally {
+      allowed = saved;
     }
   });
 

@@ -4,6 +4,7 @@
 // run everything in the sandbox.
 import { randomUUID } from "node:crypto";
 import ssh2, { type Connection, type ServerChannel, type Session } from "ssh2";
+import { fingerprintOfBlob } from "@/lib/keys/fingerprint";
 import type { KeyFile } from "@/lib/keys/key-file";
 import type { Logger } from "@/lib/log";
 import { SSH_USER } from "../ssh-command";
@@ -23,7 +24,9 @@ export interface LocalTargetOptions {
   volume: string;
   sandbox: Sandbox;
   /** The authorized-keys lookup: keys that may log in as `user` right now, with their sshd options. */
-  allowedKeys(user: string): Promise<{ blob: Buffer; options: string | null }[]>;
+  allowedKeys(user: string): Promise<AllowedKey[]>;
+  /** Told the outcome of every connection that tried to log in with a key (not the bridge's own logins). */
+  onLogin?(attempt: LoginAttempt): void;
   log: Logger;
   /** sftp-server to run for the sftp subsystem; default: the system's, found at start. */
   sftpServer?: string | null;
@@ -31,7 +34,25 @@ export interface LocalTargetOptions {
   sockets?: SocketOpener;
 }
 
+export interface AllowedKey {
+  blob: Buffer;
+  options: string | null;
+  /** "bridge": the control plane's own credential for this target (its logins are audited as terminal sessions). */
+  purpose?: "workspace" | "bridge";
+}
+
+/** One connection's login, as sshd would log it: who it claimed to be, from where, with which key, and the result. */
+export interface LoginAttempt {
+  source: string | null;
+  user: string;
+  /** SHA256 fingerprint of the last key the client offered, if any. */
+  fingerprint: string | null;
+  result: "accepted" | "refused" | "lookup-failed";
+}
+
 const AUTH_TIMEOUT_MS = 30_000;
+/** How long stop() lets sessions close by themselves before it ends the connections. */
+const CLOSE_GRACE_MS = 1000;
 const PASS_ENV = /^(LANG|LC_[A-Z]+|TZ|COLORTERM)$/;
 export const COMPUTE_STOPPED = "compute stopped";
 
@@ -84,9 +105,20 @@ export class LocalTarget {
       }
     }
     for (const p of this.programs) p.hangUp();
+    // Let the sessions close on their own first: a client that gets the disconnect in the
+    // same read as the message may exit without printing it.
+    await this.channelsClosed(CLOSE_GRACE_MS);
     for (const c of this.clients) c.end();
     this.netHelper?.stop();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private channelsClosed(withinMs: number): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    return new Promise((resolve) => {
+      const check = () => (this.channels.size === 0 || Date.now() >= deadline ? resolve() : setTimeout(check, 20));
+      check();
+    });
   }
 
   private async listen(): Promise<number> {
@@ -96,7 +128,7 @@ export class LocalTarget {
     for (let i = 0; i < span; i++) {
       const port = from + ((first + i) % span);
       if (port === this.opts.avoidPort && span > 1) continue;
-      const server = new ssh2.Server({ hostKeys: [this.opts.hostKey.privateKey], ident: "Meshia_local" }, (client) => this.onClient(client));
+      const server = new ssh2.Server({ hostKeys: [this.opts.hostKey.privateKey], ident: "Meshia_local" }, (client, info) => this.onClient(client, info.ip ?? null));
       try {
         await new Promise<void>((resolve, reject) => {
           server.once("error", reject);
@@ -116,21 +148,35 @@ export class LocalTarget {
     throw new Error(`no free port for the local target in ${from}-${to}`);
   }
 
-  private onClient(client: Connection): void {
+  private onClient(client: Connection, source: string | null): void {
     this.clients.add(client);
     let authed = false;
+    // What this connection tried, reported once: on success, or when it goes without logging in.
+    let attempt: Omit<LoginAttempt, "source"> | null = null;
+    const report = () => {
+      if (attempt && this.opts.onLogin) this.opts.onLogin({ source, ...attempt });
+      attempt = null;
+    };
     let mayForward = false;
     const forwarding = new Forwarding(client, () => mayForward, this.sockets);
     const authTimer = setTimeout(() => !authed && client.end(), AUTH_TIMEOUT_MS);
     client.on("error", (err) => this.opts.log.debug({ err: err.message }, "local target client error"));
     client.on("close", () => {
+      if (!authed) report();
       clearTimeout(authTimer);
       forwarding.close();
       this.clients.delete(client);
     });
 
     client.on("authentication", (ctx) => {
-      if (ctx.method !== "publickey" || ctx.username !== SSH_USER) return ctx.reject(["publickey"]);
+      if (ctx.method !== "publickey") {
+        // "none" (every client's first ask), password and the rest: a login attempt without a key.
+        attempt ??= { user: ctx.username.slice(0, 64), fingerprint: null, result: "refused" };
+        return ctx.reject(["publickey"]);
+      }
+      const fingerprint = fingerprintOfBlob(ctx.key.data);
+      attempt = { user: ctx.username.slice(0, 64), fingerprint, result: "refused" };
+      if (ctx.username !== SSH_USER) return ctx.reject(["publickey"]);
       this.opts
         .allowedKeys(ctx.username)
         .then((keys) => {
@@ -141,11 +187,14 @@ export class LocalTarget {
           if (!verifySignature(ctx.key.data, ctx.blob!, ctx.signature, ctx.hashAlgo)) return ctx.reject(["publickey"]);
           // Honour the one sshd option we hand out, as sshd would.
           mayForward = !(match.options ?? "").split(",").includes("no-port-forwarding");
+          attempt = match.purpose === "bridge" ? null : { user: ctx.username, fingerprint, result: "accepted" };
+          report();
           ctx.accept();
         })
         .catch((err: unknown) => {
           // Fail closed: if we cannot ask, nobody gets in.
           this.opts.log.error({ err }, "authorized-keys lookup failed; refusing login");
+          attempt = { user: ctx.username, fingerprint, result: "lookup-failed" };
           ctx.reject(["publickey"]);
         });
     });

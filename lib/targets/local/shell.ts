@@ -19,6 +19,11 @@ const SMALL_READ = 1024;
 const PTY_PAUSE_BYTES = 32 * 1024;
 /** ...and below which we read again. */
 const PTY_RESUME_BYTES = 0;
+/** Input waiting for the pty above which the channel stops taking more (see runPty)... */
+const PTY_INPUT_PAUSE_BYTES = 128 * 1024;
+/** ...and below which it takes input again. */
+const PTY_INPUT_RESUME_BYTES = 32 * 1024;
+const PTY_INPUT_POLL_MS = 5;
 /** After SIGHUP, how long a session's processes get before SIGKILL. */
 const KILL_GRACE_MS = 2000;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -278,10 +283,39 @@ export function runPty(ctx: ShellContext, channel: ServerChannel, command: strin
   });
   // Bytes as they came: node-pty (encoding null) would UTF-8-encode a string, so a
   // latin1 string of the input doubled every non-ASCII byte.
-  channel.on("data", (d: Buffer) => proc.write(d));
+  //
+  // Input backpressure: node-pty queues (a copy of) every write until the pty takes
+  // it, without limit, so a program that does not read its input (`sleep 600` under a
+  // paste) grew this process by gigabytes. Above PTY_INPUT_PAUSE_BYTES waiting, the
+  // channel is paused: ssh2 then stops topping up the client's window once its
+  // readable buffer is full, and the client (the bridge) stops sending. node-pty has
+  // no drain event, so its queue is looked at every few ms while paused. Without the
+  // private queue (another node-pty), input is unbounded, as before.
+  const ptyQueue = (proc as unknown as { _writeStream?: { _writeQueue?: { buffer: Buffer; offset: number }[] } })._writeStream?._writeQueue;
+  const queuedInput = () => {
+    let n = 0;
+    for (const t of ptyQueue ?? []) n += t.buffer.length - t.offset;
+    return n;
+  };
+  let inputTimer: NodeJS.Timeout | null = null;
+  const inputTaken = () => {
+    inputTimer = null;
+    if (queuedInput() > PTY_INPUT_RESUME_BYTES) inputTimer = setTimeout(inputTaken, PTY_INPUT_POLL_MS);
+    else channel.resume();
+  };
+  channel.on("data", (d: Buffer) => {
+    proc.write(d);
+    if (ptyQueue && !inputTimer && queuedInput() > PTY_INPUT_PAUSE_BYTES) {
+      channel.pause();
+      inputTimer = setTimeout(inputTaken, PTY_INPUT_POLL_MS);
+    }
+  });
   channel.on("error", () => undefined);
   channel.on("close", () => {
     if (turnCheck) clearImmediate(turnCheck);
+    if (inputTimer) clearTimeout(inputTimer);
+    inputTimer = null;
+    ptyQueue?.splice(0); // input the program never read goes with the session
     pending = [];
     pendingBytes = 0;
     if (!exited) hangUpGroup(proc.pid, () => !exited);
@@ -292,6 +326,7 @@ export function runPty(ctx: ShellContext, channel: ServerChannel, command: strin
   // slave was released above), so every byte the program wrote has been read by then.
   proc.onExit(({ exitCode, signal }) => {
     exited = true;
+    ptyQueue?.splice(0); // nobody will read it; node-pty would retry it on a closed fd
     if (drainTimer) clearTimeout(drainTimer);
     releaseSlave();
     untrack();

@@ -3,10 +3,11 @@ import type { Metadata } from "next";
 import { WorkspaceHeader } from "@/components/workspace-header";
 import { requireMember } from "@/lib/auth/page-access";
 import { workspaceAudit } from "@/lib/audit";
+import { DateTime } from "@/components/date-time";
 
 export const metadata: Metadata = { title: "Audit — Meshia" };
 
-const time = (iso: string) => <time dateTime={iso}>{new Date(iso).toISOString().replace("T", " ").slice(0, 19)} UTC</time>;
+const time = (iso: string) => <DateTime iso={iso} />;
 
 function describe(detail: Record<string, unknown>): string {
   const parts: string[] = [];
@@ -44,12 +45,12 @@ export default async function AuditPage({ params }: { params: Promise<{ workspac
             <tbody>
               {events.map((e, i) => (
                 <tr key={i}>
-                  <td>{time(e.at)}</td>
-                  <td>
+                  <td data-label="When">{time(e.at)}</td>
+                  <td data-label="What">
                     <code>{e.action}</code>
                   </td>
-                  <td>{e.actorEmail ?? (e.actor ? <code>{e.actor}</code> : <span className="muted">system</span>)}</td>
-                  <td className="small">{describe(e.detail)}</td>
+                  <td data-label="Who">{e.actorEmail ?? (e.actor ? <code>{e.actor}</code> : <span className="muted">system</span>)}</td>
+                  <td data-label="Details" className="small">{describe(e.detail)}</td>
                 </tr>
               ))}
             </tbody>
@@ -75,15 +76,15 @@ export default async function AuditPage({ params }: { params: Promise<{ workspac
             <tbody>
               {access.map((a, i) => (
                 <tr key={i}>
-                  <td>{time(a.at)}</td>
-                  <td>{a.target ?? <span className="muted">removed</span>}</td>
-                  <td>{a.kind === "login" ? `login as ${a.user}` : `key lookup for ${a.user}`}</td>
-                  <td>{a.source ? <code>{a.source}</code> : <span className="muted">—</span>}</td>
-                  <td className="small">
+                  <td data-label="When">{time(a.at)}</td>
+                  <td data-label="Target">{a.target ?? <span className="muted">removed</span>}</td>
+                  <td data-label="What">{a.kind === "login" ? `login as ${a.user}` : `key lookup for ${a.user}`}</td>
+                  <td data-label="From">{a.source ? <code>{a.source}</code> : <span className="muted">—</span>}</td>
+                  <td data-label="Key" className="small">
                     {a.fingerprint ? <code>{a.fingerprint}</code> : <span className="muted">—</span>}
                     {a.keyState ? ` (${a.keyState} workspace key)` : ""}
                   </td>
-                  <td>
+                  <td data-label="Result">
                     {a.result}
                     {a.more > 0 ? <span className="muted"> (and {a.more} more like it)</span> : null}
                   </td>
@@ -108,12 +109,12 @@ export default async function AuditPage({ params }: { params: Promise<{ workspac
             <tbody>
               {sessions.map((s) => (
                 <tr key={s.id}>
-                  <td>{time(s.openedAt)}</td>
-                  <td>{s.user ?? <span className="muted">unknown</span>}</td>
-                  <td>{s.target ?? <span className="muted">removed</span>}</td>
-                  <td>{duration(s.durationSeconds)}</td>
-                  <td>{s.exitCode !== null ? `code ${s.exitCode}` : s.exitSignal ? `SIG${s.exitSignal}` : (s.closeReason ?? "—")}</td>
-                  <td>
+                  <td data-label="Opened">{time(s.openedAt)}</td>
+                  <td data-label="Who">{s.user ?? <span className="muted">unknown</span>}</td>
+                  <td data-label="Target">{s.target ?? <span className="muted">removed</span>}</td>
+                  <td data-label="How long">{duration(s.durationSeconds)}</td>
+                  <td data-label="Exit">{s.exitCode !== null ? `code ${s.exitCode}` : s.exitSignal ? `SIG${s.exitSignal}` : (s.closeReason ?? "—")}</td>
+                  <td data-label="Bytes in / out">
                     {s.bytesIn} / {s.bytesOut}
                   </td>
                 </tr>

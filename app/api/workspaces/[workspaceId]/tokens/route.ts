@@ -6,9 +6,10 @@ import { withWorkspace } from "@/lib/auth/access";
 import { auth } from "@/lib/auth/auth";
 import { createToken, listTokens } from "@/lib/auth/tokens";
 import { ApiError } from "@/lib/http/errors";
+import { nameField } from "@/lib/http/names";
 import { defineRoute, json, readJson } from "@/lib/http/route";
 
-const body = z.strictObject({ name: z.string().trim().min(1, "name must not be empty").max(64, "name must be at most 64 characters") });
+const body = z.strictObject({ name: nameField(64) });
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: withWorkspace(async (_req, { db, workspace, principal }) => json({ tokens: await listTokens(db, principal.userId, workspace.id) })),
