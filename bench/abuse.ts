@@ -1,7 +1,7 @@
 // bench:abuse — four floods by one user, each for --seconds (30), while a probe
 // measures what another user feels (their GET /api/workspaces, p50/p99) and the
 // server's RSS is sampled:
-//   input     64 KiB input frames as fast as the socket takes them, into a shell
+//   input     64 KiB input frames (the protocol's largest) as fast as the socket takes them, into a shell
 //             that reads nothing (`stty -echo; sleep 600`) on the embedded target
 //   keygen    POST /api/workspaces/{id}/key from 16 loops, with the shipped limits
 //   authkeys  GET /api/targets/{id}/authorized-keys with the target's valid token, 64 loops
@@ -18,6 +18,7 @@ import { run } from "./lib/cleanup";
 import { defaultWorkspace, getJson, procStatusBytes, startServer, type BenchServer } from "./lib/server";
 import { mib, ms, percentile, sleep, table, verdict } from "./lib/stats";
 import { BridgeShell } from "./lib/terminal-client";
+import { MAX_FRAME_BYTES } from "../lib/terminal/protocol";
 
 const { values: args } = parseArgs({
   options: {
@@ -163,7 +164,8 @@ async function flood(ctx: Ctx, kind: Flood, stop: { done: boolean }, tally: Tall
       const shell = await BridgeShell.open(base, ctx.ws, ctx.localTargetId, { cols: 120, rows: 40 });
       shell.write("stty -echo; sleep 600\r");
       await sleep(500);
-      const frame = Buffer.alloc(64 * 1024, "x");
+      // As large as an input frame may be (MAX_FRAME_BYTES, the type byte included).
+      const frame = Buffer.alloc(MAX_FRAME_BYTES - 1, "x");
       const running = (async () => {
         while (!stop.done && shell.open) {
           // Only what the kernel takes: the client must not be what grows.

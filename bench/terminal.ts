@@ -19,6 +19,7 @@ import { createWriteStream, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { defer, run } from "./lib/cleanup";
+import { crossInstancePhase } from "./lib/cross-instance";
 import { Inspector } from "./lib/inspector";
 import { defaultWorkspace, getJson, procCpuSeconds, procStatusBytes, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
 import { median, mib, ms, sleep, summary, table, verdict } from "./lib/stats";
@@ -32,7 +33,8 @@ const { values: args } = parseArgs({
     rounds: { type: "string", default: "3" },
     samples: { type: "string", default: "300" },
     sessions: { type: "string", default: "200" },
-    only: { type: "string", default: "throughput,echo,memory" },
+    /** proxy: throughput and echo through the cross-instance path (needs DATABASE_URL). */
+    only: { type: "string", default: "throughput,echo,memory,proxy" },
     "server-arg": { type: "string", multiple: true, default: [] },
     "no-inspect": { type: "boolean", default: false },
     /** For profiling one path alone: "bridge" or "direct" (ratios need both). */
@@ -408,10 +410,15 @@ run(async () => {
     await ctx.server.stop();
     if (args.profile) printProfile(profDir);
   }
+  if (ONLY.has("proxy")) {
+    const r = await crossInstancePhase({ mib: SIZE_MIB, rounds: ROUNDS, samples: SAMPLES, size: SIZE });
+    report.proxy = r.lines;
+    json.proxy = r.json;
+  }
 
   console.log("\nsummary (noisy machine: other engineers' servers and browsers share its 2 cores)");
   for (const [label, lines] of Object.entries(report)) {
-    console.log(`  ${label === "memory" ? "memory (embedded target)" : `on the ${label === "openssh" ? "OpenSSH sshd" : "embedded"} target`}:`);
+    console.log(`  ${label === "memory" ? "memory (embedded target)" : label === "proxy" ? "cross-instance (two instances on Postgres, embedded target on A)" : `on the ${label === "openssh" ? "OpenSSH sshd" : "embedded"} target`}:`);
     for (const line of lines) console.log(`    ${line}`);
   }
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
