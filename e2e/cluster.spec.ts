@@ -122,9 +122,10 @@ test.describe("several instances on one Postgres", () => {
     expect(opened.status).toBe(101);
     const probeWs = opened.ws!;
     probeWs.send(resizeFrame(80, 24));
-    const userId = (await cluster.query<{ user_id: string }>("SELECT user_id FROM terminal_session_owners WHERE session_id = $1", [ticket.sessionId]))[0]?.user_id;
-    expect(await ownerOf(ticket.sessionId)).toBe(ids.a);
-    const fields = { to: ids.a, sessionId: ticket.sessionId, workspaceId, targetId, userId: userId ?? null, resume: 0 };
+    // The owner row is written as the session starts, a moment after the handshake.
+    await expect.poll(() => ownerOf(ticket.sessionId)).toBe(ids.a);
+    const userId = (await cluster.query<{ user_id: string }>("SELECT user_id FROM terminal_session_owners WHERE session_id = $1", [ticket.sessionId]))[0]!.user_id;
+    const fields = { to: ids.a, sessionId: ticket.sessionId, workspaceId, targetId, userId, resume: 0 };
     const internalA = `${cluster.a.base.replace("http", "ws")}${INTERNAL}`;
 
     const refused = async (url: string, headers: Record<string, string>, what: string) =>
