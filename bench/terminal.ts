@@ -187,6 +187,14 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
       ["bridge", `${median(b).toFixed(1)} MiB/s`, `${cpuB.toFixed(2)} ms/MiB`, `${median(clientPerMiB.bridge).toFixed(2)} ms/MiB`],
     ]).replace(/^/gm, "  "),
   );
+  if (!PATHS.has("direct") || !PATHS.has("bridge")) {
+    // One path alone (for a profile): its numbers, no comparison.
+    (ctx.report[ctx.label] ??= []).push(`throughput (${[...PATHS].join(",")} only): ${median(PATHS.has("bridge") ? b : d).toFixed(1)} MiB/s, server CPU ${(PATHS.has("bridge") ? cpuB : cpuD).toFixed(2)} ms/MiB`);
+    ctx.json[`throughput-${ctx.label}`] = { sizeMiB: SIZE_MIB, direct: d, bridge: b, cpuMsPerMiB: cpuPerMiB, clientCpuMsPerMiB: clientPerMiB };
+    await bridge.close();
+    await direct.close();
+    return;
+  }
   (ctx.report[ctx.label] ??= []).push(
     `throughput: direct ${median(d).toFixed(1)} MiB/s, bridge ${median(b).toFixed(1)} MiB/s (medians); bridge/direct ${(ratio * 100).toFixed(0)}% (median of the per-round ratios; goal >= ${TARGET_RATIO * 100}%)  ${verdict(ratio >= TARGET_RATIO)}`,
     `server CPU per MiB: direct ${cpuD.toFixed(2)} ms, bridge ${cpuB.toFixed(2)} ms; the bridge adds ${added.toFixed(2)} ms/MiB (goal <= ${TARGET_ADDED_CPU_MS_PER_MIB})  ${verdict(added <= TARGET_ADDED_CPU_MS_PER_MIB)}`,

@@ -6,7 +6,8 @@
 //   0x02 resize  u16 cols, u16 rows      0x82 status   JSON { state, detail? }
 //   0x03 ack     f64 bytes processed     0x83 exit     JSON { code, signal }
 //   0x04 ping    ≤ 64 opaque bytes       0x84 error    JSON { code, message }
-//                                        0x85 pong     the ping's bytes
+//                                        0x85 pong     the ping's bytes (or, unasked, empty:
+//                                                      a keepalive while input is paused)
 //                                        0x86 snapshot f64 seq, serialized screen
 //
 // `seq` is the offset of a frame's first byte in the session's output stream; an

@@ -313,8 +313,11 @@ export class TerminalSession {
   private armSilenceTimer(): void {
     if (this.silenceTimer) clearInterval(this.silenceTimer);
     this.silenceTimer = setInterval(() => {
-      // While input is paused we are not listening: silence then says nothing about the socket.
-      if (this.socket && !this.inputPaused && Date.now() - this.lastHeard > SOCKET_SILENCE_MS) this.socket.terminate();
+      // While input is paused we are not listening: silence then says nothing about the
+      // socket, and the client's pings wait unread, so we speak first (an unasked pong
+      // keeps the client from presuming us dead while a program ignores a paste).
+      if (this.socket && this.inputPaused) sendFrame(this.socket, { type: "pong", data: new Uint8Array(0) });
+      else if (this.socket && Date.now() - this.lastHeard > SOCKET_SILENCE_MS) this.socket.terminate();
     }, SOCKET_SILENCE_MS / 3);
     this.silenceTimer.unref();
   }
@@ -337,7 +340,8 @@ export class TerminalSession {
     }
     const buffered = this.inputBuffered;
     if (buffered > (this.deps.inputCapBytes ?? DEFAULT_INPUT_CAP)) return this.inputOverflow(buffered);
-    if (!this.inputPaused && buffered > INPUT_HIGH_WATER) {
+    // Not before the first resize: the shell opens only once that frame is read.
+    if (!this.inputPaused && buffered > INPUT_HIGH_WATER && this.phase !== "waiting-size") {
       // Backpressure to the browser: TCP stops, and the sender's socket buffer fills.
       this.inputPaused = true;
       this.socket?.pause();
