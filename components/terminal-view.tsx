@@ -11,6 +11,7 @@ import { Terminal } from "@xterm/xterm";
 import { useEffect, useRef, useState } from "react";
 import { TerminalConnection, type ConnectionStatus } from "@/lib/terminal/client-connection";
 import { barKeySequence, type BarKey } from "@/lib/terminal/touch-keys";
+import { TerminalSearch } from "./terminal-search";
 import { StatusBar } from "./terminal-status-bar";
 import { TouchKeyBar } from "./touch-key-bar";
 import { recentText, useTouchKeys } from "./use-touch-keys";
@@ -256,49 +257,17 @@ export function TerminalView({
         </div>
       )}
       {searchOpen && (
-        <form
-          className="search-bar"
-          role="search"
-          onSubmit={(e) => {
-            e.preventDefault();
-            findNext();
+        <TerminalSearch
+          inputRef={searchInput}
+          query={query}
+          onQuery={setQuery}
+          onFind={findNext}
+          onClose={() => {
+            setSearchOpen(false);
+            searchRef.current?.clearDecorations();
+            termRef.current?.focus();
           }}
-        >
-          <input
-            ref={searchInput}
-            aria-label="Search the terminal"
-            placeholder="Search"
-            value={query}
-            onChange={(e) => setQuery(e.target.value)}
-            onKeyDown={(e) => {
-              if (e.key === "Escape") {
-                setSearchOpen(false);
-                searchRef.current?.clearDecorations();
-                termRef.current?.focus();
-              } else if (e.key === "Enter" && e.shiftKey) {
-                e.preventDefault();
-                findNext(true);
-              }
-            }}
-          />
-          <button type="button" className="button small" onClick={() => findNext(true)} aria-label="Previous match">
-            ↑
-          </button>
-          <button type="submit" className="button small" aria-label="Next match">
-            ↓
-          </button>
-          <button
-            type="button"
-            className="button small"
-            aria-label="Close search"
-            onClick={() => {
-              setSearchOpen(false);
-              termRef.current?.focus();
-            }}
-          >
-            ✕
-          </button>
-        </form>
+        />
       )}
       <div ref={host} className="terminal-host" data-testid="terminal" data-status={status.kind} />
       {keys.touch && (

@@ -47,6 +47,14 @@ async function noWordSplit(page: Page, testId: string): Promise<string[]> {
   });
 }
 
+test("unknown paths say no such page; unknown workspaces say no such workspace", async ({ page }) => {
+  expect((await page.goto("/no/such/page"))?.status()).toBe(404);
+  await expect(page.getByText("There is no page at this address.")).toBeVisible();
+  await expect(page.getByText("no such workspace")).toHaveCount(0);
+  expect((await page.goto("/w/00000000-0000-4000-8000-000000000000"))?.status()).toBe(404);
+  await expect(page.getByText("There is no such workspace here.")).toBeVisible();
+});
+
 test.describe("connect from your own machine", () => {
   test.describe.configure({ mode: "serial" });
   let pem = "";
@@ -156,10 +164,14 @@ test.describe("connect from your own machine", () => {
     // Bad input and other workspaces' ids: JSON errors, like the other target routes.
     expect((await request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config?os=beos`)).status()).toBe(422);
     expect((await request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config?file=..%2Fx`)).status()).toBe(400);
-    const other = await createWorkspace(request, "Connect other");
-    expect((await request.get(`/api/workspaces/${other}/targets/${target.id}/ssh-config`)).status()).toBe(404);
-    expect((await request.post(`/api/workspaces/${other}/targets/${target.id}/connection-test`)).status()).toBe(404);
-    const stranger = await addPerson(playwright, request, other, "member", "stranger");
+    // A member makes a workspace of their own (workspace creation is limited per person, so not the owner's).
+    const stranger = await addPerson(playwright, request, workspace.id, "member", "stranger");
+    const other = await createWorkspace(stranger.request, "Connect other");
+    for (const [who, ctx] of [["owner", request], ["stranger", stranger.request]] as const) {
+      expect((await ctx.get(`/api/workspaces/${other}/targets/${target.id}/ssh-config`)).status(), who).toBe(404);
+      expect((await ctx.post(`/api/workspaces/${other}/targets/${target.id}/connection-test`)).status(), who).toBe(404);
+    }
+    expect((await request.delete(`/api/workspaces/${workspace.id}/members/${stranger.userId}`)).status()).toBe(204);
     expect((await stranger.request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config`)).status()).toBe(404);
     expect((await stranger.request.post(`/api/workspaces/${workspace.id}/targets/${target.id}/connection-test`)).status()).toBe(404);
     await stranger.request.dispose();
@@ -176,14 +188,20 @@ test.describe("connect from your own machine", () => {
     await expect(dialog.getByRole("link", { name: "Open in Cursor" })).toHaveAttribute("href", cfg.cursorUrl);
   });
 
-  test("a new port after a reboot: the dialog says so and offers the updated entry; the known_hosts line still holds", async ({ page, request, workspace, keyDir }) => {
+  test("a new port after a reboot: the dialog says so and offers the updated entry; the known_hosts line still holds", async ({ page, context, request, workspace, keyDir }) => {
     const before = await localTarget(request, workspace);
+    // Copy the entry in this browser first: the dialog remembers the port it had.
+    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+    let dialog = await openDialog(page);
+    await dialog.getByText("ssh config, VS Code and Cursor").click();
+    await dialog.getByRole("button", { name: "Copy ssh config" }).click();
+    await expect(dialog.getByTestId("port-changed")).toHaveCount(0);
     expect((await request.post(`/api/workspaces/${workspace.id}/targets/${before.id}/stop`)).status()).toBeLessThan(300);
     expect((await request.post(`/api/workspaces/${workspace.id}/targets/${before.id}/start`)).status()).toBeLessThan(300);
     await expect.poll(async () => (await localTarget(request, workspace)).status, { timeout: 20_000 }).toBe("live");
     const after = await localTarget(request, workspace);
     test.skip(after.port === before.port, "the target came back on the same port (pinned)");
-    const dialog = await openDialog(page);
+    dialog = await openDialog(page);
     const notice = dialog.getByTestId("port-changed");
     await expect(notice).toContainText(`new port: ${after.port}`);
     await expect(notice).toContainText(`it was ${before.port}`);
@@ -236,20 +254,22 @@ test.describe("connect from your own machine", () => {
     await expect(dialog.getByTestId("connection-test-result")).toContainText(/Reachable: the target answered with its pinned host key and accepted a login in \d+ ms/);
 
     // Not a port scanner: a closed port and an unroutable address answer alike, after the same floor.
-    const other = await createWorkspace(request, "Connection test");
+    const prober = await addPerson(playwright, request, workspace.id, "member", "prober");
+    const other = await createWorkspace(prober.request, "Connection test");
     const answers: string[] = [];
     for (const [host, port] of [["127.0.0.2", 1], ["192.0.2.44", 22]] as const) {
-      const reg = await request.post(`/api/workspaces/${other}/targets`, { data: { name: `ct-${port}`, host, port } });
+      const reg = await prober.request.post(`/api/workspaces/${other}/targets`, { data: { name: `ct-${port}`, host, port } });
       expect(reg.status(), await reg.text()).toBe(201);
       const id = ((await reg.json()) as { target: { id: string } }).target.id;
       const start = Date.now();
-      const res = await request.post(`/api/workspaces/${other}/targets/${id}/connection-test`);
+      const res = await prober.request.post(`/api/workspaces/${other}/targets/${id}/connection-test`);
       expect(res.status()).toBe(200);
       expect(Date.now() - start).toBeGreaterThanOrEqual(4_900);
       answers.push(await res.text());
     }
     expect(answers[0]).toBe(answers[1]);
     expect(JSON.parse(answers[0]!)).toEqual({ reachable: false, message: "The target could not be reached from Meshia." });
+    await prober.request.dispose();
 
     // Rate limited per person.
     const member = await addPerson(playwright, request, workspace.id, "member", "tester");

@@ -10,7 +10,7 @@ import { logger } from "@/lib/log";
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   POST: withWorkspace(async (_req, ctx) => {
     const target = await connectableTarget(ctx.db, ctx.workspace.id, param(ctx, "targetId"));
-    await limit(rateLimiter("connection-test", config().auth.connectionTestRate), ctx.actor, "connection tests");
+    await limit(rateLimiter("connection-test", config().auth.connectionTestRate), ctx.actor, "connection tests", ctx.db);
     return json(await testConnection(target, logger().child({ requestId: ctx.requestId, workspaceId: ctx.workspace.id })));
   }),
 });
