@@ -49,18 +49,17 @@ interface Ctx {
 /** Counts of answers by kind, for the table. */
 class Tally {
   ok = 0;
-  limited = 0;
-  other = 0;
   bytes = 0;
+  readonly byStatus = new Map<number, number>();
   add(status: number): void {
     if (status >= 200 && status < 300) this.ok++;
-    else if (status === 429 || status === 503) this.limited++;
-    else this.other++;
+    this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
   }
   describe(seconds: number): string {
     if (this.bytes) return `${mib(this.bytes, 0)} sent (${mib(this.bytes / seconds, 1)}/s)`;
-    const total = this.ok + this.limited + this.other;
-    return `${Math.round(total / seconds)} req/s: ${this.ok} ok, ${this.limited} 429/503${this.other ? `, ${this.other} other` : ""}`;
+    const total = [...this.byStatus.values()].reduce((a, b) => a + b, 0);
+    const parts = [...this.byStatus.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${n}×${status}`);
+    return `${Math.round(total / seconds)} req/s: ${parts.join(", ")}`;
   }
 }
 

@@ -75,9 +75,7 @@ export function SshConfigPanel({ workspaceId, targetId, port, os, file }: { work
           </p>
           <div className="command block">
             <pre data-testid="ssh-config">{cfg.config}</pre>
-            <span onClickCapture={remember}>
-              <CopyButton text={cfg.config} label="Copy ssh config" />
-            </span>
+            <CopyButton text={cfg.config} label="Copy ssh config" onCopy={remember} />
           </div>
           {cfg.knownHosts && (
             <>

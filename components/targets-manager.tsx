@@ -118,10 +118,10 @@ export function TargetsManager({
                   </td>
                   <td data-label="Host key">
                     {t.hostKeyFingerprint ? (
-                      <>
+                      <span>
                         {t.hostKeyType && <span className="muted">{t.hostKeyType} </span>}
                         <code data-testid="target-host-key">{t.hostKeyFingerprint}</code>
-                      </>
+                      </span>
                     ) : (
                       <span className="muted">not booted yet</span>
                     )}

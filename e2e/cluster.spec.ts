@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import { e2e } from "./support/env";
 import { expect, test } from "./support/fixtures";
 import { CLUSTER_PORTS, clusterSkipReason, startCluster, type Cluster } from "./support/cluster";
-import { activeTabId, collect, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, sessionIdOf, view, waitTabLive } from "./support/terminal";
+import { activeTabId, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, sessionIdOf, view, waitTabLive } from "./support/terminal";
 
 const exactLine = (all: string[], text: string) => all.filter((l) => l === text).length;
 const INTERNAL = "/internal/terminal";
@@ -25,14 +25,20 @@ function grant(secret: string, fields: { to: string; sessionId: string; workspac
   return `${payload}.${createHmac("sha256", key).update(payload).digest("base64url")}`;
 }
 
-/** The status of a WebSocket handshake to `url` with these headers (101 when it opened). */
-function upgradeStatus(url: string, headers: Record<string, string>): Promise<{ status: number; ws: WebSocket | null }> {
+/**
+ * The status of a WebSocket handshake to `url` with these headers (101 when it
+ * opened), and the frames received (collected from the start: the first ones may
+ * arrive with the 101 itself, before the caller could listen).
+ */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<{ status: number; ws: WebSocket | null; frames: Buffer[] }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
-    ws.once("open", () => resolve({ status: 101, ws }));
+    const frames: Buffer[] = [];
+    ws.on("message", (data: Buffer) => frames.push(Buffer.from(data)));
+    ws.once("open", () => resolve({ status: 101, ws, frames }));
     ws.once("unexpected-response", (_req, res) => {
       res.resume();
-      resolve({ status: res.statusCode ?? 0, ws: null });
+      resolve({ status: res.statusCode ?? 0, ws: null, frames });
     });
     ws.once("error", reject);
   });
@@ -116,9 +122,10 @@ test.describe("several instances on one Postgres", () => {
     expect(opened.status).toBe(101);
     const probeWs = opened.ws!;
     probeWs.send(resizeFrame(80, 24));
-    const userId = (await cluster.query<{ user_id: string }>("SELECT user_id FROM terminal_session_owners WHERE session_id = $1", [ticket.sessionId]))[0]?.user_id;
-    expect(await ownerOf(ticket.sessionId)).toBe(ids.a);
-    const fields = { to: ids.a, sessionId: ticket.sessionId, workspaceId, targetId, userId: userId ?? null, resume: 0 };
+    // The owner row is written as the session starts, a moment after the handshake.
+    await expect.poll(() => ownerOf(ticket.sessionId)).toBe(ids.a);
+    const userId = (await cluster.query<{ user_id: string }>("SELECT user_id FROM terminal_session_owners WHERE session_id = $1", [ticket.sessionId]))[0]!.user_id;
+    const fields = { to: ids.a, sessionId: ticket.sessionId, workspaceId, targetId, userId, resume: 0 };
     const internalA = `${cluster.a.base.replace("http", "ws")}${INTERNAL}`;
 
     const refused = async (url: string, headers: Record<string, string>, what: string) =>
@@ -137,8 +144,7 @@ test.describe("several instances on one Postgres", () => {
     const good = grant(cluster.internalSecret, fields);
     const ok = await upgradeStatus(internalA, { [GRANT_HEADER]: good });
     expect(ok.status).toBe(101);
-    const got = collect(ok.ws!);
-    await expect.poll(() => jsonFrames(got.frames, FRAME.status).map((f) => f.state)).toContain("live");
+    await expect.poll(() => jsonFrames(ok.frames, FRAME.status).map((f) => f.state)).toContain("live");
     ok.ws!.close();
     await refused(internalA, { [GRANT_HEADER]: good }, "a replayed grant");
     expect(cluster.a.log()).toContain("internal terminal connection refused");

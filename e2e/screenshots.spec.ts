@@ -3,7 +3,7 @@
 // calling a layout change done. Each shot also checks there is no sideways scroll.
 import { SIGNED_OUT } from "./support/auth";
 import { e2e } from "./support/env";
-import { expect, test, waitLive } from "./support/fixtures";
+import { expect, test, waitForTerminal, waitLive } from "./support/fixtures";
 import { everyPage } from "./support/pages";
 
 const SIZES = [
@@ -21,7 +21,10 @@ test("screenshots of every page at 1440×900 and 390×844", async ({ browser, re
       const page = await ctx.newPage();
       for (const p of pages.filter((x) => !!x.signedOut === signedOut)) {
         await page.goto(p.path);
-        if (p.name === "terminal") await waitLive(page);
+        if (p.name === "terminal") {
+          await waitLive(page);
+          await waitForTerminal(page, /\$/); // the prompt is drawn
+        }
         else await page.waitForLoadState("networkidle");
         await page.screenshot({ path: info.outputPath(`${size.name}-${p.name}.png`), fullPage: true });
         const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);

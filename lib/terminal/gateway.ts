@@ -117,7 +117,7 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
             endWith(req, socket, head, "expired", OWNER_GONE_MESSAGE);
           };
           if (!owner.alive) return gone();
-          const grant = { sessionId: binding.sessionId, workspaceId: binding.workspaceId, targetId: binding.targetId, userId: binding.actor, resume: binding.isNew ? null : resumeFrom };
+          const grant = { sessionId: binding.sessionId, workspaceId: binding.workspaceId, targetId: binding.targetId, userId: binding.actor, resume: resumeFrom };
           metrics().terminalProxied.inc({ outcome: "proxied" });
           return proxyToOwner(req, socket, head, owner, grant, log, gone);
         }
