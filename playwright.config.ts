@@ -75,6 +75,9 @@ export default defineConfig({
       // Sessions some specs keep open across many tests (bad-input's "other session")
       // must outlive a slow run; no spec waits for the grace period to pass.
       MESHIA_SESSION_GRACE: "3600",
+      // With that grace the owner's sessions add up over the suite: its cap is not what
+      // these specs are about (session-caps.spec.ts fills the unused-ticket cap instead).
+      MESHIA_MAX_SESSIONS_PER_USER: "1000",
       // The setup link the setup project opens (the server prints it on stderr too).
       MESHIA_SETUP_TOKEN: e2e.setupToken,
       // The sign-in limit keys on the client address: the suite signs in from
@@ -82,6 +85,8 @@ export default defineConfig({
       MESHIA_SIGNIN_RATE: `${e2e.signInRate.max}/${e2e.signInRate.windowSeconds}`,
       // Every spec generates keys; the limit is for people, not this suite.
       MESHIA_KEYGEN_RATE: "1000/60",
+      MESHIA_KEYGEN_USER_RATE: "1000/60",
+      MESHIA_WORKSPACE_CREATE_RATE: "1000/60",
       // The OpenSSH test targets listen on 127.0.0.2 and 127.0.0.3; every other
       // loopback address (the embedded target's and the server's own included) stays refused.
       MESHIA_TARGET_ALLOWED_NETWORKS: "127.0.0.2/32,127.0.0.3/32",

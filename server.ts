@@ -8,8 +8,10 @@ import { isDatabaseUnavailable, OUTAGE_RETRY_AFTER_SECONDS, reportDatabaseError,
 import { errorBody } from "@/lib/http/errors";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
+import { workspaceKeyPool } from "@/lib/keys/key-pool";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
 import { listenForEvents } from "@/lib/events";
+import { deriveInstanceUrl, joinCluster, type Cluster } from "@/lib/cluster/instances";
 import { LeaderElection } from "@/lib/leader";
 import { startDraining } from "@/lib/health";
 import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
@@ -83,11 +85,16 @@ async function main() {
   // known token as soon as the port answers, and must not find it missing.
   const setupToken = await issueSetupToken(db, cfg.auth.setupToken);
   await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
+  // The key pool starts filling now, in the background, so the first Generate is instant too.
+  workspaceKeyPool();
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : cfg.port;
   const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
   const origin = cfg.publicUrl ?? `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${port}`;
   const url = `${origin}/w/${workspace.id}`;
+  // Other instances on this Postgres proxy sockets of sessions held here (and we theirs).
+  const cluster: Cluster | null =
+    kind === "postgres" ? await joinCluster(db, log, { url: deriveInstanceUrl(cfg.cluster.instanceUrl, cfg.host, port), deadAfterMs: cfg.cluster.deadAfterMs }) : null;
   log.info(
     { url, port, localTarget: local ? { state: local.state, port: local.target?.port ?? null } : election ? "another instance runs it (leader election)" : null },
     "listening",
@@ -122,6 +129,7 @@ async function main() {
       if (registry.size) log.info({ sessions: registry.size }, "grace period over: ending the remaining terminal sessions");
       await registry.closeAll("This Meshia instance is shutting down; open a new terminal to continue.");
       await election?.stop(); // stops the embedded target here and lets another instance take it
+      await cluster?.stop();
       await stopListening();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

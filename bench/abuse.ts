@@ -1,7 +1,7 @@
 // bench:abuse — four floods by one user, each for --seconds (30), while a probe
 // measures what another user feels (their GET /api/workspaces, p50/p99) and the
 // server's RSS is sampled:
-//   input     64 KiB input frames as fast as the socket takes them, into a shell
+//   input     64 KiB input frames (the protocol's largest) as fast as the socket takes them, into a shell
 //             that reads nothing (`stty -echo; sleep 600`) on the embedded target
 //   keygen    POST /api/workspaces/{id}/key from 16 loops, with the shipped limits
 //   authkeys  GET /api/targets/{id}/authorized-keys with the target's valid token, 64 loops
@@ -18,6 +18,7 @@ import { run } from "./lib/cleanup";
 import { defaultWorkspace, getJson, procStatusBytes, startServer, type BenchServer } from "./lib/server";
 import { mib, ms, percentile, sleep, table, verdict } from "./lib/stats";
 import { BridgeShell } from "./lib/terminal-client";
+import { MAX_FRAME_BYTES } from "../lib/terminal/protocol";
 
 const { values: args } = parseArgs({
   options: {
@@ -48,18 +49,17 @@ interface Ctx {
 /** Counts of answers by kind, for the table. */
 class Tally {
   ok = 0;
-  limited = 0;
-  other = 0;
   bytes = 0;
+  readonly byStatus = new Map<number, number>();
   add(status: number): void {
     if (status >= 200 && status < 300) this.ok++;
-    else if (status === 429 || status === 503) this.limited++;
-    else this.other++;
+    this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
   }
   describe(seconds: number): string {
     if (this.bytes) return `${mib(this.bytes, 0)} sent (${mib(this.bytes / seconds, 1)}/s)`;
-    const total = this.ok + this.limited + this.other;
-    return `${Math.round(total / seconds)} req/s: ${this.ok} ok, ${this.limited} 429/503${this.other ? `, ${this.other} other` : ""}`;
+    const total = [...this.byStatus.values()].reduce((a, b) => a + b, 0);
+    const parts = [...this.byStatus.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${n}×${status}`);
+    return `${Math.round(total / seconds)} req/s: ${parts.join(", ")}`;
   }
 }
 
@@ -163,7 +163,8 @@ async function flood(ctx: Ctx, kind: Flood, stop: { done: boolean }, tally: Tall
       const shell = await BridgeShell.open(base, ctx.ws, ctx.localTargetId, { cols: 120, rows: 40 });
       shell.write("stty -echo; sleep 600\r");
       await sleep(500);
-      const frame = Buffer.alloc(64 * 1024, "x");
+      // As large as an input frame may be (MAX_FRAME_BYTES, the type byte included).
+      const frame = Buffer.alloc(MAX_FRAME_BYTES - 1, "x");
       const running = (async () => {
         while (!stop.done && shell.open) {
           // Only what the kernel takes: the client must not be what grows.

@@ -15,15 +15,17 @@
 // of direct throughput, and echo p99 <= direct p99 + 1 ms.
 // Prints numbers and PASS/MISS per goal; never fails on slowness.
 import { randomBytes } from "node:crypto";
-import { createWriteStream, rmSync } from "node:fs";
+import { createWriteStream, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { defer, run } from "./lib/cleanup";
+import { crossInstancePhase } from "./lib/cross-instance";
 import { Inspector } from "./lib/inspector";
 import { defaultWorkspace, getJson, procCpuSeconds, procStatusBytes, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
 import { median, mib, ms, sleep, summary, table, verdict } from "./lib/stats";
 import { BridgeShell, DirectShell, echoRoundTrips, runUntilMarker, type Shell } from "./lib/terminal-client";
 import { SshdHarness, sshdUnavailable } from "../e2e/support/sshd";
+import { summarizeProfile } from "./lib/cpuprofile";
 
 const { values: args } = parseArgs({
   options: {
@@ -31,11 +33,14 @@ const { values: args } = parseArgs({
     rounds: { type: "string", default: "3" },
     samples: { type: "string", default: "300" },
     sessions: { type: "string", default: "200" },
-    only: { type: "string", default: "throughput,echo,memory" },
+    /** proxy: throughput and echo through the cross-instance path (needs DATABASE_URL). */
+    only: { type: "string", default: "throughput,echo,memory,proxy" },
     "server-arg": { type: "string", multiple: true, default: [] },
     "no-inspect": { type: "boolean", default: false },
     /** For profiling one path alone: "bridge" or "direct" (ratios need both). */
     paths: { type: "string", default: "direct,bridge" },
+    /** Runs the throughput/echo server under --cpu-prof and prints where its time went. */
+    profile: { type: "boolean", default: false },
     /** Targets for throughput and echo: "openssh" (a real sshd), "embedded", or both. */
     targets: { type: "string", default: "openssh,embedded" },
   },
@@ -182,6 +187,14 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
       ["bridge", `${median(b).toFixed(1)} MiB/s`, `${cpuB.toFixed(2)} ms/MiB`, `${median(clientPerMiB.bridge).toFixed(2)} ms/MiB`],
     ]).replace(/^/gm, "  "),
   );
+  if (!PATHS.has("direct") || !PATHS.has("bridge")) {
+    // One path alone (for a profile): its numbers, no comparison.
+    (ctx.report[ctx.label] ??= []).push(`throughput (${[...PATHS].join(",")} only): ${median(PATHS.has("bridge") ? b : d).toFixed(1)} MiB/s, server CPU ${(PATHS.has("bridge") ? cpuB : cpuD).toFixed(2)} ms/MiB`);
+    ctx.json[`throughput-${ctx.label}`] = { sizeMiB: SIZE_MIB, direct: d, bridge: b, cpuMsPerMiB: cpuPerMiB, clientCpuMsPerMiB: clientPerMiB };
+    await bridge.close();
+    await direct.close();
+    return;
+  }
   (ctx.report[ctx.label] ??= []).push(
     `throughput: direct ${median(d).toFixed(1)} MiB/s, bridge ${median(b).toFixed(1)} MiB/s (medians); bridge/direct ${(ratio * 100).toFixed(0)}% (median of the per-round ratios; goal >= ${TARGET_RATIO * 100}%)  ${verdict(ratio >= TARGET_RATIO)}`,
     `server CPU per MiB: direct ${cpuD.toFixed(2)} ms, bridge ${cpuB.toFixed(2)} ms; the bridge adds ${added.toFixed(2)} ms/MiB (goal <= ${TARGET_ADDED_CPU_MS_PER_MIB})  ${verdict(added <= TARGET_ADDED_CPU_MS_PER_MIB)}`,
@@ -301,10 +314,10 @@ async function memoryPhase(ctx: Ctx): Promise<void> {
 }
 
 /** A fresh server with its workspace, embedded target and a workspace key (held in memory only). */
-async function setup(name: string, inspect: boolean, report: Ctx["report"], json: Ctx["json"]): Promise<Ctx> {
+async function setup(name: string, inspect: boolean, report: Ctx["report"], json: Ctx["json"], extraArgs: string[] = []): Promise<Ctx> {
   const server = await startServer({
     name,
-    nodeArgs: [...(inspect ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : []), ...args["server-arg"]],
+    nodeArgs: [...(inspect ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : []), ...args["server-arg"], ...extraArgs],
   });
   const inspector = inspect ? await Inspector.connect(INSPECT_PORT).catch(() => null) : null;
   if (inspector) defer(() => inspector.close());
@@ -357,6 +370,26 @@ async function openSshTarget(ctx: Ctx): Promise<Target | null> {
   }
 }
 
+/** The server's profile (written at its exit): top functions and modules by self time. */
+function printProfile(dir: string): void {
+  // One file per thread (workers too): the main thread's is the one that ran the session code.
+  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => path.join(dir, f));
+  let found: { file: string; p: ReturnType<typeof summarizeProfile> } | null = null;
+  for (const file of files) {
+    try {
+      found = { file, p: summarizeProfile(file, 25, "lib/terminal/session.ts") };
+      break;
+    } catch {
+      // not this thread
+    }
+  }
+  if (!found) return console.log(`\nno .cpuprofile in ${dir} has the terminal session code`);
+  const { file, p } = found;
+  console.log(`\nserver CPU profile (${file}), from the first to the last sample in the terminal session code (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`);
+  console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
+  console.log(table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
+}
+
 run(async () => {
   const report: Ctx["report"] = {};
   const json: Ctx["json"] = { bench: "terminal" };
@@ -372,7 +405,8 @@ run(async () => {
     await ctx.server.stop();
   }
   if (ONLY.has("throughput") || ONLY.has("echo")) {
-    const ctx = await setup("terminal", false, report, json);
+    const profDir = path.join(ROOT, ".tmp", `bench-prof-${process.pid}`);
+    const ctx = await setup("terminal", false, report, json, args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
     const runOn = async (label: string, target: Target) => {
       const c = { ...ctx, label, target };
       if (ONLY.has("throughput")) await throughputPhase(c);
@@ -384,11 +418,17 @@ run(async () => {
     }
     if (TARGETS.has("embedded")) await runOn("embedded", ctx.target);
     await ctx.server.stop();
+    if (args.profile) printProfile(profDir);
+  }
+  if (ONLY.has("proxy")) {
+    const r = await crossInstancePhase({ mib: SIZE_MIB, rounds: ROUNDS, samples: SAMPLES, size: SIZE });
+    report.proxy = r.lines;
+    json.proxy = r.json;
   }
 
   console.log("\nsummary (noisy machine: other engineers' servers and browsers share its 2 cores)");
   for (const [label, lines] of Object.entries(report)) {
-    console.log(`  ${label === "memory" ? "memory (embedded target)" : `on the ${label === "openssh" ? "OpenSSH sshd" : "embedded"} target`}:`);
+    console.log(`  ${label === "memory" ? "memory (embedded target)" : label === "proxy" ? "cross-instance (two instances on Postgres, embedded target on A)" : `on the ${label === "openssh" ? "OpenSSH sshd" : "embedded"} target`}:`);
     for (const line of lines) console.log(`    ${line}`);
   }
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);

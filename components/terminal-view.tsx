@@ -180,6 +180,9 @@ export function TerminalView({
         return false;
       }
       if (mod && ev.shiftKey && key === "v") {
+        // Chromium's own Ctrl+Shift+V ("paste as plain text") would also fire a paste
+        // event on xterm's textarea: without this, every paste arrived twice.
+        ev.preventDefault();
         void navigator.clipboard?.readText().then((text) => term.paste(text)).catch(() => undefined);
         return false;
       }

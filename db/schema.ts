@@ -85,6 +85,38 @@ export const terminalSessions = pgTable(
   (t) => [index("terminal_sessions_workspace").on(t.workspaceId, t.openedAt)],
 );
 
+// Control-plane instances sharing this Postgres (none on PGlite): each writes its
+// heartbeat here; an instance whose heartbeat is older than the dead-after window is
+// gone, and so are the terminal sessions it held (lib/cluster/instances.ts).
+export const controlPlaneInstances = pgTable("control_plane_instances", {
+  id: uuid("id").primaryKey(),
+  /** Where the other instances reach this one (MESHIA_INSTANCE_URL or derived). */
+  internalUrl: text("internal_url").notNull(),
+  startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+  heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+// Which instance holds each live terminal session (its SSH connection): a socket that
+// lands on another instance is proxied there. One row per live session, removed when
+// the session is gone (the audit record is terminal_sessions, which stays).
+export const terminalSessionOwners = pgTable(
+  "terminal_session_owners",
+  {
+    sessionId: uuid("session_id").primaryKey(),
+    instanceId: uuid("instance_id")
+      .notNull()
+      .references(() => controlPlaneInstances.id, { onDelete: "cascade" }),
+    /** The owner's internal URL when the session opened (a copy: the instance row may be gone). */
+    instanceUrl: text("instance_url").notNull(),
+    userId: text("user_id"),
+    workspaceId: workspaceRef().notNull(),
+    targetId: uuid("target_id").notNull(),
+    openedAt: timestamp("opened_at", { withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("terminal_session_owners_instance").on(t.instanceId)],
+);
+
 // SSH access from people's own terminals: every login attempt on the embedded target
 // (source address, key fingerprint, result) and every key lookup an OpenSSH
 // target's sshd makes (with the client address and key fingerprint sshd passes,
@@ -165,6 +197,8 @@ export type Workspace = typeof organization.$inferSelect;
 export type WorkspaceKey = typeof workspaceKeys.$inferSelect;
 export type ComputeTarget = typeof computeTargets.$inferSelect;
 export type TerminalSession = typeof terminalSessions.$inferSelect;
+export type ControlPlaneInstance = typeof controlPlaneInstances.$inferSelect;
+export type TerminalSessionOwner = typeof terminalSessionOwners.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type SshAccess = typeof sshAccess.$inferSelect;
 export type TerminalTicket = typeof terminalTickets.$inferSelect;

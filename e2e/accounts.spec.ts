@@ -902,6 +902,7 @@ test.describe("rate limits", () => {
     const address = "127.0.0.9";
     const wrong = { email: e2e.owner.email, password: "wrong-password-guess" };
     // All at once, each claiming another client address.
+    const floodStart = Date.now();
     const results = await Promise.all(Array.from({ length: max + 5 }, (_, i) => fromAddress(address, "/api/auth/sign-in/email", wrong, { "X-Forwarded-For": `203.0.113.${i + 1}` })));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(max);
@@ -911,8 +912,11 @@ test.describe("rate limits", () => {
     expect(JSON.parse(limited.body)).toMatchObject({ error: { code: "rate_limited", message: expect.any(String) } });
     expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
     expect(Number(limited.headers["retry-after"])).toBeLessThanOrEqual(windowSeconds);
-    // Even the right password waits; from 127.0.0.1 all is well.
-    expect((await fromAddress(address, "/api/auth/sign-in/email", { email: e2e.owner.email, password: e2e.owner.password })).status).toBe(429);
+    // Even the right password waits (unless, on a slow machine, the window has already
+    // run out since the flood began); from 127.0.0.1 all is well.
+    const right = await fromAddress(address, "/api/auth/sign-in/email", { email: e2e.owner.email, password: e2e.owner.password });
+    if (right.status !== 429) expect(Date.now() - floodStart, `right password got ${right.status} inside the window`).toBeGreaterThanOrEqual(windowSeconds * 1000);
+    expect([200, 429]).toContain(right.status);
     (await signIn(playwright, e2e.owner.email, e2e.owner.password)).dispose();
     // After the window it lifts.
     await expect

@@ -4,49 +4,13 @@
 // not "signed out", sign-in is not an empty 500), pages say the database cannot be
 // reached (not the sign-in page), target key lookups fail closed, the log has one
 // line for the outage, and everything works again once the proxy is back.
-import net from "node:net";
 import pg from "pg";
 import { startServer, type BenchServer } from "../bench/lib/server";
 import { cleanup } from "../bench/lib/cleanup";
+import { CuttableProxy } from "../db/tcp-proxy";
 import { expect, test } from "./support/fixtures";
 
 const DATABASE_URL = process.env.DATABASE_URL;
-
-/** A TCP proxy that can be cut (listener closed, every connection destroyed) and restored on the same port. */
-class CuttableProxy {
-  #server: net.Server | null = null;
-  #sockets = new Set<net.Socket>();
-  port = 0;
-  constructor(readonly target: { host: string; port: number }) {}
-
-  async start(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on("close", () => this.#sockets.delete(s));
-        s.on("error", () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
-    this.#server = server;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.#server;
-    this.#server = null;
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
-    if (server) await new Promise<void>((r) => server.close(() => r()));
-  }
-}
 
 test.describe("a database outage", () => {
   test.skip(!DATABASE_URL, "needs DATABASE_URL (the machine's Postgres): the outage is made by cutting a TCP proxy in front of it; PGlite is in-process and cannot go away");

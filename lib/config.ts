@@ -86,6 +86,9 @@ const schema = z.object({
   MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
   MESHIA_DRAIN_GRACE: seconds.default(30),
   MESHIA_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  MESHIA_INSTANCE_URL: z.url().optional(),
+  MESHIA_INTERNAL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  MESHIA_INSTANCE_DEAD_AFTER: z.coerce.number().min(3).default(15),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -131,6 +134,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** On SIGTERM, how long open terminal sessions may go on before they are ended. */
     drainGraceMs: e.MESHIA_DRAIN_GRACE * 1000,
     metricsToken: e.MESHIA_METRICS_TOKEN,
+    /** With several instances on one Postgres (lib/cluster/): how the others reach this one. */
+    cluster: {
+      /** Unset: derived from HOST and the port (lib/cluster/instances.ts). */
+      instanceUrl: e.MESHIA_INSTANCE_URL?.replace(/\/$/, ""),
+      /** Signs instance-to-instance requests; unset: derived from the auth secret. */
+      internalSecret: e.MESHIA_INTERNAL_SECRET,
+      /** An instance whose heartbeat is older than this is gone (its sessions with it). */
+      deadAfterMs: e.MESHIA_INSTANCE_DEAD_AFTER * 1000,
+    },
     trustProxy: e.MESHIA_TRUST_PROXY,
     allowedOrigins: (e.MESHIA_ALLOWED_ORIGINS ?? "")
       .split(",")

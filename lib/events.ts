@@ -25,7 +25,9 @@ export type MeshiaEvent =
   /** Someone left a workspace (their tokens there were revoked with it): their terminals there end. */
   | { type: "member.removed"; workspaceId: string; userId: string }
   /** API tokens revoked: terminals opened through them end. */
-  | { type: "token.revoked"; workspaceId: string; tokenIds: string[] };
+  | { type: "token.revoked"; workspaceId: string; tokenIds: string[] }
+  /** End a terminal session held by whichever instance has it (its tab was closed on another). */
+  | { type: "terminal-session.close"; sessionId: string; workspaceId: string; userId: string | null; reason: string };
 
 export const EVENT_CHANNEL = "meshia_events";
 

@@ -32,6 +32,12 @@ function create() {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    terminalProxied: new Counter({
+      name: "meshia_terminal_proxied_total",
+      help: "Terminal sockets for sessions held by another instance, by outcome (proxied, owner-gone, internal-refused).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     keyPool: new Counter({
       name: "meshia_key_pool_takes_total",
       help: "Workspace keys asked for, by outcome (pooled: ready at once; generated: made on demand; busy: refused at the cap).",

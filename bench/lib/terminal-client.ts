@@ -142,6 +142,7 @@ export class DirectShell implements Shell {
       client.connect({ host: target.host, port: target.port, username: "mesh", privateKey, readyTimeout: 20_000, hostVerifier: () => true });
     });
     client.on("error", () => undefined);
+    client.setNoDelay(true); // as the bridge does (lib/ssh/bridge.ts) and OpenSSH's client for interactive sessions
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       client.shell({ term: "xterm-256color", cols: size.cols, rows: size.rows, height: 0, width: 0 }, (err, ch) => (err ? reject(err) : resolve(ch))),
     );

@@ -36,15 +36,34 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
     return { status: res.status, cookie: res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") };
   };
 
+  const authFor = (db: typeof handle.db) => createAuth(db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 3, windowSeconds: 60 } });
+
+  // Every test below starts from the same world, whatever ran before it: the owner
+  // (made through the setup link) and their workspace.
   beforeAll(async () => {
     handle = await tdb.open();
     setSingleton("database", Promise.resolve(handle));
-    auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 3, windowSeconds: 60 } });
+    auth = authFor(handle.db);
     setSingleton("auth", auth);
+    const done = await completeSetup(handle.db, auth, { token: (await issueSetupToken(handle.db))!, name: "Olivia", email: "owner@example.com", password: PASSWORD });
+    workspaceId = done.workspaceId;
+    ownerCookie = done.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    ownerId = (await principalFrom(new Headers({ cookie: ownerCookie })))!.userId;
   });
   afterAll(async () => handle?.dispose());
 
   it("the setup link creates the owner account once; a wrong token does not use it up", async () => {
+    // A database of its own: the setup link is for a database without accounts.
+    const fresh = await tdb.open();
+    try {
+      await setupLinkOnce(fresh.db, authFor(fresh.db));
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
+  async function setupLinkOnce(db: typeof handle.db, auth: Auth): Promise<void> {
+    const handle = { db };
     expect(await hasUsers(handle.db)).toBe(false);
     const token = (await issueSetupToken(handle.db))!;
     await expect(completeSetup(handle.db, auth, { token: "wrong-token-wrong-token", name: "O", email: "owner@example.com", password: PASSWORD })).rejects.toThrow(/not valid/);
@@ -54,12 +73,12 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
     await expect(completeSetup(handle.db, auth, { token, name: "O", email: "owner@example.com", password: "short" })).rejects.toThrow();
     expect(await hasUsers(handle.db)).toBe(false);
     const done = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
-    workspaceId = done.workspaceId;
+    expect(done.workspaceId).toMatch(/^[0-9a-f-]{36}$/);
     expect(done.headers.getSetCookie().join()).toMatch(/meshia\.session_token=.*HttpOnly/i);
     expect(done.headers.getSetCookie().join()).toMatch(/SameSite=Lax/i);
     await expect(completeSetup(handle.db, auth, { token, name: "Eve", email: "eve@example.com", password: PASSWORD })).rejects.toThrow(/not valid/);
     expect(await issueSetupToken(handle.db)).toBeNull();
-  });
+  }
 
   it("refuses sign-up and everything but signing in over HTTP", async () => {
     expect((await post("/sign-up/email", { email: "x@example.com", password: PASSWORD, name: "x" })).status).toBe(404);
@@ -70,10 +89,8 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
   it("signs in, and a session cookie is a principal until sign-out", async () => {
     const s = await signIn("owner@example.com");
     expect(s.status).toBe(200);
-    ownerCookie = s.cookie;
-    const p = await principalFrom(new Headers({ cookie: ownerCookie }));
-    expect(p).toMatchObject({ email: "owner@example.com", via: "session" });
-    ownerId = p!.userId;
+    const p = await principalFrom(new Headers({ cookie: s.cookie }));
+    expect(p).toMatchObject({ email: "owner@example.com", via: "session", userId: ownerId });
     const other = await signIn("owner@example.com");
     await post("/sign-out", {}, { cookie: other.cookie });
     expect(await principalFrom(new Headers({ cookie: other.cookie }))).toBeNull();

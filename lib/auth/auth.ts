@@ -33,6 +33,11 @@ export function createAuth(db: Db, s: AuthSettings) {
       level: "warn",
       log: (level, message) => logger()[level === "debug" ? "debug" : level === "info" ? "info" : level === "warn" ? "warn" : "error"]({ component: "auth" }, message),
     },
+    // Unexpected errors (a query that failed) are thrown to our route plumbing, which
+    // answers 503 for a database outage and a JSON 500 otherwise, and logs without the
+    // query's parameters. Left to better-auth, they were printed with console.error,
+    // parameters (an email) included, and answered with an empty 500.
+    onAPIError: { throw: true },
     secret: s.secret,
     ...(s.baseURL ? { baseURL: s.baseURL } : {}),
     database: drizzleAdapter(db, { provider: "pg", schema }),

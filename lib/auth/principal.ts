@@ -35,8 +35,9 @@ export async function principalFrom(headers: Headers): Promise<Principal | null>
     let failure: unknown;
     const res = await a.api.verifyApiKey({ body: { key: token } }).catch((err: unknown) => ((failure = err), null));
     if (!res?.valid || !res.key) {
-      // "Not signed in" only when the database could say so.
-      if (failure !== undefined) await assertDatabaseReachable(await db(), failure);
+      // "Not signed in" only when the database could say so: better-auth answers
+      // "invalid" when it could not look the key up.
+      await assertDatabaseReachable(await db(), failure);
       return null;
     }
     const metadata = (res.key.metadata ?? {}) as { workspaceId?: unknown };

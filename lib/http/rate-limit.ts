@@ -10,6 +10,7 @@
 // target lookup because the limit's table is unreachable would add nothing).
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { db as appDb, type Db } from "@/db/client";
+import { isDatabaseUnavailable, OUTAGE_RETRY_AFTER_SECONDS, reportDatabaseError, UNAVAILABLE_MESSAGE } from "@/db/outage";
 import { singleton } from "@/lib/global";
 import { logger } from "@/lib/log";
 import { metrics } from "@/lib/metrics";
@@ -114,8 +115,10 @@ export async function limit(limiter: Limiter, key: string, what: string, db?: Db
   try {
     retry = await limiter.consume(db ?? (await appDb()), key);
   } catch (err) {
-    logger().warn({ err, limit: limiter.name }, "rate limit store unreachable: refusing (503)");
-    throw new ApiError("unavailable", "Meshia cannot check its limits right now (its database is unreachable); try again shortly.", undefined, { "Retry-After": "5" });
+    // Fail closed. A database outage is logged once for the whole process (db/outage.ts).
+    if (isDatabaseUnavailable(err)) reportDatabaseError(err);
+    else logger().warn({ err, limit: limiter.name }, "rate limit store failed: refusing (503)");
+    throw new ApiError("unavailable", UNAVAILABLE_MESSAGE, undefined, { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) });
   }
   if (!retry) return;
   metrics().limitsHit.inc({ limit: limiter.keyPrefix });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "@/lib/http/errors";
-import { KeyPool } from "./key-pool";
+import { asApiError, KeyPool, KeyPoolBusyError } from "./key-pool";
 import { PKCS1_BEGIN, type UnnamedKey } from "./workspace-key";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +70,9 @@ describe("workspace key pool", () => {
     const gen = fakeGenerator(300);
     const pool = new KeyPool({ size: 0, maxConcurrent: 2, generate: gen.generate });
     const first = [pool.take("a"), pool.take("b")];
-    const err = await pool.take("c").catch((e: unknown) => e);
+    const busy = await pool.take("c").catch((e: unknown) => e);
+    expect(busy).toBeInstanceOf(KeyPoolBusyError);
+    const err = asApiError(busy);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).status).toBe(503);
     expect((err as ApiError).code).toBe("unavailable");

@@ -24,6 +24,22 @@ export interface KeyPoolOptions {
   onError?: (err: unknown) => void;
 }
 
+/** At the cap on generations in flight. Recognised by name: server.ts and route handlers hold different copies of this module. */
+export class KeyPoolBusyError extends Error {
+  override readonly name = "KeyPoolBusyError";
+  constructor(readonly retryAfterSeconds: number) {
+    super(`The server is generating as many keys as it can; try again in ${retryAfterSeconds} s.`);
+  }
+}
+
+/** The 503 a route answers for a KeyPoolBusyError (from any copy of this module); other errors as they are. */
+export function asApiError(err: unknown): unknown {
+  const e = err as { name?: unknown; retryAfterSeconds?: unknown; message?: unknown };
+  if (e?.name !== "KeyPoolBusyError" || typeof e.retryAfterSeconds !== "number") return err;
+  const retry = e.retryAfterSeconds;
+  return new ApiError("unavailable", String(e.message), { retryAfterSeconds: retry }, { "Retry-After": String(retry) });
+}
+
 export class KeyPool {
   #ready: UnnamedKey[] = [];
   #refilling = 0;
@@ -48,8 +64,8 @@ export class KeyPool {
 
   /**
    * A key for `comment`: from the pool when one is ready (and then gone from it),
-   * generated now otherwise; 503 `unavailable` with Retry-After when the global cap
-   * on generations in flight is reached.
+   * generated now otherwise; KeyPoolBusyError (a 503 through `asApiError`) when the
+   * global cap on generations in flight is reached.
    */
   async take(comment: string): Promise<GeneratedKey> {
     const pooled = this.#ready.shift();
@@ -62,8 +78,7 @@ export class KeyPool {
     // while callers wait, so it can only hold one generation over the cap.
     if (this.#onDemand >= this.#opts.maxConcurrent) {
       metrics().keyPool.inc({ outcome: "busy" });
-      const retry = this.#opts.retryAfterSeconds;
-      throw new ApiError("unavailable", `The server is generating as many keys as it can; try again in ${retry} s.`, { retryAfterSeconds: retry }, { "Retry-After": String(retry) });
+      throw new KeyPoolBusyError(this.#opts.retryAfterSeconds);
     }
     metrics().keyPool.inc({ outcome: "generated" });
     this.#onDemand++;

@@ -52,6 +52,9 @@ export function connectBridge(target: BridgeTarget, opts: BridgeConnectOptions):
     };
     client.once("ready", () => {
       client.removeListener("error", fail);
+      // ssh2 leaves Nagle on: a keystroke written right after a window adjust then
+      // waited for that packet's (delayed) ACK. Interactive, as OpenSSH's client is.
+      client.setNoDelay(true);
       resolve(client);
     });
     client.once("error", fail);
@@ -90,8 +93,13 @@ export interface ReceiveWindow {
   allow(bytes: number): void;
 }
 
-/** Grants are batched: a window adjust is sent once the shortfall reaches this. */
-const MIN_GRANT = 32 * 1024;
+/**
+ * Grants are batched: a window adjust is sent once the shortfall reaches this. At
+ * 32 KiB the bridge sent one (encrypted, written, and woken for at the target) per
+ * output frame acknowledged; a quarter of the session's high-water mark keeps the
+ * bound just as tight with a quarter of the packets.
+ */
+const MIN_GRANT = 128 * 1024;
 /** SSH windows are uint32. */
 const MAX_SSH_WINDOW = 2 ** 32 - 1;
 /** Where ssh2's own window count is parked (see receiveWindow). */

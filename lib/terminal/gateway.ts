@@ -8,8 +8,12 @@ import { db } from "@/db/client";
 import { fromNodeHeaders } from "better-auth/node";
 import { principalFrom } from "@/lib/auth/principal";
 import { errorBody } from "@/lib/http/errors";
+import { clusterEnabled, findOwnedElsewhere, OWNER_GONE_MESSAGE } from "@/lib/cluster/instances";
+import { INTERNAL_TERMINAL_PATH } from "@/lib/cluster/internal-auth";
+import { acceptInternalUpgrade, proxyToOwner } from "@/lib/cluster/terminal-proxy";
 import { isDraining } from "@/lib/health";
 import { originAllowed } from "@/lib/http/origin";
+import { metrics } from "@/lib/metrics";
 import { roleIn } from "@/lib/workspaces";
 import type { Logger } from "@/lib/log";
 import { createBridgedSession } from "./bridged-session";
@@ -53,6 +57,7 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
       return;
     }
     if (url.pathname.startsWith("/_next/")) return; // Next's HMR socket
+    if (url.pathname === INTERNAL_TERMINAL_PATH) return internalUpgrade(req, socket, head);
     if (url.pathname !== TERMINAL_PATH) {
       socket.destroy();
       return;
@@ -102,6 +107,21 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
         log.warn({ workspace: binding.workspaceId }, "terminal handshake refused: not signed in as the ticket's holder");
         return refuse(socket, 403, "Sign in as the member this ticket was issued to.");
       }
+      // A session held by another instance (Postgres, several instances): the socket
+      // is proxied there, with everything checked above vouched for by a signed grant.
+      if (!binding.isNew && clusterEnabled() && !sessionRegistry().get(binding.sessionId)) {
+        const owner = await findOwnedElsewhere(await db(), binding.sessionId, binding.workspaceId, binding.actor, binding.targetId);
+        if (owner) {
+          const gone = () => {
+            metrics().terminalProxied.inc({ outcome: "owner-gone" });
+            endWith(req, socket, head, "expired", OWNER_GONE_MESSAGE);
+          };
+          if (!owner.alive) return gone();
+          const grant = { sessionId: binding.sessionId, workspaceId: binding.workspaceId, targetId: binding.targetId, userId: binding.actor, resume: resumeFrom };
+          metrics().terminalProxied.inc({ outcome: "proxied" });
+          return proxyToOwner(req, socket, head, owner, grant, log, gone);
+        }
+      }
       upgrade(binding);
     })().catch((err: unknown) => {
       log.error({ err }, "terminal handshake failed");
@@ -109,5 +129,38 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
     });
 
   });
+
+  /** Opens the socket only to tell the browser how its session ended. */
+  function endWith(req: IncomingMessage, socket: Duplex, head: Buffer, state: "expired", detail: string): void {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sendFrame(ws, { type: "status", state, detail });
+      ws.close(1000, state);
+    });
+  }
+
+  /**
+   * Another instance forwards a socket for a session this one holds. Only a grant
+   * signed with the instances' shared key, for this instance, unexpired and unused,
+   * gets in; origin, ticket and principal were checked where the socket landed.
+   */
+  function internalUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => undefined);
+    const verdict = clusterEnabled() ? acceptInternalUpgrade(req) : ({ ok: false, reason: "single instance" } as const);
+    if (!verdict.ok) {
+      metrics().terminalProxied.inc({ outcome: "internal-refused" });
+      log.warn({ reason: verdict.reason, from: req.socket.remoteAddress }, "internal terminal connection refused");
+      return refuse(socket, 403, "This endpoint is for Meshia instances only.");
+    }
+    const g = verdict.grant;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = sessionRegistry().ownedBy(g.sessionId, g.workspaceId, g.userId);
+      if (!session || session.targetId !== g.targetId) {
+        sendFrame(ws, { type: "status", state: "expired", detail: "This terminal session has ended or expired." });
+        ws.close(1000, "expired");
+        return;
+      }
+      session.attach(ws, g.resume);
+    });
+  }
   return wss;
 }

@@ -12,15 +12,32 @@ export const ENDED_TOKEN_REVOKED = "The API token this terminal was opened with 
 export const ENDED_TARGET_REMOVED = "This compute target was removed from the workspace.";
 export const ENDED_BRIDGE_ROTATED = "The target's bridge credential was rotated; open a new terminal.";
 
-interface Entry {
+export interface RegistryEntry {
   session: TerminalSession;
   userId: string | null;
   /** The API token the session was opened through, if any. */
   tokenId: string | null;
 }
+type Entry = RegistryEntry;
+
+/** Told when a session is added or gone for good (lib/cluster records which instance holds it). */
+export interface RegistryListener {
+  added(entry: RegistryEntry): void;
+  removed(entry: RegistryEntry): void;
+}
 
 export class SessionRegistry {
   private readonly sessions = new Map<string, Entry>();
+  private readonly listeners = new Set<RegistryListener>();
+
+  listen(listener: RegistryListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  entries(): RegistryEntry[] {
+    return [...this.sessions.values()];
+  }
 
   /** Whether this registry keeps the process-wide gauge (the app's one does; tests' extra ones do not). */
   constructor(private readonly reportsMetrics = true) {}
@@ -36,12 +53,18 @@ export class SessionRegistry {
     const session = new TerminalSession(id, workspaceId, targetId, {
       ...deps,
       onDisposed: () => {
-        if (this.sessions.get(id)?.session === session) this.sessions.delete(id);
+        const entry = this.sessions.get(id);
+        if (entry?.session === session) {
+          this.sessions.delete(id);
+          for (const l of this.listeners) l.removed(entry);
+        }
         this.report();
       },
     });
-    this.sessions.set(id, { session, userId, tokenId });
+    const entry = { session, userId, tokenId };
+    this.sessions.set(id, entry);
     this.report();
+    for (const l of this.listeners) l.added(entry);
     return session;
   }
 
@@ -99,6 +122,10 @@ export class SessionRegistry {
         break;
       case "target.bridge-rotated":
         for (const s of this.forTarget(event.targetId)) s.close(ENDED_BRIDGE_ROTATED);
+        break;
+      case "terminal-session.close":
+        // Its tab was closed through another instance.
+        this.ownedBy(event.sessionId, event.workspaceId, event.userId)?.close(event.reason);
         break;
       default:
         break;

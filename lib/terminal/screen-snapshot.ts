@@ -29,6 +29,15 @@ const IDLE_FACTOR = 9;
 const MIN_GAP_MS = 2;
 /** A slice delayed by one long blocking task must not stall screen keeping for long. */
 const MAX_GAP_MS = 250;
+/**
+ * A backlog above this that is still growing is a flood: its bytes will very likely
+ * be dropped at MAX_BACKLOG before they could be parsed (a slice at 10% of the loop
+ * parses about 1-2 MiB/s), so parsing them is wasted work; seen in a CPU profile of
+ * `cat` of a large file through the bridge. Such a screen waits...
+ */
+const FLOOD_BACKLOG = 512 * 1024;
+/** ...until no output has fallen out of its ring for this long, then catches up. */
+const LULL_MS = 100;
 /** RIS (full reset), written in order after whatever the terminal has queued. */
 const FULL_RESET = "\x1bc";
 
@@ -42,6 +51,7 @@ export class ScreenSnapshot {
   /** Completion of the slice being parsed, if any (called at most once). */
   private sliceDone: (() => void) | null = null;
   private disposed = false;
+  private lastEviction = 0;
 
   constructor(
     private cols: number,
@@ -68,9 +78,15 @@ export class ScreenSnapshot {
     return this.backlogBytes;
   }
 
+  /** A flood is on (see FLOOD_BACKLOG): parsing waits for a lull. */
+  get deferred(): boolean {
+    return this.backlogBytes > FLOOD_BACKLOG && performance.now() - this.lastEviction < LULL_MS;
+  }
+
   /** Bytes that fell out of the ring, `endOffset` being the ring's new start. */
   evicted(chunks: Buffer[], endOffset: number): void {
     if (this.disposed) return;
+    this.lastEviction = performance.now();
     let pos = endOffset;
     for (const c of chunks) pos -= c.length;
     for (const c of chunks) {
@@ -152,6 +168,7 @@ class ParseScheduler {
   /** Insertion order is the round-robin order. */
   private readonly waiting = new Set<ScreenSnapshot>();
   private busy = false;
+  private lull: NodeJS.Timeout | null = null;
 
   want(s: ScreenSnapshot): void {
     this.waiting.add(s);
@@ -164,8 +181,24 @@ class ParseScheduler {
 
   private next(): void {
     if (this.busy) return;
-    const s = this.waiting.values().next().value;
-    if (!s) return;
+    let s: ScreenSnapshot | undefined;
+    for (const w of this.waiting) {
+      if (!w.deferred) {
+        s = w;
+        break;
+      }
+    }
+    if (!s) {
+      // Every waiting screen is in a flood: look again once one may have stopped.
+      if (this.waiting.size && !this.lull) {
+        this.lull = setTimeout(() => {
+          this.lull = null;
+          this.next();
+        }, LULL_MS);
+        this.lull.unref();
+      }
+      return;
+    }
     this.waiting.delete(s);
     this.busy = true;
     const t0 = performance.now();

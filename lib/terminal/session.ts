@@ -22,6 +22,9 @@ import { ScreenSnapshot } from "./screen-snapshot";
 export const HIGH_WATER = 512 * 1024;
 /** ...and resume it below this. */
 export const LOW_WATER = 128 * 1024;
+/** A frame at least this big, sent less than FLOOD_COALESCE_MS ago, means a flood (see queueOutput). */
+const FLOOD_FRAME_BYTES = 16 * 1024;
+const FLOOD_COALESCE_MS = 2;
 /** Also pause while the socket itself has this much queued. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
 /** With no socket attached, the target may run this far ahead (into the ring). */
@@ -121,7 +124,10 @@ export class TerminalSession {
   private outQueuedBytes = 0;
   /** Offset of the first queued byte. */
   private outQueueSeq = 0;
-  private flushTimer: NodeJS.Immediate | null = null;
+  private flushTimer: { immediate: NodeJS.Immediate } | { timeout: NodeJS.Timeout } | null = null;
+  /** When the last live output frame went out, and its size: tells a flood from typing. */
+  private lastFlushAt = 0;
+  private lastFlushBytes = 0;
   private paused = false;
   private lastHeard = 0;
 
@@ -307,8 +313,11 @@ export class TerminalSession {
   private armSilenceTimer(): void {
     if (this.silenceTimer) clearInterval(this.silenceTimer);
     this.silenceTimer = setInterval(() => {
-      // While input is paused we are not listening: silence then says nothing about the socket.
-      if (this.socket && !this.inputPaused && Date.now() - this.lastHeard > SOCKET_SILENCE_MS) this.socket.terminate();
+      // While input is paused we are not listening: silence then says nothing about the
+      // socket, and the client's pings wait unread, so we speak first (an unasked pong
+      // keeps the client from presuming us dead while a program ignores a paste).
+      if (this.socket && this.inputPaused) sendFrame(this.socket, { type: "pong", data: new Uint8Array(0) });
+      else if (this.socket && Date.now() - this.lastHeard > SOCKET_SILENCE_MS) this.socket.terminate();
     }, SOCKET_SILENCE_MS / 3);
     this.silenceTimer.unref();
   }
@@ -331,7 +340,8 @@ export class TerminalSession {
     }
     const buffered = this.inputBuffered;
     if (buffered > (this.deps.inputCapBytes ?? DEFAULT_INPUT_CAP)) return this.inputOverflow(buffered);
-    if (!this.inputPaused && buffered > INPUT_HIGH_WATER) {
+    // Not before the first resize: the shell opens only once that frame is read.
+    if (!this.inputPaused && buffered > INPUT_HIGH_WATER && this.phase !== "waiting-size") {
       // Backpressure to the browser: TCP stops, and the sender's socket buffer fills.
       this.inputPaused = true;
       this.socket?.pause();
@@ -453,15 +463,20 @@ export class TerminalSession {
     // Queued bytes count as in flight: flow control sees them at once.
     this.sent = seq + chunk.length;
     if (this.outQueuedBytes >= OUTPUT_CHUNK_BYTES) this.flushOutput(true);
-    if (this.outQueuedBytes) this.flushTimer ??= setImmediate(() => this.flushOutput(false));
+    if (!this.outQueuedBytes || this.flushTimer) return;
+    // In a flood (a large frame went out a moment ago) the target's packets arrive a
+    // few KiB per turn: waiting a couple of ms fills frames, where flushing every turn
+    // made many small ones, each a socket write, a client parse and an ack. Typing
+    // (small echoes, or the first output after a pause) still goes out this turn.
+    const flood = this.lastFlushBytes >= FLOOD_FRAME_BYTES && performance.now() - this.lastFlushAt < FLOOD_COALESCE_MS;
+    this.flushTimer = flood
+      ? { timeout: setTimeout(() => this.flushOutput(false), FLOOD_COALESCE_MS) }
+      : { immediate: setImmediate(() => this.flushOutput(false)) };
   }
 
   /** Sends the queued output; with `fullFramesOnly`, a partial last frame stays queued for more to join it. */
   private flushOutput(fullFramesOnly = false): void {
-    if (!fullFramesOnly && this.flushTimer) {
-      clearImmediate(this.flushTimer);
-      this.flushTimer = null;
-    }
+    if (!fullFramesOnly && this.flushTimer) this.clearFlushTimer();
     if (!this.outQueuedBytes || !this.socket) return;
     const n = fullFramesOnly ? this.outQueuedBytes - (this.outQueuedBytes % OUTPUT_CHUNK_BYTES) : this.outQueuedBytes;
     if (!n) return;
@@ -478,12 +493,21 @@ export class TerminalSession {
     const seq = this.outQueueSeq;
     this.outQueuedBytes -= n;
     this.outQueueSeq += n;
+    this.lastFlushAt = performance.now();
+    this.lastFlushBytes = n;
     this.sendOutput(this.socket, parts, seq, false);
   }
 
-  private dropQueuedOutput(): void {
-    if (this.flushTimer) clearImmediate(this.flushTimer);
+  private clearFlushTimer(): void {
+    const t = this.flushTimer;
     this.flushTimer = null;
+    if (!t) return;
+    if ("timeout" in t) clearTimeout(t.timeout);
+    else clearImmediate(t.immediate);
+  }
+
+  private dropQueuedOutput(): void {
+    this.clearFlushTimer();
     this.outQueue = [];
     this.outQueuedBytes = 0;
   }

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { withWorkspace } from "@/lib/auth/access";
+import { countSessionsElsewhere, findOwnedElsewhere, OWNER_GONE_MESSAGE } from "@/lib/cluster/instances";
 import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
 import { isDraining } from "@/lib/health";
@@ -32,12 +33,14 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     let sessionId: string;
     let isNew: boolean;
     if (input.sessionId !== undefined) {
-      // Only the person who opened a session may resume it.
+      // Only the person who opened a session may resume it, here or on the instance holding it.
       const session = sessionRegistry().ownedBy(input.sessionId, workspace.id, actor);
       if (!session || session.targetId !== target.id) {
-        throw new ApiError("not_found", "This terminal session has ended or expired.", { reason: "session_gone" });
+        const owner = session ? null : await findOwnedElsewhere(db, input.sessionId, workspace.id, actor, target.id);
+        if (!owner) throw new ApiError("not_found", "This terminal session has ended or expired.", { reason: "session_gone" });
+        if (!owner.alive) throw new ApiError("not_found", OWNER_GONE_MESSAGE, { reason: "owner_gone" });
       }
-      sessionId = session.id;
+      sessionId = input.sessionId;
       isNew = false;
     } else {
       if (effectiveStatus(target, config().targetLiveWindowMs) !== "live") {
@@ -56,8 +59,8 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
         {
           maxOutstanding: terminal.maxTicketsPerUser,
           maxSessions: terminal.maxSessionsPerUser,
-          // Sessions held by this instance (see README, "Several instances").
-          openSessions: (userId) => sessionRegistry().countForUser(userId),
+          // Sessions held here, and on the other instances sharing this database.
+          openSessions: async (userId) => sessionRegistry().countForUser(userId) + (await countSessionsElsewhere(db, userId)),
         },
       );
     } catch (err) {

@@ -1,0 +1,196 @@
+// Two control-plane instances on one Postgres behind a load balancer
+// (e2e/support/cluster.ts): a terminal session lives on the instance that holds its
+// SSH connection, and a socket that lands on the other one is proxied there.
+//   - open on A, resume through B: every byte exactly once, in order;
+//   - the internal endpoint refuses what a browser could forge;
+//   - kill A: B keeps serving, and A's session ends in the tab with a clear status.
+// Skipped (with the reason) without DATABASE_URL. Under PGlite, the internal
+// endpoint does not exist (last test, against the suite's own server).
+import { createHmac, hkdfSync, randomBytes, randomUUID } from "node:crypto";
+import type { BrowserContext, Page } from "@playwright/test";
+import WebSocket from "ws";
+import { e2e } from "./support/env";
+import { expect, test } from "./support/fixtures";
+import { CLUSTER_PORTS, clusterSkipReason, startCluster, type Cluster } from "./support/cluster";
+import { activeTabId, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, sessionIdOf, view, waitTabLive } from "./support/terminal";
+
+const exactLine = (all: string[], text: string) => all.filter((l) => l === text).length;
+const INTERNAL = "/internal/terminal";
+const GRANT_HEADER = "x-meshia-internal-grant";
+
+/** A grant as an instance makes it (lib/cluster/internal-auth.ts), signed with `secret`. */
+function grant(secret: string, fields: { to: string; sessionId: string; workspaceId: string; targetId: string; userId: string | null; resume: number | null }): string {
+  const key = Buffer.from(hkdfSync("sha256", secret, "meshia", "internal-grant/v1", 32));
+  const payload = Buffer.from(JSON.stringify({ v: 1, ...fields, exp: Date.now() + 10_000, nonce: randomBytes(16).toString("base64url") })).toString("base64url");
+  return `${payload}.${createHmac("sha256", key).update(payload).digest("base64url")}`;
+}
+
+/**
+ * The status of a WebSocket handshake to `url` with these headers (101 when it
+ * opened), and the frames received (collected from the start: the first ones may
+ * arrive with the 101 itself, before the caller could listen).
+ */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<{ status: number; ws: WebSocket | null; frames: Buffer[] }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    const frames: Buffer[] = [];
+    ws.on("message", (data: Buffer) => frames.push(Buffer.from(data)));
+    ws.once("open", () => resolve({ status: 101, ws, frames }));
+    ws.once("unexpected-response", (_req, res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, ws: null, frames });
+    });
+    ws.once("error", reject);
+  });
+}
+
+test.describe("several instances on one Postgres", () => {
+  test.describe.configure({ mode: "serial", timeout: 180_000 });
+  const skip = clusterSkipReason();
+  test.skip(skip !== null, skip ?? "");
+
+  let cluster: Cluster;
+  let context: BrowserContext;
+  let page: Page;
+  let workspaceId: string;
+  let tab1: string;
+  let session1: string;
+  let ids: { a: string; b: string };
+
+  test.beforeAll(async ({ browser }) => {
+    test.setTimeout(240_000);
+    cluster = await startCluster({ tag: "e2e" });
+    context = await browser.newContext({ baseURL: cluster.base, storageState: undefined });
+    const res = await context.request.post(`${cluster.base}/api/setup`, {
+      headers: { Origin: cluster.base },
+      data: { token: cluster.setupToken, name: "Cluster Owner", email: "cluster-owner@e2e.example", password: "cluster-password-e2e-1" },
+    });
+    expect(res.status(), await res.text()).toBe(201);
+    workspaceId = ((await res.json()) as { workspaceId: string }).workspaceId;
+    const rows = await cluster.query<{ id: string; internal_url: string }>("SELECT id, internal_url FROM control_plane_instances");
+    const byUrl = (base: string) => rows.find((r) => r.internal_url === base)?.id;
+    ids = { a: byUrl(cluster.a.base)!, b: byUrl(cluster.b.base)! };
+    expect(ids.a && ids.b, `both instances registered: ${JSON.stringify(rows)}`).toBeTruthy();
+  });
+
+  test.afterAll(async () => {
+    await context?.close();
+    await cluster?.stop();
+  });
+
+  const ownerOf = async (sessionId: string) =>
+    (await cluster.query<{ instance_id: string }>("SELECT instance_id FROM terminal_session_owners WHERE session_id = $1", [sessionId]))[0]?.instance_id ?? null;
+
+  test("a session opened on A and resumed through B loses nothing and repeats nothing", async () => {
+    page = await context.newPage();
+    await page.goto("/");
+    await expect(page).toHaveURL(/\/w\/[0-9a-f-]{36}$/);
+    tab1 = await activeTabId(page);
+    await waitTabLive(page, tab1);
+    session1 = await sessionIdOf(page, tab1);
+    expect(await ownerOf(session1), "the session lives on A, where its socket landed").toBe(ids.a);
+
+    await recordStates(page, tab1);
+    await run(page, tab1, "for i in $(seq 1 60); do echo line-$i; sleep 0.1; done");
+    await expect.poll(async () => exactLine(await lines(page, tab1), "line-10")).toBe(1);
+    // The balancer now sends everything to B, and the browser's socket is cut mid-output.
+    const toB = cluster.balancer.counts[CLUSTER_PORTS.b] ?? 0;
+    cluster.balancer.switchTo(CLUSTER_PORTS.b);
+    cluster.balancer.dropAll();
+    await expect.poll(async () => recordedStates(page, tab1)).toContain("reconnecting");
+    await waitTabLive(page, tab1);
+    expect(cluster.balancer.counts[CLUSTER_PORTS.b] ?? 0, "the resumed socket went to B").toBeGreaterThan(toB);
+    await expect.poll(async () => exactLine(await lines(page, tab1), "line-60"), { timeout: 30_000 }).toBe(1);
+    const all = await lines(page, tab1);
+    const numbered = all.filter((l) => /^line-\d+$/.test(l)).map((l) => Number(l.slice(5)));
+    expect(numbered, "every line exactly once, in order").toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    // Keystrokes cross the hop too, and the session never moved.
+    expect(await runAndRead(page, tab1, "echo across-$((40+2))")).toEqual(["across-42"]);
+    expect(await ownerOf(session1)).toBe(ids.a);
+    expect(await sessionIdOf(page, tab1)).toBe(session1);
+  });
+
+  test("the internal endpoint refuses forged, foreign, replayed and missing grants", async () => {
+    // A session of our own on A (its socket straight to A), to aim the probes at.
+    const targets = (await (await context.request.get(`/api/workspaces/${workspaceId}/targets`)).json()) as { targets: { id: string; kind: string }[] };
+    const targetId = targets.targets.find((t) => t.kind === "local")!.id;
+    const cookie = (await context.cookies(cluster.base)).map((c) => `${c.name}=${c.value}`).join("; ");
+    const t = await context.request.post(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/tickets`, { headers: { Origin: cluster.base }, data: { targetId } });
+    expect(t.status()).toBe(200);
+    const ticket = (await t.json()) as { ticket: string; sessionId: string; path: string };
+    const opened = await handshake(`${cluster.a.base.replace("http", "ws")}${ticket.path}?ticket=${ticket.ticket}`, { origin: cluster.base, cookie });
+    expect(opened.status).toBe(101);
+    const probeWs = opened.ws!;
+    probeWs.send(resizeFrame(80, 24));
+    // The owner row is written as the session starts, a moment after the handshake.
+    await expect.poll(() => ownerOf(ticket.sessionId)).toBe(ids.a);
+    const userId = (await cluster.query<{ user_id: string }>("SELECT user_id FROM terminal_session_owners WHERE session_id = $1", [ticket.sessionId]))[0]!.user_id;
+    const fields = { to: ids.a, sessionId: ticket.sessionId, workspaceId, targetId, userId, resume: 0 };
+    const internalA = `${cluster.a.base.replace("http", "ws")}${INTERNAL}`;
+
+    const refused = async (url: string, headers: Record<string, string>, what: string) =>
+      expect((await upgradeStatus(url, headers)).status, what).toBe(403);
+    await refused(internalA, {}, "no grant");
+    await refused(internalA, { [GRANT_HEADER]: "garbage" }, "junk");
+    await refused(internalA, { [GRANT_HEADER]: `${Buffer.from(JSON.stringify({ v: 1, ...fields, exp: Date.now() + 5000, nonce: randomUUID() })).toString("base64url")}.${randomBytes(32).toString("base64url")}` }, "a made-up signature");
+    await refused(internalA, { [GRANT_HEADER]: grant(randomBytes(32).toString("base64url"), fields) }, "signed with another secret");
+    await refused(internalA, { [GRANT_HEADER]: grant(cluster.internalSecret, { ...fields, to: ids.b }) }, "a grant for another instance");
+    // Through the load balancer (where browsers come from), to the same endpoint on B.
+    await refused(`${cluster.base.replace("http", "ws")}${INTERNAL}`, { [GRANT_HEADER]: grant(randomBytes(32).toString("base64url"), { ...fields, to: ids.b }), Origin: cluster.base, Cookie: cookie }, "a browser through the balancer");
+    // A grant on the public path is no ticket.
+    await refused(`${cluster.a.base.replace("http", "ws")}/ws/terminal`, { [GRANT_HEADER]: grant(cluster.internalSecret, fields), Origin: cluster.base, Cookie: cookie }, "a grant without a ticket");
+
+    // The real thing works once (so the refusals above are not an endpoint that refuses everything).
+    const good = grant(cluster.internalSecret, fields);
+    const ok = await upgradeStatus(internalA, { [GRANT_HEADER]: good });
+    expect(ok.status).toBe(101);
+    await expect.poll(() => jsonFrames(ok.frames, FRAME.status).map((f) => f.state)).toContain("live");
+    ok.ws!.close();
+    await refused(internalA, { [GRANT_HEADER]: good }, "a replayed grant");
+    expect(cluster.a.log()).toContain("internal terminal connection refused");
+    probeWs.close();
+    await context.request.delete(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/sessions/${ticket.sessionId}`, { headers: { Origin: cluster.base } });
+  });
+
+  test("kill A: its session ends in the tab with a clear status and offers a new one; B keeps serving", async () => {
+    // A second tab, opened through B: its session lives on B.
+    await page.getByRole("button", { name: "New terminal" }).click();
+    await expect.poll(async () => (await activeTabId(page)) !== tab1).toBe(true);
+    const tab2 = await activeTabId(page);
+    await waitTabLive(page, tab2);
+    const session2 = await sessionIdOf(page, tab2);
+    expect(await ownerOf(session2)).toBe(ids.b);
+    expect(await ownerOf(session1)).toBe(ids.a);
+
+    await cluster.a.kill("SIGKILL");
+    const status1 = view(page, tab1).getByTestId("terminal-status");
+    await expect(status1).toHaveAttribute("data-state", "expired", { timeout: 30_000 });
+    await expect(status1).toContainText("The server holding this session went away");
+    await expect(status1.getByRole("button", { name: "Start a new session" })).toBeVisible();
+
+    // B serves on: its own session, its readiness, a new session in the ended tab.
+    expect(await runAndRead(page, tab2, "echo still-$((6*7))")).toEqual(["still-42"]);
+    expect((await context.request.get("/readyz")).status()).toBe(200);
+    await page.locator(`#tab-${tab1}`).click();
+    await status1.getByRole("button", { name: "Start a new session" }).click();
+    await waitTabLive(page, tab1);
+    const session3 = await sessionIdOf(page, tab1);
+    expect(session3).not.toBe(session1);
+    expect(await ownerOf(session3)).toBe(ids.b);
+    expect(await runAndRead(page, tab1, "echo fresh-$((2+3))")).toEqual(["fresh-5"]);
+
+    // Once A's heartbeat is older than the window, B removes A and closes its sessions' audit records.
+    await expect
+      .poll(async () => (await cluster.query("SELECT 1 FROM control_plane_instances WHERE id = $1", [ids.a])).length, { timeout: 30_000 })
+      .toBe(0);
+    expect(await ownerOf(session1)).toBeNull();
+    const [audit] = await cluster.query<{ closed_at: Date | null; close_reason: string | null }>("SELECT closed_at, close_reason FROM terminal_sessions WHERE id = $1", [session1]);
+    expect(audit?.closed_at).not.toBeNull();
+    expect(audit?.close_reason).toMatch(/went away/);
+  });
+});
+
+test("a single instance (PGlite) has no internal endpoint: every internal upgrade is refused", async () => {
+  const r = await upgradeStatus(`${e2e.baseURL.replace("http", "ws")}${INTERNAL}`, { [GRANT_HEADER]: grant(randomBytes(32).toString("base64url"), { to: randomUUID(), sessionId: randomUUID(), workspaceId: randomUUID(), targetId: randomUUID(), userId: null, resume: null }) });
+  expect(r.status).toBe(403);
+});

@@ -1,0 +1,40 @@
+// Issue 10 part 4 in the browser: past a per-person cap (here the unused-ticket cap,
+// filled by a script of the same person), a new terminal tab shows the server's
+// message, not a generic failure, and opens the shell once the person tries again
+// after the cap has room. (The session cap answers the same way; app/api/session-caps.test.ts.)
+import { addPerson, newBrowserContext } from "./support/auth";
+import { expect, test, waitLive } from "./support/fixtures";
+import { localTarget } from "./support/terminal";
+
+test("past the per-person cap the new tab says why, and Try again opens it once there is room", async ({ browser, playwright, request, workspace }) => {
+  const target = await localTarget(request, workspace);
+  const person = await addPerson(playwright, request, workspace.id, "member", "capped");
+  const ctx = await newBrowserContext(browser, person.request);
+  const page = await ctx.newPage();
+  await page.goto(`/w/${workspace.id}`);
+  await waitLive(page);
+
+  // The same person's script takes tickets and does not use them, up to the cap.
+  let refused: { status: number; body: { error: { code: string; message: string; details: { reason: string; limit: number } } } } | null = null;
+  for (let i = 0; i < 200 && !refused; i++) {
+    const res = await person.request.post(`/api/workspaces/${workspace.id}/terminal/tickets`, { data: { targetId: target.id } });
+    if (res.status() !== 200) refused = { status: res.status(), body: await res.json() };
+  }
+  expect(refused?.status).toBe(429);
+  expect(refused?.body.error).toMatchObject({ code: "rate_limited", details: { reason: "ticket_cap" } });
+
+  await page.getByRole("button", { name: "New terminal" }).click();
+  const status = page.locator('.terminal-view:not([hidden]) [data-testid="terminal-status"]');
+  await expect(status).toHaveAttribute("data-state", "limited");
+  await expect(status).toContainText(refused!.body.error.message.split(".")[0]!);
+  await expect(status).toContainText("unused terminal tickets");
+  await expect(status.getByTestId("terminal-try-again")).toBeVisible();
+
+  // The unused tickets expire (MESHIA_TICKET_TTL, 5 s here); trying again then opens the shell.
+  await expect(async () => {
+    if ((await status.getAttribute("data-state")) === "limited") await status.getByTestId("terminal-try-again").click({ timeout: 1000 });
+    await expect(status).toHaveAttribute("data-state", "live", { timeout: 2000 });
+  }).toPass({ timeout: 20_000 });
+  await ctx.close();
+  await person.request.dispose();
+});
