@@ -128,7 +128,11 @@ test.describe("connect from your own machine", () => {
     expect(await noWordSplit(page, "ssh-command")).toEqual([]);
 
     const win = await page.context().browser()!.newContext({ storageState: await page.context().storageState(), baseURL: page.url().replace(/\/w\/.*$/, "") });
-    await win.addInitScript(() => Object.defineProperty(navigator, "platform", { get: () => "Win32" }));
+    // Chromium reports its platform twice (navigator.platform and the newer userAgentData); Windows in both.
+    await win.addInitScript(() => {
+      Object.defineProperty(navigator, "platform", { get: () => "Win32" });
+      Object.defineProperty(navigator, "userAgentData", { get: () => ({ platform: "Windows", brands: [], mobile: false }) });
+    });
     const winPage = await win.newPage();
     const winDialog = await openDialog(winPage);
     await expect(winDialog.getByRole("tab", { name: "Windows PowerShell" })).toHaveAttribute("aria-selected", "true");
