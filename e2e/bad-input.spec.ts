@@ -418,7 +418,7 @@ const table: Row[] = [
     methods: ["GET"],
     ignoresBody: { method: "GET", status: 200 },
     extra: [
-      { method: "GET", url: () => `${W()}/targets/${world.wTarget.id}/ssh-config?os=plan9`, status: 422, code: "validation_failed", field: "os" },
+      { method: "GET", url: () => `${W()}/targets/${world.wTarget.id}/ssh-config?os=plan9`, status: 400, code: "invalid_field", field: "os" },
       { method: "GET", url: () => `${W()}/targets/${world.wTarget.id}/ssh-config?file=..%2Fkey.pem`, status: 400, code: "invalid_field", field: "file" },
     ],
     foreign: [

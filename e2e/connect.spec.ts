@@ -167,7 +167,7 @@ test.describe("connect from your own machine", () => {
     expect(r, r.stderr).toMatchObject({ code: 0, stdout: "via-config\n" });
 
     // Bad input and other workspaces' ids: JSON errors, like the other target routes.
-    expect((await request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config?os=beos`)).status()).toBe(422);
+    expect((await request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config?os=beos`)).status()).toBe(400);
     expect((await request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config?file=..%2Fx`)).status()).toBe(400);
     // A member makes a workspace of their own (workspace creation is limited per person, so not the owner's).
     const stranger = await addPerson(playwright, request, workspace.id, "member", "stranger");
