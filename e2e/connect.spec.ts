@@ -206,7 +206,10 @@ test.describe("connect from your own machine", () => {
     await expect.poll(async () => (await localTarget(request, workspace)).status, { timeout: 20_000 }).toBe("live");
     const after = await localTarget(request, workspace);
     test.skip(after.port === before.port, "the target came back on the same port (pinned)");
-    dialog = await openDialog(page);
+    // The restored tab's session ended with the stop ("compute stopped"): the dialog opens all the same.
+    await page.goto("/");
+    await page.getByRole("button", { name: "SSH access" }).click();
+    dialog = page.getByRole("dialog", { name: "SSH access" });
     const notice = dialog.getByTestId("port-changed");
     await expect(notice).toContainText(`new port: ${after.port}`);
     await expect(notice).toContainText(`it was ${before.port}`);
