@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import { e2e } from "./support/env";
 import { expect, test } from "./support/fixtures";
 import { CLUSTER_PORTS, clusterSkipReason, startCluster, type Cluster } from "./support/cluster";
-import { activeTabId, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, sessionIdOf, view, waitTabLive } from "./support/terminal";
+import { activeTabId, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, selectTab, sessionIdOf, view, waitTabLive } from "./support/terminal";
 
 const exactLine = (all: string[], text: string) => all.filter((l) => l === text).length;
 const INTERNAL = "/internal/terminal";
@@ -166,12 +166,14 @@ test.describe("several instances on one Postgres", () => {
     const status1 = view(page, tab1).getByTestId("terminal-status");
     await expect(status1).toHaveAttribute("data-state", "expired", { timeout: 30_000 });
     await expect(status1).toContainText("The server holding this session went away");
+    // The ended tab is in the background (tab 2 is active): shown, it offers a new session.
+    await selectTab(page, tab1);
     await expect(status1.getByRole("button", { name: "Start a new session" })).toBeVisible();
 
     // B serves on: its own session, its readiness, a new session in the ended tab.
     expect(await runAndRead(page, tab2, "echo still-$((6*7))")).toEqual(["still-42"]);
     expect((await context.request.get("/readyz")).status()).toBe(200);
-    await page.locator(`#tab-${tab1}`).click();
+    await selectTab(page, tab1);
     await status1.getByRole("button", { name: "Start a new session" }).click();
     await waitTabLive(page, tab1);
     const session3 = await sessionIdOf(page, tab1);
