@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import { e2e } from "./support/env";
 import { expect, test } from "./support/fixtures";
 import { CLUSTER_PORTS, clusterSkipReason, startCluster, type Cluster } from "./support/cluster";
-import { activeTabId, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, selectTab, sessionIdOf, view, waitTabLive } from "./support/terminal";
+import { activeTabId, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, selectTab, sessionIdOf, tabIds, view, waitTabLive } from "./support/terminal";
 
 const exactLine = (all: string[], text: string) => all.filter((l) => l === text).length;
 const INTERNAL = "/internal/terminal";
@@ -175,11 +175,16 @@ test.describe("several instances on one Postgres", () => {
     expect((await context.request.get("/readyz")).status()).toBe(200);
     await selectTab(page, tab1);
     await status1.getByRole("button", { name: "Start a new session" }).click();
-    await waitTabLive(page, tab1);
-    const session3 = await sessionIdOf(page, tab1);
+    // The tab starts over under a new id, in the same place.
+    await expect.poll(async () => (await tabIds(page)).length).toBe(2);
+    await expect.poll(async () => activeTabId(page)).not.toBe(tab1);
+    const tab3 = await activeTabId(page);
+    expect(tab3).not.toBe(tab2);
+    await waitTabLive(page, tab3);
+    const session3 = await sessionIdOf(page, tab3);
     expect(session3).not.toBe(session1);
     expect(await ownerOf(session3)).toBe(ids.b);
-    expect(await runAndRead(page, tab1, "echo fresh-$((2+3))")).toEqual(["fresh-5"]);
+    expect(await runAndRead(page, tab3, "echo fresh-$((2+3))")).toEqual(["fresh-5"]);
 
     // Once A's heartbeat is older than the window, B removes A and closes its sessions' audit records.
     await expect
