@@ -372,9 +372,19 @@ async function openSshTarget(ctx: Ctx): Promise<Target | null> {
 
 /** The server's profile (written at its exit): top functions and modules by self time. */
 function printProfile(dir: string): void {
-  const file = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => path.join(dir, f))[0];
-  if (!file) return console.log(`\nno .cpuprofile in ${dir}`);
-  const p = summarizeProfile(file, 25, "lib/terminal/session.ts");
+  // One file per thread (workers too): the main thread's is the one that ran the session code.
+  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => path.join(dir, f));
+  let found: { file: string; p: ReturnType<typeof summarizeProfile> } | null = null;
+  for (const file of files) {
+    try {
+      found = { file, p: summarizeProfile(file, 25, "lib/terminal/session.ts") };
+      break;
+    } catch {
+      // not this thread
+    }
+  }
+  if (!found) return console.log(`\nno .cpuprofile in ${dir} has the terminal session code`);
+  const { file, p } = found;
   console.log(`\nserver CPU profile (${file}), from the first to the last sample in the terminal session code (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`);
   console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
   console.log(table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
