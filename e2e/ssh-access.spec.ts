@@ -191,7 +191,7 @@ test.describe("SSH access dialog and the real OpenSSH client", () => {
     expect(before).toMatch(/^SHA256:/);
 
     await dialog.getByRole("button", { name: "Regenerate", exact: true }).click();
-    const confirm = dialog.getByRole("group");
+    const confirm = dialog.getByRole("group", { name: /^Regenerate the key\?/ });
     await expect(confirm).toContainText("The old key stops working on all live compute");
     await expect(confirm).toContainText("1 live compute target");
     // Cancel first: nothing changes.
