@@ -10,12 +10,18 @@ import { createHmac, hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import type { BrowserContext, Page } from "@playwright/test";
 import WebSocket from "ws";
 import { e2e } from "./support/env";
-import { expect, test } from "./support/fixtures";
+import { cookieHeader } from "./support/auth";
+import { expect, ssh, test, writeKeyFile } from "./support/fixtures";
+import { sshdUnavailable } from "./support/sshd";
 import { CLUSTER_PORTS, clusterSkipReason, startCluster, type Cluster } from "./support/cluster";
-import { activeTabId, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, sessionIdOf, view, waitTabLive } from "./support/terminal";
+import { activeTabId, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, selectTab, sessionIdOf, tabIds, view, waitTabLive } from "./support/terminal";
 
 const exactLine = (all: string[], text: string) => all.filter((l) => l === text).length;
 const INTERNAL = "/internal/terminal";
+/** Sign-in attempts per address and window in this cluster (MESHIA_SIGNIN_RATE below). */
+const SIGNIN_MAX = 6;
+/** The OpenSSH target that asks instance A (127.0.0.3; the other specs use 2222 and 2224 there). */
+const ASKS_A_PORT = Number(process.env.E2E_SSHD_PORT_CLUSTER ?? 2226);
 const GRANT_HEADER = "x-meshia-internal-grant";
 
 /** A grant as an instance makes it (lib/cluster/internal-auth.ts), signed with `secret`. */
@@ -59,7 +65,7 @@ test.describe("several instances on one Postgres", () => {
 
   test.beforeAll(async ({ browser }) => {
     test.setTimeout(240_000);
-    cluster = await startCluster({ tag: "e2e" });
+    cluster = await startCluster({ tag: "e2e", env: { MESHIA_SIGNIN_RATE: `${SIGNIN_MAX}/60`, MESHIA_TARGET_ALLOWED_NETWORKS: "127.0.0.3/32" } });
     context = await browser.newContext({ baseURL: cluster.base, storageState: undefined });
     const res = await context.request.post(`${cluster.base}/api/setup`, {
       headers: { Origin: cluster.base },
@@ -152,6 +158,75 @@ test.describe("several instances on one Postgres", () => {
     await context.request.delete(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/sessions/${ticket.sessionId}`, { headers: { Origin: cluster.base } });
   });
 
+  test("a ticket made on A is used once, on B", async () => {
+    const cookie = await cookieHeader(context);
+    const { targets } = (await (await context.request.get(`${cluster.a.base}/api/workspaces/${workspaceId}/targets`)).json()) as { targets: { id: string; kind: string }[] };
+    const target = targets.find((t) => t.kind === "local")!;
+    const made = await context.request.post(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/tickets`, { headers: { Origin: cluster.base }, data: { targetId: target.id } });
+    expect(made.status(), await made.text()).toBe(200);
+    const { ticket } = (await made.json()) as { ticket: string };
+    const url = `ws://127.0.0.1:${CLUSTER_PORTS.b}/ws/terminal?ticket=${encodeURIComponent(ticket)}`;
+    const first = await handshake(url, { origin: cluster.base, cookie });
+    expect(first.status, "the ticket from A opens a terminal on B").toBe(101);
+    first.ws?.close();
+    const again = await handshake(url, { origin: cluster.base, cookie });
+    expect(again.status, "and only once").not.toBe(101);
+    const onA = await handshake(`ws://127.0.0.1:${CLUSTER_PORTS.a}/ws/terminal?ticket=${encodeURIComponent(ticket)}`, { origin: cluster.base, cookie });
+    expect(onA.status, "nor again on A").not.toBe(101);
+  });
+
+  test("the sign-in limit holds across both instances", async ({ playwright }) => {
+    // This cluster allows SIGNIN_MAX per window per address; attempts alternate between A and B.
+    const attempt = async (base: string) => {
+      const ctx = await playwright.request.newContext();
+      try {
+        return (await ctx.post(`${base}/api/auth/sign-in/email`, { headers: { Origin: cluster.base }, data: { email: "cluster-owner@e2e.example", password: "not-the-password" } })).status();
+      } finally {
+        await ctx.dispose();
+      }
+    };
+    const statuses: number[] = [];
+    for (let i = 0; i < SIGNIN_MAX + 2; i++) statuses.push(await attempt(i % 2 === 0 ? cluster.a.base : cluster.b.base));
+    expect(statuses.slice(0, SIGNIN_MAX).every((s) => s === 401), statuses.join(",")).toBe(true);
+    expect(statuses.slice(SIGNIN_MAX), "past the limit on either instance").toEqual([429, 429]);
+  });
+
+  test("a key regenerated through B is refused at once by an OpenSSH target whose sshd asks A", async ({ sshd, keyDir }) => {
+    test.skip(sshdUnavailable() !== null, sshdUnavailable() ?? "");
+    const b = cluster.b.base;
+    const reg = await context.request.post(`${b}/api/workspaces/${workspaceId}/targets`, { headers: { Origin: cluster.base }, data: { name: "asks-a", host: "127.0.0.3", port: ASKS_A_PORT } });
+    expect(reg.status(), await reg.text()).toBe(201);
+    const body = (await reg.json()) as { target: { id: string }; install: Record<string, string> };
+    // Installed as handed out, but pointed at instance A instead of the balancer.
+    const conf = body.install["/etc/meshia/target.conf"]!.split(cluster.base).join(cluster.a.base);
+    expect(conf).toContain(cluster.a.base);
+    const target = sshd.target({ name: `asks-a-${Date.now() % 100000}`, host: "127.0.0.3", port: ASKS_A_PORT, conf, dropIn: body.install["/etc/ssh/sshd_config.d/meshia.conf"] });
+    await target.start();
+    target.startAgent();
+    try {
+      await expect
+        .poll(async () => ((await (await context.request.get(`${b}/api/workspaces/${workspaceId}/targets/${body.target.id}`)).json()) as { status: string }).status, { timeout: 20_000 })
+        .toBe("live");
+      const first = await context.request.post(`${b}/api/workspaces/${workspaceId}/key`, { headers: { Origin: cluster.base } });
+      expect(first.status()).toBe(200);
+      const oldKey = writeKeyFile(keyDir, await first.text(), "old.pem");
+      const ok = await ssh({ key: oldKey, host: "127.0.0.3", port: ASKS_A_PORT, command: "echo via-a" });
+      expect(ok.stdout.trim(), ok.stderr).toBe("via-a");
+      const second = await context.request.post(`${b}/api/workspaces/${workspaceId}/key`, { headers: { Origin: cluster.base } });
+      expect(second.status()).toBe(200);
+      const newKey = writeKeyFile(keyDir, await second.text(), "new.pem");
+      // The very next login: A heard B's change (LISTEN/NOTIFY) before answering sshd.
+      const refused = await ssh({ key: oldKey, host: "127.0.0.3", port: ASKS_A_PORT, command: "echo still-in" });
+      expect(refused.code, refused.stdout).toBe(255);
+      expect(refused.stderr).toContain("Permission denied");
+      const fresh = await ssh({ key: newKey, host: "127.0.0.3", port: ASKS_A_PORT, command: "echo new-key" });
+      expect(fresh.stdout.trim(), fresh.stderr).toBe("new-key");
+    } finally {
+      await target.stopAgent();
+      await target.stop();
+    }
+  });
+
   test("kill A: its session ends in the tab with a clear status and offers a new one; B keeps serving", async () => {
     // A second tab, opened through B: its session lives on B.
     await page.getByRole("button", { name: "New terminal" }).click();
@@ -166,18 +241,25 @@ test.describe("several instances on one Postgres", () => {
     const status1 = view(page, tab1).getByTestId("terminal-status");
     await expect(status1).toHaveAttribute("data-state", "expired", { timeout: 30_000 });
     await expect(status1).toContainText("The server holding this session went away");
+    // The ended tab is in the background (tab 2 is active): shown, it offers a new session.
+    await selectTab(page, tab1);
     await expect(status1.getByRole("button", { name: "Start a new session" })).toBeVisible();
 
     // B serves on: its own session, its readiness, a new session in the ended tab.
     expect(await runAndRead(page, tab2, "echo still-$((6*7))")).toEqual(["still-42"]);
     expect((await context.request.get("/readyz")).status()).toBe(200);
-    await page.locator(`#tab-${tab1}`).click();
+    await selectTab(page, tab1);
     await status1.getByRole("button", { name: "Start a new session" }).click();
-    await waitTabLive(page, tab1);
-    const session3 = await sessionIdOf(page, tab1);
+    // The tab starts over under a new id, in the same place.
+    await expect.poll(async () => (await tabIds(page)).length).toBe(2);
+    await expect.poll(async () => activeTabId(page)).not.toBe(tab1);
+    const tab3 = await activeTabId(page);
+    expect(tab3).not.toBe(tab2);
+    await waitTabLive(page, tab3);
+    const session3 = await sessionIdOf(page, tab3);
     expect(session3).not.toBe(session1);
     expect(await ownerOf(session3)).toBe(ids.b);
-    expect(await runAndRead(page, tab1, "echo fresh-$((2+3))")).toEqual(["fresh-5"]);
+    expect(await runAndRead(page, tab3, "echo fresh-$((2+3))")).toEqual(["fresh-5"]);
 
     // Once A's heartbeat is older than the window, B removes A and closes its sessions' audit records.
     await expect
