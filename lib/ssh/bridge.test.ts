@@ -3,7 +3,7 @@
 import type { AddressInfo } from "node:net";
 import ssh2, { type Client, type ClientChannel } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectBridge, openShell, receiveWindow } from "./bridge";
+import { BridgeConnectError, connectBridge, openShell, receiveWindow } from "./bridge";
 
 const MiB = 1024 * 1024;
 const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
@@ -105,5 +105,18 @@ describe("receiveWindow", () => {
     const stopped = await settle(() => received);
     // Never more than the last allowance beyond what had arrived.
     expect(stopped - (opening + 4 * MiB)).toBeLessThanOrEqual(512 * 1024);
+  });
+});
+
+describe("BridgeConnectError", () => {
+  it("is recognised when the other module copy made it (server.ts and Next's bundle each load bridge.ts)", async () => {
+    const fresh = await import(`./bridge?copy=${Date.now()}`).catch(() => null);
+    const made = new BridgeConnectError("host_key_mismatch", "x");
+    expect(made).toBeInstanceOf(BridgeConnectError);
+    // What another copy's class makes: the same global brand, another constructor.
+    const foreign = Object.assign(new Error("host_key_mismatch: x"), { [Symbol.for("meshia.BridgeConnectError")]: true, reason: "host_key_mismatch", detail: "x" });
+    expect(foreign instanceof BridgeConnectError).toBe(true);
+    if (fresh) expect(new fresh.BridgeConnectError("tcp", "y") instanceof BridgeConnectError).toBe(true);
+    expect(new Error("host_key_mismatch: x") instanceof BridgeConnectError).toBe(false);
   });
 });
