@@ -135,6 +135,8 @@ test("touch key bar: sticky Ctrl and Alt, Esc, Tab, arrows, | ~ /, paste, and se
   // Paste from the clipboard.
   await page.evaluate(() => navigator.clipboard.writeText("echo pasted-ok"));
   await bar.getByRole("button", { name: "Paste" }).tap();
+  // The paste reads the clipboard asynchronously: Enter only once the line is on the prompt.
+  await waitForTerminal(page, /echo pasted-ok\s*$/m);
   await page.keyboard.press("Enter");
   await waitForTerminal(page, /^pasted-ok$/m);
 

@@ -138,12 +138,13 @@ test.describe("in-browser terminal", () => {
   });
 
   test("a large paste into `cat > file` arrives intact (flow control slows it, never drops it)", async ({ page, context }) => {
+    test.setTimeout(240_000); // the browser's own paste and xterm's rendering of the echo take most of it on a busy machine
     await context.grantPermissions(["clipboard-read", "clipboard-write"]);
     await page.goto("/");
     await waitLive(page);
     const tab = await activeTabId(page);
-    // 2 MiB of base64 lines (a canonical tty takes lines up to 4095 bytes), echoed back as typed text would be.
-    const block = (randomBytes(1536 * 1024).toString("base64").replace(/(.{76})/g, "$1\n") + "\n").replace(/\n\n$/, "\n");
+    // 1 MiB of base64 lines (the 10 MB paste is in lib/terminal/session.test.ts) (a canonical tty takes lines up to 4095 bytes), echoed back as typed text would be.
+    const block = (randomBytes(768 * 1024).toString("base64").replace(/(.{76})/g, "$1\n") + "\n").replace(/\n\n$/, "\n");
     const want = createHash("sha256").update(block).digest("hex");
     const file = `paste-${Date.now().toString(36)}.txt`;
     await run(page, tab, `cat > ${file}`);
@@ -152,7 +153,7 @@ test.describe("in-browser terminal", () => {
     await page.keyboard.press("Control+Shift+V");
     // The paste is in when its last line has come back as echo; then end of file.
     const lastLine = block.trimEnd().split("\n").pop()!;
-    await expect.poll(async () => (await lines(page, tab)).includes(lastLine), { timeout: 120_000, message: "the paste never finished echoing" }).toBe(true);
+    await expect.poll(async () => (await lines(page, tab)).includes(lastLine), { timeout: 180_000, message: "the paste never finished echoing" }).toBe(true);
     await page.keyboard.press("Control+D");
     const out = await runAndRead(page, tab, `echo "$(wc -c < ${file}) $(sha256sum < ${file} | cut -c1-64)"; rm -f ${file}`, 30_000);
     expect(out).toEqual([`${Buffer.byteLength(block)} ${want}`]);
