@@ -56,7 +56,10 @@ async function main() {
   await election?.start();
   const local = embedded.compute;
 
-  const server = http.createServer();
+  // Idle keep-alive connections stay open longer than Node's 5 s default, and longer
+  // than the 60 s idle timeout of common load balancers: otherwise a client (or proxy)
+  // reusing a connection just as the server closes it gets a reset instead of an answer.
+  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 });
   const app = next({ dev, hostname: cfg.host, port: cfg.port, httpServer: server, dir: process.cwd() });
   const handle = app.getRequestHandler();
   await app.prepare();
