@@ -9,7 +9,7 @@ import net from "node:net";
 import path from "node:path";
 import type { Page } from "@playwright/test";
 import { addPerson, createWorkspace } from "./support/auth";
-import { expect, ssh, sshSpawn, test, waitLive, writeKeyFile } from "./support/fixtures";
+import { expect, freePort, ssh, sshSpawn, test, waitLive, writeKeyFile } from "./support/fixtures";
 import { localTarget } from "./support/terminal";
 
 async function openDialog(page: Page) {
@@ -19,14 +19,6 @@ async function openDialog(page: Page) {
   const dialog = page.getByRole("dialog", { name: "SSH access" });
   await expect(dialog).toBeVisible();
   return dialog;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 /** True when no word of the element's text is split across two lines. */

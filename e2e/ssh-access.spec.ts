@@ -11,7 +11,7 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import type { Page } from "@playwright/test";
-import { expect, ssh, sshSpawn, test, waitLive, writeKeyFile, parseSshCommand } from "./support/fixtures";
+import { expect, freePort, ssh, sshSpawn, test, waitLive, writeKeyFile, parseSshCommand } from "./support/fixtures";
 import { localTarget } from "./support/terminal";
 
 const PEM_SHAPE = new RegExp(`^${PKCS1_BEGIN}\\n(?:[A-Za-z0-9+/]{64}\\n)+[A-Za-z0-9+/]{1,63}={0,2}\\n${PKCS1_END}\\n$`);
@@ -79,14 +79,6 @@ function expectPkcs1Pem(pem: string): void {
   const key = createPrivateKey({ key: pem, format: "pem", type: "pkcs1" });
   expect(key.asymmetricKeyType).toBe("rsa");
   expect(key.asymmetricKeyDetails?.modulusLength).toBe(3072);
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 test.describe("SSH access dialog and the real OpenSSH client", () => {

@@ -5,11 +5,10 @@
 // OpenSSH target of another workspace, they get no shell; and the failures they
 // see do not tell a closed port from a refused login (no port scanner).
 import { execFile } from "node:child_process";
-import net from "node:net";
 import type { APIRequestContext } from "@playwright/test";
 import { addPerson, cookieHeader, createWorkspace } from "./support/auth";
 import { e2e } from "./support/env";
-import { expect, ssh, test, writeKeyFile } from "./support/fixtures";
+import { expect, freePort, ssh, test, writeKeyFile } from "./support/fixtures";
 import { sshdUnavailable, type SshdTarget } from "./support/sshd";
 import { collect, FRAME, handshake, inputFrame, jsonFrames, localTarget, outputText, resizeFrame, wsUrl, type Ticket } from "./support/terminal";
 
@@ -28,15 +27,6 @@ function keyscan(host: string, port: number): Promise<string[]> {
       resolve(stdout.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(" ").slice(1).join(" ")));
     }),
   );
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, host, () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 interface Registration {

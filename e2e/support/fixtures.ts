@@ -2,6 +2,7 @@
 // buffer through the page's test hook, and running the real OpenSSH client.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { test as base, expect, type Page } from "@playwright/test";
@@ -148,4 +149,14 @@ export function sshSpawn(args: { key: string; host: string; port: number; extra?
   const argv = [...SSH_OPTS, ...hostKeyOpts(args.knownHosts), ...(args.extra ?? []), "-i", args.key, "-p", String(args.port), `${args.user ?? "mesh"}@${args.host}`];
   if (args.command !== undefined) argv.push(args.command);
   return spawn("ssh", argv, { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** A TCP port nothing listens on at `host` right now (the kernel's pick). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, host, () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
 }
