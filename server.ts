@@ -68,15 +68,33 @@ async function main() {
   server.on("request", (req, res) => {
     trustForwarding(req, cfg.trustProxy);
     // Key lookups, probes and metrics: answered here, ahead of Next's pipeline.
-    if (serveLean(req, res, String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim(), lean)) return;
+    if (
+      serveLean(
+        req,
+        res,
+        String(req.headers["x-forwarded-for"] ?? "")
+          .split(",")[0]!
+          .trim(),
+        lean,
+      )
+    )
+      return;
     handle(req, res).catch((err: unknown) => {
       // The URL without its query: query strings carry tokens (setup links, tickets).
       if (isDatabaseUnavailable(err)) reportDatabaseError(err);
       else log.error({ err, path: (req.url ?? "").split("?")[0] }, "request failed");
       if (!res.headersSent) {
         const status = isDatabaseUnavailable(err) ? 503 : 500;
-        const body = JSON.stringify(errorBody(status === 503 ? "unavailable" : "internal_error", status === 503 ? UNAVAILABLE_MESSAGE : "Something went wrong on our side."));
-        res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", ...(status === 503 ? { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) } : {}) }).end(body);
+        const body = JSON.stringify(
+          errorBody(status === 503 ? "unavailable" : "internal_error", status === 503 ? UNAVAILABLE_MESSAGE : "Something went wrong on our side."),
+        );
+        res
+          .writeHead(status, {
+            "Content-Type": "application/json; charset=utf-8",
+            "Cache-Control": "no-store",
+            ...(status === 503 ? { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) } : {}),
+          })
+          .end(body);
       }
     });
   });
@@ -97,9 +115,15 @@ async function main() {
   const url = `${origin}/w/${workspace.id}`;
   // Other instances on this Postgres proxy sockets of sessions held here (and we theirs).
   const cluster: Cluster | null =
-    kind === "postgres" ? await joinCluster(db, log, { url: deriveInstanceUrl(cfg.cluster.instanceUrl, cfg.host, port), deadAfterMs: cfg.cluster.deadAfterMs }) : null;
+    kind === "postgres"
+      ? await joinCluster(db, log, { url: deriveInstanceUrl(cfg.cluster.instanceUrl, cfg.host, port), deadAfterMs: cfg.cluster.deadAfterMs })
+      : null;
   log.info(
-    { url, port, localTarget: local ? { state: local.state, port: local.target?.port ?? null } : election ? "another instance runs it (leader election)" : null },
+    {
+      url,
+      port,
+      localTarget: local ? { state: local.state, port: local.target?.port ?? null } : election ? "another instance runs it (leader election)" : null,
+    },
     "listening",
   );
   // The lines a person looks for: not JSON, on stderr so logs stay machine-readable

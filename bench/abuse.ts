@@ -86,7 +86,11 @@ function hostKeyLine(): string {
 }
 
 async function post(base: string, path: string, body: unknown, headers: Record<string, string>): Promise<Response> {
-  const res = await fetch(base + path, { method: "POST", headers: { "content-type": "application/json", origin: base, ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(base + path, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: base, ...headers },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
   return res;
 }
@@ -104,13 +108,26 @@ async function setUp(): Promise<Ctx> {
   if (!local) throw new Error("no embedded local target");
   // A workspace key and a booted OpenSSH target: a lookup answers with real keys.
   await post(base, `/api/workspaces/${ws}/key`, {}, server.auth);
-  const reg = (await (await post(base, `/api/workspaces/${ws}/targets`, { name: "abuse", host: "127.0.0.9", port: 22 }, server.auth)).json()) as { target: { id: string }; token: string };
-  await post(base, `/api/targets/${reg.target.id}/boot`, { bootId: "abuse-boot", port: 22, hostKeys: [hostKeyLine()] }, { authorization: `Bearer ${reg.token}` });
+  const reg = (await (await post(base, `/api/workspaces/${ws}/targets`, { name: "abuse", host: "127.0.0.9", port: 22 }, server.auth)).json()) as {
+    target: { id: string };
+    token: string;
+  };
+  await post(
+    base,
+    `/api/targets/${reg.target.id}/boot`,
+    { bootId: "abuse-boot", port: 22, hostKeys: [hostKeyLine()] },
+    { authorization: `Bearer ${reg.token}` },
+  );
   // The other user: invited into a workspace of their own making would need a second
   // setup; a member of the same workspace measures the same server.
-  const inv = (await (await post(base, `/api/workspaces/${ws}/invitations`, { email: "probe@example.com", role: "member" }, { cookie: server.cookie })).json()) as { id: string };
+  const inv = (await (
+    await post(base, `/api/workspaces/${ws}/invitations`, { email: "probe@example.com", role: "member" }, { cookie: server.cookie })
+  ).json()) as { id: string };
   const joined = await post(base, `/api/invitations/${inv.id}/accept`, { name: "Probe", password: randomBytes(18).toString("base64url") }, {});
-  const probeCookie = joined.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const probeCookie = joined.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   return { server, base, ws, localTargetId: local.id, target: { id: reg.target.id, token: reg.token }, probeCookie };
 }
 
@@ -278,7 +295,9 @@ run(async () => {
   }
   console.log();
   console.log(table(out));
-  console.log(`  targets: RSS +≤ 64 MiB during the flood and back within 16 MiB of its base after ${SETTLE_S} s; probe (another user's GET /api/workspaces, every 20 ms) p99 ≤ ${PROBE_P99_MAX_MS} ms`);
+  console.log(
+    `  targets: RSS +≤ 64 MiB during the flood and back within 16 MiB of its base after ${SETTLE_S} s; probe (another user's GET /api/workspaces, every 20 ms) p99 ≤ ${PROBE_P99_MAX_MS} ms`,
+  );
   console.log("  (noisy machine: other engineers' servers and browsers share its 2 cores)");
   console.log(`BENCH_JSON ${JSON.stringify({ bench: "abuse", seconds: SECONDS, rows })}`);
 });

@@ -20,7 +20,6 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { authFor, ROOT, startServer, type BenchServer } from "./lib/server";
 
-
 const { values: args } = parseArgs({
   options: {
     url: { type: "string", default: process.env.MESHIA_BENCH_URL },
@@ -68,7 +67,8 @@ async function api(base: string, method: string, p: string, body?: unknown, toke
 /** A fresh database on a local Postgres; returns its URL and how to drop it. */
 async function freshPostgres(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const admin = new URL(url);
-  if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(admin.hostname)) throw new Error("--postgres must be a local server (the bench creates and drops a database)");
+  if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(admin.hostname))
+    throw new Error("--postgres must be a local server (the bench creates and drops a database)");
   const name = `meshia_bench_${randomBytes(5).toString("hex")}`;
   const pg = (await import("pg")).default;
   const exec = async (sql: string) => {
@@ -85,7 +85,6 @@ async function freshPostgres(url: string): Promise<{ url: string; drop: () => Pr
   db.pathname = `/${name}`;
   return { url: db.toString(), drop: () => exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
-
 
 /** A workspace key and a booted target on a fresh server: what a live target looks like. */
 async function setUp(base: string): Promise<{ target: string; token: string }> {
@@ -151,7 +150,9 @@ async function main(): Promise<void> {
       });
       base = server.base;
       ({ target, token } = await setUp(base));
-      console.log(`started the server on ${args.postgres ? "Postgres" : "PGlite"} (${((performance.now() - t0) / 1000).toFixed(1)} s), registered and booted a target`);
+      console.log(
+        `started the server on ${args.postgres ? "Postgres" : "PGlite"} (${((performance.now() - t0) / 1000).toFixed(1)} s), registered and booted a target`,
+      );
     }
     const url = `${base}/api/targets/${target}/authorized-keys?user=mesh`;
     const expected = (await one(url, token)).keys;
@@ -171,7 +172,9 @@ async function main(): Promise<void> {
       errors += bad;
       const ms = results.map((x) => x.ms);
       all.push(...ms);
-      console.log(`round ${String(r).padStart(2)}: ${summary(ms)}  (${concurrency} in ${took.toFixed(0)} ms, ${Math.round((concurrency / took) * 1000)} req/s${bad ? `, ${bad} wrong` : ""})`);
+      console.log(
+        `round ${String(r).padStart(2)}: ${summary(ms)}  (${concurrency} in ${took.toFixed(0)} ms, ${Math.round((concurrency / took) * 1000)} req/s${bad ? `, ${bad} wrong` : ""})`,
+      );
     }
     const wall = performance.now() - wall0;
     console.log(`all ${all.length}: ${summary(all)}; ${Math.round((all.length / wall) * 1000)} req/s; ${errors} errors (${expected} keys per answer)`);

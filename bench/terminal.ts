@@ -152,7 +152,9 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   await throughputRound(bridge, warm, server);
 
   console.log(`\n[${ctx.label}] throughput: cat of a ${SIZE_MIB} MiB base64 file (through a ${SIZE.cols}x${SIZE.rows} pty), ${ROUNDS} rounds, alternating`);
-  console.log("  (server: the Meshia process; client: this bench process; starved: share of the round the server's main thread was runnable but waiting for a CPU)");
+  console.log(
+    "  (server: the Meshia process; client: this bench process; starved: share of the round the server's main thread was runnable but waiting for a CPU)",
+  );
   const d: number[] = [];
   const b: number[] = [];
   const ratios: number[] = [];
@@ -189,7 +191,9 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   );
   if (!PATHS.has("direct") || !PATHS.has("bridge")) {
     // One path alone (for a profile): its numbers, no comparison.
-    (ctx.report[ctx.label] ??= []).push(`throughput (${[...PATHS].join(",")} only): ${median(PATHS.has("bridge") ? b : d).toFixed(1)} MiB/s, server CPU ${(PATHS.has("bridge") ? cpuB : cpuD).toFixed(2)} ms/MiB`);
+    (ctx.report[ctx.label] ??= []).push(
+      `throughput (${[...PATHS].join(",")} only): ${median(PATHS.has("bridge") ? b : d).toFixed(1)} MiB/s, server CPU ${(PATHS.has("bridge") ? cpuB : cpuD).toFixed(2)} ms/MiB`,
+    );
     ctx.json[`throughput-${ctx.label}`] = { sizeMiB: SIZE_MIB, direct: d, bridge: b, cpuMsPerMiB: cpuPerMiB, clientCpuMsPerMiB: clientPerMiB };
     await bridge.close();
     await direct.close();
@@ -199,7 +203,16 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
     `throughput: direct ${median(d).toFixed(1)} MiB/s, bridge ${median(b).toFixed(1)} MiB/s (medians); bridge/direct ${(ratio * 100).toFixed(0)}% (median of the per-round ratios; goal >= ${TARGET_RATIO * 100}%)  ${verdict(ratio >= TARGET_RATIO)}`,
     `server CPU per MiB: direct ${cpuD.toFixed(2)} ms, bridge ${cpuB.toFixed(2)} ms; the bridge adds ${added.toFixed(2)} ms/MiB (goal <= ${TARGET_ADDED_CPU_MS_PER_MIB})  ${verdict(added <= TARGET_ADDED_CPU_MS_PER_MIB)}`,
   );
-  ctx.json[`throughput-${ctx.label}`] = { sizeMiB: SIZE_MIB, direct: d, bridge: b, ratios, ratio, cpuMsPerMiB: cpuPerMiB, clientCpuMsPerMiB: clientPerMiB, addedCpuMsPerMiB: added };
+  ctx.json[`throughput-${ctx.label}`] = {
+    sizeMiB: SIZE_MIB,
+    direct: d,
+    bridge: b,
+    ratios,
+    ratio,
+    cpuMsPerMiB: cpuPerMiB,
+    clientCpuMsPerMiB: clientPerMiB,
+    addedCpuMsPerMiB: added,
+  };
   await bridge.close();
   await direct.close();
 }
@@ -293,8 +306,7 @@ async function memoryPhase(ctx: Ctx): Promise<void> {
     (p.settled ? "" : " (not settled)");
   console.log(`  opened ${SESSIONS} sessions in ${ms(openMs, 0)} (${ms(performance.now() - t0, 0)} with settling); each point settled, after a forced GC:`);
   for (const p of points) console.log(`  ${show(p)}`);
-  const per = (f: (p: MemPoint) => number) =>
-    median(points.slice(1).map((p, i) => (f(p) - f(points[i]!)) / (p.sessions - points[i]!.sessions)));
+  const per = (f: (p: MemPoint) => number) => median(points.slice(1).map((p, i) => (f(p) - f(points[i]!)) / (p.sessions - points[i]!.sessions)));
   const anonPer = per((p) => p.anon);
   const rssPer = per((p) => p.rss);
   const withHeap = points.every((p) => p.heap);
@@ -310,7 +322,14 @@ async function memoryPhase(ctx: Ctx): Promise<void> {
     `memory: ${(anonPer / 1024).toFixed(0)} KiB per idle session (anonymous RSS, median increment up to ${last.sessions} sessions; VmRSS ${(rssPer / 1024).toFixed(0)} KiB` +
       `${withHeap ? `; of it JS heap ${(heapPer / 1024).toFixed(0)} KiB + external ${(extPer / 1024).toFixed(0)} KiB` : ""}; plain 0 → ${last.sessions} delta ${(anonPerFromZero / 1024).toFixed(0)} KiB) (target <= 1024 KiB)  ${verdict(anonPer <= TARGET_PER_SESSION)}`,
   );
-  ctx.json.memory = { points: points.map(({ heap, ...p }) => ({ ...p, heapUsed: heap?.heapUsed, external: heap ? heap.external + heap.arrayBuffers : undefined })), anonPerSession: anonPer, rssPerSession: rssPer, heapPerSession: heapPer, externalPerSession: extPer, anonPerSessionFromZero: anonPerFromZero };
+  ctx.json.memory = {
+    points: points.map(({ heap, ...p }) => ({ ...p, heapUsed: heap?.heapUsed, external: heap ? heap.external + heap.arrayBuffers : undefined })),
+    anonPerSession: anonPer,
+    rssPerSession: rssPer,
+    heapPerSession: heapPer,
+    externalPerSession: extPer,
+    anonPerSessionFromZero: anonPerFromZero,
+  };
 }
 
 /** A fresh server with its workspace, embedded target and a workspace key (held in memory only). */
@@ -373,7 +392,9 @@ async function openSshTarget(ctx: Ctx): Promise<Target | null> {
 /** The server's profile (written at its exit): top functions and modules by self time. */
 function printProfile(dir: string): void {
   // One file per thread (workers too): the main thread's is the one that ran the session code.
-  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => path.join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => path.join(dir, f));
   let found: { file: string; p: ReturnType<typeof summarizeProfile> } | null = null;
   for (const file of files) {
     try {
@@ -385,9 +406,16 @@ function printProfile(dir: string): void {
   }
   if (!found) return console.log(`\nno .cpuprofile in ${dir} has the terminal session code`);
   const { file, p } = found;
-  console.log(`\nserver CPU profile (${file}), from the first to the last sample in the terminal session code (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`);
+  console.log(
+    `\nserver CPU profile (${file}), from the first to the last sample in the terminal session code (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`,
+  );
   console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
-  console.log(table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
+  console.log(
+    table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(
+      /^/gm,
+      "  ",
+    ),
+  );
 }
 
 run(async () => {
@@ -428,7 +456,9 @@ run(async () => {
 
   console.log("\nsummary (noisy machine: other engineers' servers and browsers share its 2 cores)");
   for (const [label, lines] of Object.entries(report)) {
-    console.log(`  ${label === "memory" ? "memory (embedded target)" : label === "proxy" ? "cross-instance (two instances on Postgres, embedded target on A)" : `on the ${label === "openssh" ? "OpenSSH sshd" : "embedded"} target`}:`);
+    console.log(
+      `  ${label === "memory" ? "memory (embedded target)" : label === "proxy" ? "cross-instance (two instances on Postgres, embedded target on A)" : `on the ${label === "openssh" ? "OpenSSH sshd" : "embedded"} target`}:`,
+    );
     for (const line of lines) console.log(`    ${line}`);
   }
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);

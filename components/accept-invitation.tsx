@@ -57,7 +57,15 @@ export function AcceptInvitation({
     >
       <Field label="Email" name="email" value={email} readOnly />
       <Field label="Your name" name="name" autoComplete="name" required error={fieldErrors.name} />
-      <Field label="Choose a password (10 characters or more)" name="password" type="password" autoComplete="new-password" minLength={10} required error={fieldErrors.password} />
+      <Field
+        label="Choose a password (10 characters or more)"
+        name="password"
+        type="password"
+        autoComplete="new-password"
+        minLength={10}
+        required
+        error={fieldErrors.password}
+      />
       {errorLine}
       <button type="submit" className="button primary" disabled={busy}>
         {busy ? "Creating your account…" : "Create account and join"}

@@ -105,8 +105,7 @@ export function AddTargetForm({ workspaceId, onAdded }: { workspaceId: string; o
       <form className="card add-target" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${id}-title`}>
         <h2 id={`${id}-title`}>Add an OpenSSH target</h2>
         <p className="muted small">
-          A host running OpenSSH. Its sshd asks Meshia for the workspace key at every login, so a new key works at once and a revoked one is
-          refused at once.
+          A host running OpenSSH. Its sshd asks Meshia for the workspace key at every login, so a new key works at once and a revoked one is refused at once.
         </p>
         <div className="fields">
           {input("name", "Name", { placeholder: "gpu-box-1" })}
@@ -146,7 +145,9 @@ function RegistrationResult({ registration, onDone }: { registration: Registrati
   const steps = install.steps ?? [];
   return (
     <section className="card registration" aria-labelledby="registration-title" data-testid="registration" data-target-id={target.id}>
-      <h2 id="registration-title" ref={heading} tabIndex={-1}>Target “{target.name}” added</h2>
+      <h2 id="registration-title" ref={heading} tabIndex={-1}>
+        Target “{target.name}” added
+      </h2>
       <h3>Its token</h3>
       <p className="warning">
         Shown only this once: Meshia keeps only a hash of it. It is already inside <code>target.conf</code> below.
@@ -184,8 +185,7 @@ function RegistrationResult({ registration, onDone }: { registration: Registrati
         ))}
       </ol>
       <p className="muted small">
-        The target shows as live once the agent has reported its boot; the host key it reports is pinned, and the web terminal refuses any
-        other.
+        The target shows as live once the agent has reported its boot; the host key it reports is pinned, and the web terminal refuses any other.
       </p>
       <button type="button" className="button" onClick={onDone}>
         Done (forget the token)

@@ -59,7 +59,9 @@ export function ConnectStep({
           </p>
           {keyExists === false && (
             <p className="callout" data-testid="no-key-yet">
-              {canManageKey ? "Generate the workspace key in step 1 first: the command needs it." : "There is no workspace key yet: ask a workspace owner to generate one."}
+              {canManageKey
+                ? "Generate the workspace key in step 1 first: the command needs it."
+                : "There is no workspace key yet: ask a workspace owner to generate one."}
             </p>
           )}
           {isLoopbackHost(at.host) && (

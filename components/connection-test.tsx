@@ -30,7 +30,9 @@ export function ConnectionTest({ workspaceId, targetId }: { workspaceId: string;
             {state.result.message} If your own ssh still fails, the problem is between your machine and the target (your network, a firewall, a VPN).
           </p>
         )}
-        {state.kind === "done" && !state.result.reachable && <p className="error">{state.result.message} Ask the workspace owner to check that the target is running.</p>}
+        {state.kind === "done" && !state.result.reachable && (
+          <p className="error">{state.result.message} Ask the workspace owner to check that the target is running.</p>
+        )}
         {state.kind === "error" && <p className="error">{state.message}</p>}
       </div>
     </div>

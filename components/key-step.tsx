@@ -9,7 +9,17 @@ import type { useWorkspaceKey } from "./use-workspace-key";
 
 type Confirm = null | "regenerate" | "revoke";
 
-export function KeyStep({ k, keyFile, canManageKey, liveText }: { k: ReturnType<typeof useWorkspaceKey>; keyFile: KeyFile; canManageKey: boolean; liveText: string }) {
+export function KeyStep({
+  k,
+  keyFile,
+  canManageKey,
+  liveText,
+}: {
+  k: ReturnType<typeof useWorkspaceKey>;
+  keyFile: KeyFile;
+  canManageKey: boolean;
+  liveText: string;
+}) {
   const { key, pem, busy, actionError } = k;
   const [confirm, setConfirm] = useState<Confirm>(null);
   const downloadButton = useRef<HTMLButtonElement | null>(null);
@@ -90,7 +100,11 @@ export function KeyStep({ k, keyFile, canManageKey, liveText }: { k: ReturnType<
             <dt>Applies to</dt>
             <dd data-testid="live-target-count">{liveText}</dd>
           </dl>
-          {!pem && <p className="muted small">Meshia keeps only the public key and the time it was saved; the private key was handed out once, when it was generated.</p>}
+          {!pem && (
+            <p className="muted small">
+              Meshia keeps only the public key and the time it was saved; the private key was handed out once, when it was generated.
+            </p>
+          )}
           {!canManageKey && <p className="muted small">Only workspace owners can regenerate or revoke the key; ask one for the key file.</p>}
           {canManageKey && confirm === null && (
             <div className="row">

@@ -67,7 +67,12 @@ export function MembersManager({
                 {canManage && (
                   <td className="actions">
                     {m.userId !== me && (
-                      <button type="button" className="button small danger-outline" aria-label={`Remove ${m.email}`} onClick={() => void del(`${base}/members/${m.userId}`)}>
+                      <button
+                        type="button"
+                        className="button small danger-outline"
+                        aria-label={`Remove ${m.email}`}
+                        onClick={() => void del(`${base}/members/${m.userId}`)}
+                      >
                         Remove
                       </button>
                     )}
@@ -150,7 +155,12 @@ export function MembersManager({
                       )}
                     </td>
                     <td className="actions">
-                      <button type="button" className="button small" aria-label={`Cancel the invitation of ${i.email}`} onClick={() => void del(`${base}/invitations/${i.id}`)}>
+                      <button
+                        type="button"
+                        className="button small"
+                        aria-label={`Cancel the invitation of ${i.email}`}
+                        onClick={() => void del(`${base}/invitations/${i.id}`)}
+                      >
                         Cancel
                       </button>
                     </td>

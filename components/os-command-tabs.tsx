@@ -46,7 +46,19 @@ const HINTS: Record<ClientOs, string> = {
   wsl: "In your WSL shell. The key is copied into ~/.ssh first: chmod does not stick on /mnt/c.",
 };
 
-export function OsCommand({ os, command, canCopy, copyLabel = "Copy command", testId = "ssh-command" }: { os: ClientOs; command: string; canCopy: boolean; copyLabel?: string; testId?: string }) {
+export function OsCommand({
+  os,
+  command,
+  canCopy,
+  copyLabel = "Copy command",
+  testId = "ssh-command",
+}: {
+  os: ClientOs;
+  command: string;
+  canCopy: boolean;
+  copyLabel?: string;
+  testId?: string;
+}) {
   return (
     <div role="tabpanel" id="os-panel" aria-labelledby={`os-tab-${os}`} className="os-panel">
       <p className="muted small">{HINTS[os]}</p>

@@ -16,7 +16,15 @@ export function SetupForm({ token }: { token: string }) {
     >
       <Field label="Your name" name="name" autoComplete="name" required error={fieldErrors.name} />
       <Field label="Email" name="email" type="email" autoComplete="username" required error={fieldErrors.email} />
-      <Field label="Password (10 characters or more)" name="password" type="password" autoComplete="new-password" minLength={10} required error={fieldErrors.password} />
+      <Field
+        label="Password (10 characters or more)"
+        name="password"
+        type="password"
+        autoComplete="new-password"
+        minLength={10}
+        required
+        error={fieldErrors.password}
+      />
       {error && (
         <p role="alert" className="error">
           {error}

@@ -64,7 +64,8 @@ export function SshConfigPanel({ workspaceId, targetId, port, os, file }: { work
       <summary>ssh config, VS Code and Cursor</summary>
       {was !== null && (
         <p className="callout warning" role="status" data-testid="port-changed">
-          The target came back on a new port: {port} (it was {was} when you copied the entry). Copy the updated entry below, or change the Port line in {CONFIG_FILE[os]}.
+          The target came back on a new port: {port} (it was {was} when you copied the entry). Copy the updated entry below, or change the Port line in{" "}
+          {CONFIG_FILE[os]}.
         </p>
       )}
       {error && <p className="error">{error}</p>}
@@ -80,7 +81,8 @@ export function SshConfigPanel({ workspaceId, targetId, port, os, file }: { work
           {cfg.knownHosts && (
             <>
               <p className="small">
-                Add this line to <code>{KNOWN_HOSTS[os]}</code> too, and ssh trusts the target without asking you to type &quot;yes&quot; (without it, ssh asks once, as before).
+                Add this line to <code>{KNOWN_HOSTS[os]}</code> too, and ssh trusts the target without asking you to type &quot;yes&quot; (without it, ssh asks
+                once, as before).
               </p>
               <div className="command block">
                 <pre data-testid="known-hosts">{cfg.knownHosts}</pre>

@@ -169,9 +169,7 @@ export function TargetsManager({
             </tbody>
           </table>
         )}
-        {confirming && (
-          <p className="muted small">Removing a target stops its token working at once and ends its terminal sessions.</p>
-        )}
+        {confirming && <p className="muted small">Removing a target stops its token working at once and ends its terminal sessions.</p>}
         {removeError && (
           <p role="alert" className="error">
             {removeError}

@@ -146,7 +146,13 @@ export function TerminalPanel({ workspaceId, initialTargets, role }: { workspace
                   {target?.name ?? "target"} <span className="muted">#{i + 1}</span>
                 </button>
                 {selected && (
-                  <button type="button" className="ssh-button" aria-label="SSH access" title="SSH access: connect from your own terminal" onClick={() => setDialogOpen(true)}>
+                  <button
+                    type="button"
+                    className="ssh-button"
+                    aria-label="SSH access"
+                    title="SSH access: connect from your own terminal"
+                    onClick={() => setDialogOpen(true)}
+                  >
                     <KeyIcon />
                     <span aria-hidden="true">SSH</span>
                   </button>
@@ -168,7 +174,14 @@ export function TerminalPanel({ workspaceId, initialTargets, role }: { workspace
               ))}
             </select>
           )}
-          <button type="button" className="plus-button" aria-label="New terminal" title="New terminal" disabled={!plusTarget} onClick={() => plusTarget && openTab(plusTarget)}>
+          <button
+            type="button"
+            className="plus-button"
+            aria-label="New terminal"
+            title="New terminal"
+            disabled={!plusTarget}
+            onClick={() => plusTarget && openTab(plusTarget)}
+          >
             <PlusIcon />
           </button>
           <button

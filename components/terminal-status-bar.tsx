@@ -4,7 +4,19 @@
 // once the server's Retry-After has passed).
 import type { ConnectionStatus } from "@/lib/terminal/client-connection";
 
-export function StatusBar({ status, now, targetLive, onRetry, onRestart }: { status: ConnectionStatus; now: number; targetLive: boolean; onRetry(): void; onRestart(): void }) {
+export function StatusBar({
+  status,
+  now,
+  targetLive,
+  onRetry,
+  onRestart,
+}: {
+  status: ConnectionStatus;
+  now: number;
+  targetLive: boolean;
+  onRetry(): void;
+  onRestart(): void;
+}) {
   let text: string;
   let tone = "neutral";
   switch (status.kind) {

@@ -183,7 +183,10 @@ export function TerminalView({
         // Chromium's own Ctrl+Shift+V ("paste as plain text") would also fire a paste
         // event on xterm's textarea: without this, every paste arrived twice.
         ev.preventDefault();
-        void navigator.clipboard?.readText().then((text) => term.paste(text)).catch(() => undefined);
+        void navigator.clipboard
+          ?.readText()
+          .then((text) => term.paste(text))
+          .catch(() => undefined);
         return false;
       }
       // Cmd+F on macOS; Ctrl+Shift+F elsewhere, because a bare Ctrl+F belongs to the
@@ -278,7 +281,12 @@ export function TerminalView({
           mods={keys.mods}
           onToggle={keys.toggle}
           onKey={sendBarKey}
-          onPaste={() => void navigator.clipboard?.readText().then((text) => termRef.current?.paste(text)).catch(() => undefined)}
+          onPaste={() =>
+            void navigator.clipboard
+              ?.readText()
+              .then((text) => termRef.current?.paste(text))
+              .catch(() => undefined)
+          }
           screenText={() => (termRef.current ? recentText(termRef.current) : "")}
         />
       )}

@@ -84,7 +84,10 @@ describe.skipIf(!URL_)("a Postgres outage through a cut proxy (DATABASE_URL)", (
     const token = (await issueSetupToken(handle.db))!;
     const done = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
     const session = await auth.api.signInEmail({ body: { email: "owner@example.com", password: PASSWORD }, returnHeaders: true });
-    owner.cookie = session.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    owner.cookie = session.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
     owner.token = (await createToken(handle.db, auth, { userId: session.response.user.id, workspaceId: done.workspaceId, name: "t" })).token;
     process.on("uncaughtException", onUncaught);
   });
@@ -134,7 +137,9 @@ describe.skipIf(!URL_)("a Postgres outage through a cut proxy (DATABASE_URL)", (
 
     await proxy.start();
     expect(await pingDatabase(handle.db)).toBe(true);
-    const back = await workspacesRoute.GET(new Request(`${ORIGIN}/api/workspaces`, { headers: { host: HOST, cookie: owner.cookie } }), { params: Promise.resolve({}) });
+    const back = await workspacesRoute.GET(new Request(`${ORIGIN}/api/workspaces`, { headers: { host: HOST, cookie: owner.cookie } }), {
+      params: Promise.resolve({}),
+    });
     expect(back.status).toBe(200);
     expect(((await handle.db.execute(sql`SELECT 1 AS one`)) as unknown as { rows: unknown[] }).rows).toEqual([{ one: 1 }]);
     expect(events("database.recovered")).toHaveLength(1);

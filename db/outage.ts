@@ -27,7 +27,8 @@ export class DatabaseUnavailableError extends Error {
 // cannot connect now).
 const NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
 const PG_CODES = /^(08\d{3}|57P0[123])$/;
-const MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable|Client was closed and is not queryable|Cannot use a pool after calling end/i;
+const MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable|Client was closed and is not queryable|Cannot use a pool after calling end/i;
 
 /** Whether `err` (or anything in its cause chain) says the database cannot be reached. */
 export function isDatabaseUnavailable(err: unknown): boolean {
@@ -63,7 +64,11 @@ export function reportDatabaseError(err: unknown): void {
   metrics().databaseOutages.inc();
   const e = err as { code?: unknown; message?: unknown };
   logger().error(
-    { event: "database.unreachable", code: typeof e?.code === "string" ? e.code : undefined, reason: typeof e?.message === "string" ? e.message.split("\n")[0] : String(err) },
+    {
+      event: "database.unreachable",
+      code: typeof e?.code === "string" ? e.code : undefined,
+      reason: typeof e?.message === "string" ? e.message.split("\n")[0] : String(err),
+    },
     "the database cannot be reached: API calls answer 503 and SSH logins are refused until it is back",
   );
 }
@@ -72,7 +77,10 @@ export function reportDatabaseError(err: unknown): void {
 export function reportDatabaseOk(): void {
   const s = state();
   if (s.since === null) return;
-  logger().info({ event: "database.recovered", downSeconds: Math.round((Date.now() - s.since) / 1000), failedCalls: s.failures }, "the database is reachable again");
+  logger().info(
+    { event: "database.recovered", downSeconds: Math.round((Date.now() - s.since) / 1000), failedCalls: s.failures },
+    "the database is reachable again",
+  );
   s.since = null;
   s.failures = 0;
 }

@@ -27,7 +27,9 @@ export const workspaceKeys = pgTable(
     revokedBy: text("revoked_by"),
   },
   (t) => [
-    uniqueIndex("workspace_keys_one_current").on(t.workspaceId).where(sql`${t.revokedAt} IS NULL`),
+    uniqueIndex("workspace_keys_one_current")
+      .on(t.workspaceId)
+      .where(sql`${t.revokedAt} IS NULL`),
     index("workspace_keys_workspace").on(t.workspaceId, t.savedAt),
   ],
 );
@@ -53,7 +55,9 @@ export const computeTargets = pgTable(
     hostKeyFingerprint: text("host_key_fingerprint"),
     // "pending" until the first boot report, "live" while heartbeats arrive, "stopped" when it says so;
     // "unavailable" when it cannot run shells safely (the embedded target without a sandbox), with why and the fix.
-    status: text("status", { enum: ["pending", "live", "stopped", "unavailable"] }).notNull().default("pending"),
+    status: text("status", { enum: ["pending", "live", "stopped", "unavailable"] })
+      .notNull()
+      .default("pending"),
     unavailableReason: text("unavailable_reason"),
     unavailableFix: text("unavailable_fix"),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),

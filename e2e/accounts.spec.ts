@@ -6,18 +6,7 @@
 import { PKCS1_BEGIN } from "../lib/keys/workspace-key";
 import http from "node:http";
 import type { APIRequestContext, APIResponse, Page } from "@playwright/test";
-import {
-  addPerson,
-  cookieHeader,
-  createWorkspace,
-  invite,
-  newBrowserContext,
-  newRequest,
-  signIn,
-  uniqueEmail,
-  whoAmI,
-  type Person,
-} from "./support/auth";
+import { addPerson, cookieHeader, createWorkspace, invite, newBrowserContext, newRequest, signIn, uniqueEmail, whoAmI, type Person } from "./support/auth";
 import { e2e } from "./support/env";
 import { expect, test, waitLive } from "./support/fixtures";
 import { cspViolations, recordResponse } from "./support/record";
@@ -71,7 +60,11 @@ test.beforeAll(async ({ playwright }) => {
   const bOwner = await addPerson(playwright, owner, wsA, "member", "bowner");
   const wsB = await createWorkspace(bOwner.request, "Workspace B");
   expect((await owner.delete(`/api/workspaces/${wsA}/members/${bOwner.userId}`)).status()).toBe(204);
-  const targetB = (await json<{ target: { id: string } }>(await bOwner.request.post(`/api/workspaces/${wsB}/targets`, { data: { name: "b-box", host: "192.0.2.10", port: 22 } }))).target.id;
+  const targetB = (
+    await json<{ target: { id: string } }>(
+      await bOwner.request.post(`/api/workspaces/${wsB}/targets`, { data: { name: "b-box", host: "192.0.2.10", port: 22 } }),
+    )
+  ).target.id;
   const invitationB = (await invite(bOwner.request, wsB, uniqueEmail("b-invitee"))).id;
   const tokenB = (await json<{ id: string }>(await bOwner.request.post(`/api/workspaces/${wsB}/tokens`, { data: { name: "b-script" } }))).id;
   expect((await bOwner.request.post(`/api/workspaces/${wsB}/key`)).status()).toBe(200);
@@ -106,7 +99,10 @@ async function keyFingerprint(request: APIRequestContext, ws: string): Promise<s
 // ---- the setup link, signing in and out ------------------------------------------------
 
 test.describe("the setup link and sessions", () => {
-  test("the setup link works once: after setup it is refused in the UI and the API, and / sends signed-out people to sign in", async ({ browser, playwright }) => {
+  test("the setup link works once: after setup it is refused in the UI and the API, and / sends signed-out people to sign in", async ({
+    browser,
+    playwright,
+  }) => {
     const anon = await newRequest(playwright);
     await expectError(
       await anon.post("/api/setup", { data: { token: e2e.setupToken, name: "Second", email: uniqueEmail("second"), password: "second-password-1" } }),
@@ -114,7 +110,11 @@ test.describe("the setup link and sessions", () => {
       "not_found",
     );
     // Nobody was created by that attempt.
-    expect((await anon.post("/api/auth/sign-in/email", { data: { email: "second@e2e.example", password: "second-password-1" }, headers: { Origin: e2e.origin } })).status()).toBe(401);
+    expect(
+      (
+        await anon.post("/api/auth/sign-in/email", { data: { email: "second@e2e.example", password: "second-password-1" }, headers: { Origin: e2e.origin } })
+      ).status(),
+    ).toBe(401);
     await anon.dispose();
 
     const ctx = await newBrowserContext(browser);
@@ -131,7 +131,11 @@ test.describe("the setup link and sessions", () => {
     await ctx.close();
   });
 
-  test("sign in through the UI (wrong password first); sign-out ends that session: its cookie gets 401, its page goes to sign-in, its WebSocket 403", async ({ browser, playwright, baseURL }) => {
+  test("sign in through the UI (wrong password first); sign-out ends that session: its cookie gets 401, its page goes to sign-in, its WebSocket 403", async ({
+    browser,
+    playwright,
+    baseURL,
+  }) => {
     const ctx = await newBrowserContext(browser);
     const page = await ctx.newPage();
     await page.goto(`/w/${cast.wsA}`);
@@ -198,7 +202,10 @@ test.describe("the setup link and sessions", () => {
     const ctx = await newBrowserContext(browser);
     for (const next of outside) {
       const page = await ctx.newPage();
-      await page.route((u) => u.hostname === "evil.example", (route) => route.fulfill({ status: 200, body: "left the site" }));
+      await page.route(
+        (u) => u.hostname === "evil.example",
+        (route) => route.fulfill({ status: 200, body: "left the site" }),
+      );
       await page.goto(`/sign-in?next=${encodeURIComponent(next)}`);
       await page.getByLabel("Email").fill(cast.member.email);
       await page.getByLabel("Password").fill(cast.member.password);
@@ -281,7 +288,10 @@ test.describe("tenant isolation", () => {
       ["delete", (id) => `${a}/members/${id}`],
     ];
     const idsOfB = [cast.targetB, cast.targetB, cast.targetB, cast.invitationB, cast.tokenB, cast.bOwner.userId];
-    for (const [who, ctx] of [["member of A", cast.member.request], ["owner of A", request]] as const) {
+    for (const [who, ctx] of [
+      ["member of A", cast.member.request],
+      ["owner of A", request],
+    ] as const) {
       for (const [method, url, data] of probes) {
         const res = await ctx[method](url, data === undefined ? {} : { data });
         await expectError(res, 404, "not_found", `${who}: ${method.toUpperCase()}`);
@@ -305,7 +315,10 @@ test.describe("tenant isolation", () => {
 
   test("WebSocket: no ticket for B can be had, and a ticket of A's owner is refused to B's owner and to A's member (403)", async ({ request, baseURL }) => {
     await expectError(await cast.member.request.post(`/api/workspaces/${cast.wsB}/terminal/tickets`, { data: { targetId: cast.targetB } }), 404, "not_found");
-    for (const [who, person] of [["B's owner", cast.bOwner], ["A's member", cast.member]] as const) {
+    for (const [who, person] of [
+      ["B's owner", cast.bOwner],
+      ["A's member", cast.member],
+    ] as const) {
       const ticket = await issueTicket(request, { id: cast.wsA, name: "" }, { targetId: cast.localTargetId });
       const h = await handshake(wsUrl(baseURL!, ticket), { cookie: await cookieHeader(person.request), origin: e2e.origin });
       expect(h.status, who).toBe(403);
@@ -412,7 +425,8 @@ test.describe("members (role member)", () => {
     const fp = (await request.post(`${a}/key`)).headers()["x-key-fingerprint"];
     dialog = await dialogOf(page);
     await expect(dialog.getByTestId("key-fingerprint")).toHaveText(fp!);
-    for (const name of ["Generate", "Regenerate", "Revoke", "Download meshia_key.pem"]) await expect(dialog.getByRole("button", { name, exact: true })).toHaveCount(0);
+    for (const name of ["Generate", "Regenerate", "Revoke", "Download meshia_key.pem"])
+      await expect(dialog.getByRole("button", { name, exact: true })).toHaveCount(0);
     await expect(dialog.getByText("Only workspace owners can regenerate or revoke the key")).toBeVisible();
     const target = await localTarget(cast.member.request, { id: cast.wsA, name: "" });
     await dialog.getByRole("button", { name: "Copy command" }).click();
@@ -469,13 +483,19 @@ test.describe("removing a member", () => {
 // ---- cross-origin ------------------------------------------------------------------------------
 
 test.describe("cross-origin requests", () => {
-  test("a POST or DELETE from another origin is 403 on every state-changing route, and so is the terminal handshake; nothing changes", async ({ request, playwright, baseURL }) => {
+  test("a POST or DELETE from another origin is 403 on every state-changing route, and so is the terminal handshake; nothing changes", async ({
+    request,
+    playwright,
+    baseURL,
+  }) => {
     const a = `/api/workspaces/${cast.wsA}`;
     if ((await keyFingerprint(request, cast.wsA)) === null) expect((await request.post(`${a}/key`)).status()).toBe(200);
     // Real ids everywhere, so a 403 cannot be a 404 in disguise.
     const inv = await invite(request, cast.wsA, uniqueEmail("xorigin"));
     const token = await json<{ id: string }>(await request.post(`${a}/tokens`, { data: { name: "xorigin" } }));
-    const reg = await json<{ target: { id: string }; token: string }>(await request.post(`${a}/targets`, { data: { name: "xorigin-box", host: "192.0.2.3", port: 22 } }));
+    const reg = await json<{ target: { id: string }; token: string }>(
+      await request.post(`${a}/targets`, { data: { name: "xorigin-box", host: "192.0.2.3", port: 22 } }),
+    );
     const session = await issueTicket(request, { id: cast.wsA, name: "" }, { targetId: cast.localTargetId });
     const snapshot = async () =>
       JSON.stringify([
@@ -569,7 +589,9 @@ test.describe("API tokens", () => {
       await expectError(await script.get(`/api/workspaces/${ws}/targets`, { headers: bearer }), 404, "not_found");
       await expectError(await script.post(`/api/workspaces/${ws}/key`, { headers: bearer }), 404, "not_found");
     }
-    expect((await json<{ workspaces: { id: string }[] }>(await script.get("/api/workspaces", { headers: bearer }))).workspaces.map((w) => w.id)).toEqual([cast.wsA]);
+    expect((await json<{ workspaces: { id: string }[] }>(await script.get("/api/workspaces", { headers: bearer }))).workspaces.map((w) => w.id)).toEqual([
+      cast.wsA,
+    ]);
     // Tokens act within one workspace: no new workspaces, no new tokens.
     await expectError(await script.post("/api/workspaces", { headers: bearer, data: { name: "by token" } }), 403, "forbidden");
     await expectError(await script.post(`/api/workspaces/${cast.wsA}/tokens`, { headers: bearer, data: { name: "by token" } }), 403, "forbidden");
@@ -583,7 +605,10 @@ test.describe("API tokens", () => {
     await script.dispose();
   });
 
-  test("a member's token has the member's role; removing the member revokes it, and it stays dead when they are invited back", async ({ request, playwright }) => {
+  test("a member's token has the member's role; removing the member revokes it, and it stays dead when they are invited back", async ({
+    request,
+    playwright,
+  }) => {
     const person = await addPerson(playwright, request, cast.wsA, "member", "tokenmember");
     const created = await json<{ token: string }>(await person.request.post(`/api/workspaces/${cast.wsA}/tokens`, { data: { name: "member-script" } }));
     const script = await newRequest(playwright);
@@ -606,7 +631,11 @@ test.describe("API tokens", () => {
 // ---- invitations ---------------------------------------------------------------------------------
 
 test.describe("invitations", () => {
-  test("the owner invites on the members page; the link makes the account and lands in the workspace; then it no longer works", async ({ page, browser, playwright }) => {
+  test("the owner invites on the members page; the link makes the account and lands in the workspace; then it no longer works", async ({
+    page,
+    browser,
+    playwright,
+  }) => {
     const email = uniqueEmail("invitee");
     await page.goto(`/w/${cast.wsA}/members`);
     await page.getByLabel("Email").fill(email);
@@ -701,7 +730,12 @@ test.describe("invitations", () => {
 // ---- audit -----------------------------------------------------------------------------------------
 
 test.describe("audit", () => {
-  test("the audit page shows sign-ins, key generated/regenerated/revoked (who, fingerprint), target registered, and terminal sessions (who, target, when, how long, exit code)", async ({ page, request, playwright, baseURL }) => {
+  test("the audit page shows sign-ins, key generated/regenerated/revoked (who, fingerprint), target registered, and terminal sessions (who, target, when, how long, exit code)", async ({
+    page,
+    request,
+    playwright,
+    baseURL,
+  }) => {
     const a = `/api/workspaces/${cast.wsA}`;
     const t0 = Date.now();
     // A sign-in.
@@ -724,7 +758,11 @@ test.describe("audit", () => {
     await got.closed;
     // The session row is written when it ends: wait for it through the API.
     await expect
-      .poll(async () => (await json<{ sessions: { id: string; exitCode: number | null }[] }>(await request.get(`${a}/audit`))).sessions.find((s) => s.id === ticket.sessionId)?.exitCode)
+      .poll(
+        async () =>
+          (await json<{ sessions: { id: string; exitCode: number | null }[] }>(await request.get(`${a}/audit`))).sessions.find((s) => s.id === ticket.sessionId)
+            ?.exitCode,
+      )
       .toBe(7);
 
     await page.goto(`/w/${cast.wsA}`);
@@ -747,8 +785,13 @@ test.describe("audit", () => {
     expect(when).toBeGreaterThanOrEqual(t0 - 1000);
     expect(when).toBeLessThanOrEqual(Date.now());
 
-    const session = (await json<{ sessions: { id: string; openedAt: string; durationSeconds: number }[] }>(await request.get(`${a}/audit`))).sessions.find((s) => s.id === ticket.sessionId)!;
-    const row = page.getByTestId("audit-sessions").locator("tbody tr").filter({ has: page.locator(`time[datetime="${session.openedAt}"]`) });
+    const session = (await json<{ sessions: { id: string; openedAt: string; durationSeconds: number }[] }>(await request.get(`${a}/audit`))).sessions.find(
+      (s) => s.id === ticket.sessionId,
+    )!;
+    const row = page
+      .getByTestId("audit-sessions")
+      .locator("tbody tr")
+      .filter({ has: page.locator(`time[datetime="${session.openedAt}"]`) });
     await expect(row).toHaveCount(1);
     const cells = row.locator("td");
     await expect(cells.nth(1)).toHaveText(e2e.owner.email);
@@ -775,13 +818,21 @@ test.describe("audit", () => {
 test.describe("security headers", () => {
   function expectSecurityHeaders(headers: Record<string, string>, what: string): void {
     const csp = headers["content-security-policy"] ?? "";
-    const directives: Record<string, string[]> = Object.fromEntries(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+    const directives: Record<string, string[]> = Object.fromEntries(
+      csp
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .map(([k, ...v]) => [k, v]),
+    );
     expect(directives["default-src"], what).toEqual(["'self'"]);
     expect(directives["frame-ancestors"], what).toEqual(["'none'"]);
     expect(directives["connect-src"], what).toEqual(["'self'", `ws://127.0.0.1:${e2e.port}`, `wss://127.0.0.1:${e2e.port}`]);
     expect(directives["object-src"], what).toEqual(["'none'"]);
     // Scripts only by nonce, and nothing that would let injected markup run.
-    expect(directives["script-src"]?.some((s) => /^'nonce-[A-Za-z0-9+/=]+'$/.test(s)), what).toBe(true);
+    expect(
+      directives["script-src"]?.some((s) => /^'nonce-[A-Za-z0-9+/=]+'$/.test(s)),
+      what,
+    ).toBe(true);
     expect(directives["script-src"], what).not.toContain("'unsafe-inline'");
     expect(directives["script-src"], what).not.toContain("'unsafe-eval'");
     expect(headers["x-content-type-options"], what).toBe("nosniff");
@@ -791,7 +842,14 @@ test.describe("security headers", () => {
 
   test("pages and API responses carry the CSP, nosniff and no-referrer; session cookies are httpOnly and SameSite=Lax", async ({ request, playwright }) => {
     const anon = await newRequest(playwright);
-    for (const [ctx, url] of [[request, `/w/${cast.wsA}`], [anon, "/sign-in"], [request, "/api/workspaces"], [anon, "/api/workspaces"], [request, `/api/workspaces/${cast.wsA}/targets`], [anon, "/api/auth/get-session"]] as const) {
+    for (const [ctx, url] of [
+      [request, `/w/${cast.wsA}`],
+      [anon, "/sign-in"],
+      [request, "/api/workspaces"],
+      [anon, "/api/workspaces"],
+      [request, `/api/workspaces/${cast.wsA}/targets`],
+      [anon, "/api/auth/get-session"],
+    ] as const) {
       const res = await ctx.get(url);
       expect(res.status(), url).toBeLessThan(500);
       expectSecurityHeaders(res.headers(), url);
@@ -804,25 +862,42 @@ test.describe("security headers", () => {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
             res.on("end", () => {
-              const list = Object.entries(res.headers).flatMap(([name, v]) => (Array.isArray(v) ? v : [v ?? ""]).map((value) => ({ name, value: String(value) })));
-              recordResponse({ source: "request", method: "GET", url: `${e2e.baseURL}/sign-in`, status: res.statusCode ?? 0, headers: list }, Buffer.concat(chunks));
+              const list = Object.entries(res.headers).flatMap(([name, v]) =>
+                (Array.isArray(v) ? v : [v ?? ""]).map((value) => ({ name, value: String(value) })),
+              );
+              recordResponse(
+                { source: "request", method: "GET", url: `${e2e.baseURL}/sign-in`, status: res.statusCode ?? 0, headers: list },
+                Buffer.concat(chunks),
+              );
               resolve(String(res.headers["content-security-policy"] ?? ""));
             });
           })
           .on("error", reject);
       });
-      const connect = csp.split(";").map((d) => d.trim()).filter((d) => d.startsWith("connect-src"));
+      const connect = csp
+        .split(";")
+        .map((d) => d.trim())
+        .filter((d) => d.startsWith("connect-src"));
       expect(connect, host).toEqual(["connect-src 'self'"]);
-      expect(csp.split(";").filter((d) => d.trim().startsWith("script-src")), host).toHaveLength(1);
+      expect(
+        csp.split(";").filter((d) => d.trim().startsWith("script-src")),
+        host,
+      ).toHaveLength(1);
       expect(csp, host).not.toContain("*");
     }
     // Two pages never share a nonce.
     const nonce = async () => /'nonce-([^']+)'/.exec((await anon.get("/sign-in")).headers()["content-security-policy"] ?? "")?.[1];
     expect(await nonce()).not.toBe(await nonce());
 
-    const signInRes = await anon.post("/api/auth/sign-in/email", { data: { email: cast.member.email, password: cast.member.password }, headers: { Origin: e2e.origin } });
+    const signInRes = await anon.post("/api/auth/sign-in/email", {
+      data: { email: cast.member.email, password: cast.member.password },
+      headers: { Origin: e2e.origin },
+    });
     expect(signInRes.status()).toBe(200);
-    const cookies = signInRes.headersArray().filter((h) => h.name.toLowerCase() === "set-cookie").map((h) => h.value);
+    const cookies = signInRes
+      .headersArray()
+      .filter((h) => h.name.toLowerCase() === "set-cookie")
+      .map((h) => h.value);
     expect(cookies.length).toBeGreaterThan(0);
     for (const c of cookies) {
       expect(c).toContain("HttpOnly");
@@ -874,12 +949,21 @@ test.describe("security headers", () => {
 // ---- the sign-in limit ---------------------------------------------------------------------------
 
 /** A request from another loopback address (its own rate-limit bucket), recorded like every other response. */
-function fromAddress(localAddress: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function fromAddress(
+  localAddress: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
     const req = http.request(
       `${e2e.baseURL}${path}`,
-      { method: "POST", localAddress, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data), Origin: e2e.origin, ...headers } },
+      {
+        method: "POST",
+        localAddress,
+        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data), Origin: e2e.origin, ...headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -897,13 +981,17 @@ function fromAddress(localAddress: string, path: string, body: unknown, headers:
 }
 
 test.describe("rate limits", () => {
-  test("sign-in: past the limit one address gets 429 with Retry-After (a forged X-Forwarded-For does not help), others are unaffected, and it lifts after the window", async ({ playwright }) => {
+  test("sign-in: past the limit one address gets 429 with Retry-After (a forged X-Forwarded-For does not help), others are unaffected, and it lifts after the window", async ({
+    playwright,
+  }) => {
     const { max, windowSeconds } = e2e.signInRate;
     const address = "127.0.0.9";
     const wrong = { email: e2e.owner.email, password: "wrong-password-guess" };
     // All at once, each claiming another client address.
     const floodStart = Date.now();
-    const results = await Promise.all(Array.from({ length: max + 5 }, (_, i) => fromAddress(address, "/api/auth/sign-in/email", wrong, { "X-Forwarded-For": `203.0.113.${i + 1}` })));
+    const results = await Promise.all(
+      Array.from({ length: max + 5 }, (_, i) => fromAddress(address, "/api/auth/sign-in/email", wrong, { "X-Forwarded-For": `203.0.113.${i + 1}` })),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(max);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(5);
@@ -915,7 +1003,8 @@ test.describe("rate limits", () => {
     // Even the right password waits (unless, on a slow machine, the window has already
     // run out since the flood began); from 127.0.0.1 all is well.
     const right = await fromAddress(address, "/api/auth/sign-in/email", { email: e2e.owner.email, password: e2e.owner.password });
-    if (right.status !== 429) expect(Date.now() - floodStart, `right password got ${right.status} inside the window`).toBeGreaterThanOrEqual(windowSeconds * 1000);
+    if (right.status !== 429)
+      expect(Date.now() - floodStart, `right password got ${right.status} inside the window`).toBeGreaterThanOrEqual(windowSeconds * 1000);
     expect([200, 429]).toContain(right.status);
     (await signIn(playwright, e2e.owner.email, e2e.owner.password)).dispose();
     // After the window it lifts.
@@ -934,6 +1023,11 @@ test("the cast: A and B are different workspaces with the expected people", asyn
   expect(cast.wsB).toMatch(UUID);
   expect(cast.wsA).not.toBe(cast.wsB);
   const members = (await json<{ members: { email: string; role: string }[] }>(await cast.owner.get(`/api/workspaces/${cast.wsA}/members`))).members;
-  expect(members).toEqual(expect.arrayContaining([expect.objectContaining({ email: e2e.owner.email, role: "owner" }), expect.objectContaining({ email: cast.member.email, role: "member" })]));
+  expect(members).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ email: e2e.owner.email, role: "owner" }),
+      expect.objectContaining({ email: cast.member.email, role: "member" }),
+    ]),
+  );
   expect(members.map((m) => m.email)).not.toContain(cast.bOwner.email);
 });

@@ -12,7 +12,12 @@ setup("before setup: / says to open the setup link; a wrong token is refused and
   // The server printed the link (on stderr, not in the JSON log lines).
   const log = readFileSync(e2e.serverLog, "utf8");
   expect(log).toContain(`${e2e.baseURL}/setup?token=${e2e.setupToken}`);
-  expect(log.split("\n").filter((l) => l.startsWith("{")).join("\n")).not.toContain(e2e.setupToken);
+  expect(
+    log
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .join("\n"),
+  ).not.toContain(e2e.setupToken);
 
   await page.goto("/");
   await expect(page.getByText("No account exists yet. Open the setup link the server printed")).toBeVisible();

@@ -58,7 +58,10 @@ test.beforeAll(async ({ playwright }) => {
   const ownerSession = await signIn(playwright, e2e.owner.email, e2e.owner.password);
   const anon = await newRequest(playwright);
   const w = await createWorkspace(owner, "Bad input");
-  const reg = (await (await owner.post(`/api/workspaces/${w}/targets`, { data: { name: "bad-input-box", host: "192.0.2.20", port: 22 } })).json()) as { target: { id: string }; token: string };
+  const reg = (await (await owner.post(`/api/workspaces/${w}/targets`, { data: { name: "bad-input-box", host: "192.0.2.20", port: 22 } })).json()) as {
+    target: { id: string };
+    token: string;
+  };
   const wInvitation = (await invite(owner, w, uniqueEmail("bad-input-invitee"))).id;
   const wToken = ((await (await owner.post(`/api/workspaces/${w}/tokens`, { data: { name: "bad-input" } })).json()) as { id: string }).id;
   expect((await owner.post(`/api/workspaces/${w}/key`)).status()).toBe(200);
@@ -68,14 +71,20 @@ test.beforeAll(async ({ playwright }) => {
   const fOwner = await addPerson(playwright, owner, w, "member", "foreign");
   const f = await createWorkspace(fOwner.request, "Foreign");
   expect((await owner.delete(`/api/workspaces/${w}/members/${fOwner.userId}`)).status()).toBe(204);
-  const fTarget = ((await (await fOwner.request.post(`/api/workspaces/${f}/targets`, { data: { name: "f-box", host: "192.0.2.21", port: 22 } })).json()) as { target: { id: string } }).target.id;
+  const fTarget = (
+    (await (await fOwner.request.post(`/api/workspaces/${f}/targets`, { data: { name: "f-box", host: "192.0.2.21", port: 22 } })).json()) as {
+      target: { id: string };
+    }
+  ).target.id;
   const fInvitation = (await invite(fOwner.request, f, uniqueEmail("f-invitee"))).id;
   const fToken = ((await (await fOwner.request.post(`/api/workspaces/${f}/tokens`, { data: { name: "f-token" } })).json()) as { id: string }).id;
   expect((await fOwner.request.post(`/api/workspaces/${f}/key`)).status()).toBe(200);
 
   // A live session in the default workspace, for "a session id of another workspace".
   const defaultWs = ((await (await owner.get("/api/workspaces")).json()) as { workspaces: { id: string }[] }).workspaces[0]!.id;
-  const local = ((await (await owner.get(`/api/workspaces/${defaultWs}/targets`)).json()) as { targets: { id: string; kind: string }[] }).targets.find((t) => t.kind === "local")!;
+  const local = ((await (await owner.get(`/api/workspaces/${defaultWs}/targets`)).json()) as { targets: { id: string; kind: string }[] }).targets.find(
+    (t) => t.kind === "local",
+  )!;
   const ticket = await issueTicket(owner, { id: defaultWs, name: "" }, { targetId: local.id });
   const h = await handshake(wsUrl(e2e.baseURL, ticket), { cookie: await cookieHeader(owner), origin: e2e.origin });
   if (!h.ws) throw new Error(`handshake refused: ${h.status}`);
@@ -118,7 +127,10 @@ async function snapshot(): Promise<string> {
     }
     return `${url} ${res.status()} ${JSON.stringify(body)}`;
   };
-  const reads = [[world.owner, world.w], [world.fOwner.request, world.f]].flatMap(([ctx, ws]) =>
+  const reads = [
+    [world.owner, world.w],
+    [world.fOwner.request, world.f],
+  ].flatMap(([ctx, ws]) =>
     ["", "/key", "/targets", "/members", "/invitations", "/tokens"].map((sub) => read(ctx as APIRequestContext, `/api/workspaces/${ws as string}${sub}`)),
   );
   const parts = await Promise.all([
@@ -127,7 +139,9 @@ async function snapshot(): Promise<string> {
     // Both of the owner's sessions are alive, and the other workspace's terminal session too.
     world.ownerSession.get("/api/workspaces").then((r) => `second session ${r.status()}`),
     localTargetId().then((targetId) =>
-      world.owner.post(`/api/workspaces/${world.defaultWs}/terminal/tickets`, { data: { targetId, sessionId: world.otherSession } }).then((r) => `other session ${r.status()}`),
+      world.owner
+        .post(`/api/workspaces/${world.defaultWs}/terminal/tickets`, { data: { targetId, sessionId: world.otherSession } })
+        .then((r) => `other session ${r.status()}`),
     ),
   ]);
   return parts.join("\n");
@@ -135,7 +149,9 @@ async function snapshot(): Promise<string> {
 
 let localId: string | null = null;
 async function localTargetId(): Promise<string> {
-  localId ??= ((await (await world.owner.get(`/api/workspaces/${world.defaultWs}/targets`)).json()) as { targets: { id: string; kind: string }[] }).targets.find((t) => t.kind === "local")!.id;
+  localId ??= (
+    (await (await world.owner.get(`/api/workspaces/${world.defaultWs}/targets`)).json()) as { targets: { id: string; kind: string }[] }
+  ).targets.find((t) => t.kind === "local")!.id;
   return localId;
 }
 
@@ -173,7 +189,9 @@ const table: Row[] = [
     methods: ["POST"],
     body: { method: "POST", valid: () => ({ email: e2e.owner.email, password: "a wrong password" }), wrongType: ["email", 5] },
     // No ids in sign-in: an unknown account is the same 401 as a wrong password.
-    foreign: [{ method: "POST", url: () => "/api/auth/sign-in/email", data: () => ({ email: uniqueEmail("nobody"), password: "whatever-password" }), status: 401 }],
+    foreign: [
+      { method: "POST", url: () => "/api/auth/sign-in/email", data: () => ({ email: uniqueEmail("nobody"), password: "whatever-password" }), status: 401 },
+    ],
   },
   {
     route: "api/auth/[...all] (sign-out)",
@@ -204,9 +222,19 @@ const table: Row[] = [
     url: () => "/api/setup",
     who: "anon",
     methods: ["POST"],
-    body: { method: "POST", valid: () => ({ token: e2e.setupToken, name: "Late", email: uniqueEmail("late"), password: "late-password-1" }), wrongType: ["token", 5] },
+    body: {
+      method: "POST",
+      valid: () => ({ token: e2e.setupToken, name: "Late", email: uniqueEmail("late"), password: "late-password-1" }),
+      wrongType: ["token", 5],
+    },
     // No ids: the (used) token is the only reference, and it is 404 now.
-    foreign: [{ method: "POST", url: () => "/api/setup", data: () => ({ token: e2e.setupToken, name: "Late", email: uniqueEmail("late"), password: "late-password-1" }) }],
+    foreign: [
+      {
+        method: "POST",
+        url: () => "/api/setup",
+        data: () => ({ token: e2e.setupToken, name: "Late", email: uniqueEmail("late"), password: "late-password-1" }),
+      },
+    ],
   },
   {
     route: "api/invitations/[invitationId]",
@@ -507,10 +535,20 @@ async function send(row: Row, method: Method, opts: { url?: string; data?: unkno
   const { ctx, headers } = ctxFor(row.who);
   // A Buffer, so Playwright sends the bytes as they are (it re-encodes strings that do not parse as JSON).
   const data = opts.raw !== undefined ? Buffer.from(opts.raw) : opts.data === undefined ? undefined : Buffer.from(JSON.stringify(opts.data));
-  return ctx.fetch(opts.url ?? row.url(), { method, headers: { ...headers, ...(data !== undefined ? JSON_HEADERS : {}) }, ...(data !== undefined ? { data } : {}), maxRedirects: 0 });
+  return ctx.fetch(opts.url ?? row.url(), {
+    method,
+    headers: { ...headers, ...(data !== undefined ? JSON_HEADERS : {}) },
+    ...(data !== undefined ? { data } : {}),
+    maxRedirects: 0,
+  });
 }
 
-async function expectApiError(res: APIResponse, status: number, code: string, what: string): Promise<{ message: string; details?: { fields?: { field: string }[] } }> {
+async function expectApiError(
+  res: APIResponse,
+  status: number,
+  code: string,
+  what: string,
+): Promise<{ message: string; details?: { fields?: { field: string }[] } }> {
   const text = await res.text();
   expect(res.status(), `${what}: ${text}`).toBe(status);
   expect(res.headers()["content-type"], what).toContain("application/json");
@@ -570,11 +608,22 @@ for (const row of table) {
       }
       const unknown = await expectApiError(await send(row, method, { data: { ...valid(), sneaky: true } }), 422, "validation_failed", `${what} unknown field`);
       expect(unknown.message, what).toMatch(/^sneaky: /);
-      expect(unknown.details?.fields?.map((f) => f.field), what).toContain("sneaky");
+      expect(
+        unknown.details?.fields?.map((f) => f.field),
+        what,
+      ).toContain("sneaky");
       await after("an unknown field");
       const [field, value] = wrongType;
-      const typed = await expectApiError(await send(row, method, { data: { ...valid(), [field]: value } }), 422, "validation_failed", `${what} ${field}: ${JSON.stringify(value)}`);
-      expect(typed.details?.fields?.map((f) => f.field), what).toContain(field);
+      const typed = await expectApiError(
+        await send(row, method, { data: { ...valid(), [field]: value } }),
+        422,
+        "validation_failed",
+        `${what} ${field}: ${JSON.stringify(value)}`,
+      );
+      expect(
+        typed.details?.fields?.map((f) => f.field),
+        what,
+      ).toContain(field);
       expect(typed.message, what).toContain(`${field}: `);
       await after(`a wrong type for ${field}`);
       for (const notAnObject of ["[]", "42", '"text"', "null"]) {
@@ -603,7 +652,12 @@ for (const row of table) {
       const url = f.url();
       const status = f.status ?? (row.who === "target" ? 401 : 404);
       const code = status === 401 ? "unauthorized" : "not_found";
-      await expectApiError(await send(row, f.method, { url, ...(f.data ? { data: f.data() } : {}) }), status, code, `${f.method} ${url}${f.why ? ` (${f.why})` : ""}`);
+      await expectApiError(
+        await send(row, f.method, { url, ...(f.data ? { data: f.data() } : {}) }),
+        status,
+        code,
+        `${f.method} ${url}${f.why ? ` (${f.why})` : ""}`,
+      );
       await after(`${f.method} ${url}`);
     }
   });
@@ -638,7 +692,10 @@ test("a body over 1 MiB without Content-Length (chunked) is 413 too, where the b
 test("the key's bad-input table in practice: a refused request leaves the workspace key and the targets exactly as they were", async () => {
   // Redundant with the table by design: the two things the issue names, read directly.
   const key = async () => ((await (await world.owner.get(`${W()}/key`)).json()) as { fingerprint: string }).fingerprint;
-  const targets = async () => JSON.stringify(((await (await world.owner.get(`${W()}/targets`)).json()) as { targets: { id: string; bootId: string | null }[] }).targets.map((t) => [t.id, t.bootId]));
+  const targets = async () =>
+    JSON.stringify(
+      ((await (await world.owner.get(`${W()}/targets`)).json()) as { targets: { id: string; bootId: string | null }[] }).targets.map((t) => [t.id, t.bootId]),
+    );
   const [k, t] = [await key(), await targets()];
   await world.owner.post(`${W()}/key`, { data: OVER_LIMIT, headers: JSON_HEADERS });
   await world.owner.post(`${F()}/key`);

@@ -14,7 +14,23 @@ import { cookieHeader } from "./support/auth";
 import { expect, ssh, test, writeKeyFile } from "./support/fixtures";
 import { sshdUnavailable } from "./support/sshd";
 import { CLUSTER_PORTS, clusterSkipReason, startCluster, type Cluster } from "./support/cluster";
-import { activeTabId, handshake, jsonFrames, FRAME, lines, recordStates, recordedStates, resizeFrame, runAndRead, run, selectTab, sessionIdOf, tabIds, view, waitTabLive } from "./support/terminal";
+import {
+  activeTabId,
+  handshake,
+  jsonFrames,
+  FRAME,
+  lines,
+  recordStates,
+  recordedStates,
+  resizeFrame,
+  runAndRead,
+  run,
+  selectTab,
+  sessionIdOf,
+  tabIds,
+  view,
+  waitTabLive,
+} from "./support/terminal";
 
 const exactLine = (all: string[], text: string) => all.filter((l) => l === text).length;
 const INTERNAL = "/internal/terminal";
@@ -25,9 +41,14 @@ const ASKS_A_PORT = Number(process.env.E2E_SSHD_PORT_CLUSTER ?? 2226);
 const GRANT_HEADER = "x-meshia-internal-grant";
 
 /** A grant as an instance makes it (lib/cluster/internal-auth.ts), signed with `secret`. */
-function grant(secret: string, fields: { to: string; sessionId: string; workspaceId: string; targetId: string; userId: string | null; resume: number | null }): string {
+function grant(
+  secret: string,
+  fields: { to: string; sessionId: string; workspaceId: string; targetId: string; userId: string | null; resume: number | null },
+): string {
   const key = Buffer.from(hkdfSync("sha256", secret, "meshia", "internal-grant/v1", 32));
-  const payload = Buffer.from(JSON.stringify({ v: 1, ...fields, exp: Date.now() + 10_000, nonce: randomBytes(16).toString("base64url") })).toString("base64url");
+  const payload = Buffer.from(JSON.stringify({ v: 1, ...fields, exp: Date.now() + 10_000, nonce: randomBytes(16).toString("base64url") })).toString(
+    "base64url",
+  );
   return `${payload}.${createHmac("sha256", key).update(payload).digest("base64url")}`;
 }
 
@@ -85,7 +106,8 @@ test.describe("several instances on one Postgres", () => {
   });
 
   const ownerOf = async (sessionId: string) =>
-    (await cluster.query<{ instance_id: string }>("SELECT instance_id FROM terminal_session_owners WHERE session_id = $1", [sessionId]))[0]?.instance_id ?? null;
+    (await cluster.query<{ instance_id: string }>("SELECT instance_id FROM terminal_session_owners WHERE session_id = $1", [sessionId]))[0]?.instance_id ??
+    null;
 
   test("a session opened on A and resumed through B loses nothing and repeats nothing", async () => {
     page = await context.newPage();
@@ -121,7 +143,10 @@ test.describe("several instances on one Postgres", () => {
     const targets = (await (await context.request.get(`/api/workspaces/${workspaceId}/targets`)).json()) as { targets: { id: string; kind: string }[] };
     const targetId = targets.targets.find((t) => t.kind === "local")!.id;
     const cookie = (await context.cookies(cluster.base)).map((c) => `${c.name}=${c.value}`).join("; ");
-    const t = await context.request.post(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/tickets`, { headers: { Origin: cluster.base }, data: { targetId } });
+    const t = await context.request.post(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/tickets`, {
+      headers: { Origin: cluster.base },
+      data: { targetId },
+    });
     expect(t.status()).toBe(200);
     const ticket = (await t.json()) as { ticket: string; sessionId: string; path: string };
     const opened = await handshake(`${cluster.a.base.replace("http", "ws")}${ticket.path}?ticket=${ticket.ticket}`, { origin: cluster.base, cookie });
@@ -130,21 +155,35 @@ test.describe("several instances on one Postgres", () => {
     probeWs.send(resizeFrame(80, 24));
     // The owner row is written as the session starts, a moment after the handshake.
     await expect.poll(() => ownerOf(ticket.sessionId)).toBe(ids.a);
-    const userId = (await cluster.query<{ user_id: string }>("SELECT user_id FROM terminal_session_owners WHERE session_id = $1", [ticket.sessionId]))[0]!.user_id;
+    const userId = (await cluster.query<{ user_id: string }>("SELECT user_id FROM terminal_session_owners WHERE session_id = $1", [ticket.sessionId]))[0]!
+      .user_id;
     const fields = { to: ids.a, sessionId: ticket.sessionId, workspaceId, targetId, userId, resume: 0 };
     const internalA = `${cluster.a.base.replace("http", "ws")}${INTERNAL}`;
 
-    const refused = async (url: string, headers: Record<string, string>, what: string) =>
-      expect((await upgradeStatus(url, headers)).status, what).toBe(403);
+    const refused = async (url: string, headers: Record<string, string>, what: string) => expect((await upgradeStatus(url, headers)).status, what).toBe(403);
     await refused(internalA, {}, "no grant");
     await refused(internalA, { [GRANT_HEADER]: "garbage" }, "junk");
-    await refused(internalA, { [GRANT_HEADER]: `${Buffer.from(JSON.stringify({ v: 1, ...fields, exp: Date.now() + 5000, nonce: randomUUID() })).toString("base64url")}.${randomBytes(32).toString("base64url")}` }, "a made-up signature");
+    await refused(
+      internalA,
+      {
+        [GRANT_HEADER]: `${Buffer.from(JSON.stringify({ v: 1, ...fields, exp: Date.now() + 5000, nonce: randomUUID() })).toString("base64url")}.${randomBytes(32).toString("base64url")}`,
+      },
+      "a made-up signature",
+    );
     await refused(internalA, { [GRANT_HEADER]: grant(randomBytes(32).toString("base64url"), fields) }, "signed with another secret");
     await refused(internalA, { [GRANT_HEADER]: grant(cluster.internalSecret, { ...fields, to: ids.b }) }, "a grant for another instance");
     // Through the load balancer (where browsers come from), to the same endpoint on B.
-    await refused(`${cluster.base.replace("http", "ws")}${INTERNAL}`, { [GRANT_HEADER]: grant(randomBytes(32).toString("base64url"), { ...fields, to: ids.b }), Origin: cluster.base, Cookie: cookie }, "a browser through the balancer");
+    await refused(
+      `${cluster.base.replace("http", "ws")}${INTERNAL}`,
+      { [GRANT_HEADER]: grant(randomBytes(32).toString("base64url"), { ...fields, to: ids.b }), Origin: cluster.base, Cookie: cookie },
+      "a browser through the balancer",
+    );
     // A grant on the public path is no ticket.
-    await refused(`${cluster.a.base.replace("http", "ws")}/ws/terminal`, { [GRANT_HEADER]: grant(cluster.internalSecret, fields), Origin: cluster.base, Cookie: cookie }, "a grant without a ticket");
+    await refused(
+      `${cluster.a.base.replace("http", "ws")}/ws/terminal`,
+      { [GRANT_HEADER]: grant(cluster.internalSecret, fields), Origin: cluster.base, Cookie: cookie },
+      "a grant without a ticket",
+    );
 
     // The real thing works once (so the refusals above are not an endpoint that refuses everything).
     const good = grant(cluster.internalSecret, fields);
@@ -155,14 +194,21 @@ test.describe("several instances on one Postgres", () => {
     await refused(internalA, { [GRANT_HEADER]: good }, "a replayed grant");
     expect(cluster.a.log()).toContain("internal terminal connection refused");
     probeWs.close();
-    await context.request.delete(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/sessions/${ticket.sessionId}`, { headers: { Origin: cluster.base } });
+    await context.request.delete(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/sessions/${ticket.sessionId}`, {
+      headers: { Origin: cluster.base },
+    });
   });
 
   test("a ticket made on A is used once, on B", async () => {
     const cookie = await cookieHeader(context);
-    const { targets } = (await (await context.request.get(`${cluster.a.base}/api/workspaces/${workspaceId}/targets`)).json()) as { targets: { id: string; kind: string }[] };
+    const { targets } = (await (await context.request.get(`${cluster.a.base}/api/workspaces/${workspaceId}/targets`)).json()) as {
+      targets: { id: string; kind: string }[];
+    };
     const target = targets.find((t) => t.kind === "local")!;
-    const made = await context.request.post(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/tickets`, { headers: { Origin: cluster.base }, data: { targetId: target.id } });
+    const made = await context.request.post(`${cluster.a.base}/api/workspaces/${workspaceId}/terminal/tickets`, {
+      headers: { Origin: cluster.base },
+      data: { targetId: target.id },
+    });
     expect(made.status(), await made.text()).toBe(200);
     const { ticket } = (await made.json()) as { ticket: string };
     const url = `ws://127.0.0.1:${CLUSTER_PORTS.b}/ws/terminal?ticket=${encodeURIComponent(ticket)}`;
@@ -180,32 +226,52 @@ test.describe("several instances on one Postgres", () => {
     const attempt = async (base: string) => {
       const ctx = await playwright.request.newContext();
       try {
-        return (await ctx.post(`${base}/api/auth/sign-in/email`, { headers: { Origin: cluster.base }, data: { email: "cluster-owner@e2e.example", password: "not-the-password" } })).status();
+        return (
+          await ctx.post(`${base}/api/auth/sign-in/email`, {
+            headers: { Origin: cluster.base },
+            data: { email: "cluster-owner@e2e.example", password: "not-the-password" },
+          })
+        ).status();
       } finally {
         await ctx.dispose();
       }
     };
     const statuses: number[] = [];
     for (let i = 0; i < SIGNIN_MAX + 2; i++) statuses.push(await attempt(i % 2 === 0 ? cluster.a.base : cluster.b.base));
-    expect(statuses.slice(0, SIGNIN_MAX).every((s) => s === 401), statuses.join(",")).toBe(true);
+    expect(
+      statuses.slice(0, SIGNIN_MAX).every((s) => s === 401),
+      statuses.join(","),
+    ).toBe(true);
     expect(statuses.slice(SIGNIN_MAX), "past the limit on either instance").toEqual([429, 429]);
   });
 
   test("a key regenerated through B is refused at once by an OpenSSH target whose sshd asks A", async ({ sshd, keyDir }) => {
     test.skip(sshdUnavailable() !== null, sshdUnavailable() ?? "");
     const b = cluster.b.base;
-    const reg = await context.request.post(`${b}/api/workspaces/${workspaceId}/targets`, { headers: { Origin: cluster.base }, data: { name: "asks-a", host: "127.0.0.3", port: ASKS_A_PORT } });
+    const reg = await context.request.post(`${b}/api/workspaces/${workspaceId}/targets`, {
+      headers: { Origin: cluster.base },
+      data: { name: "asks-a", host: "127.0.0.3", port: ASKS_A_PORT },
+    });
     expect(reg.status(), await reg.text()).toBe(201);
     const body = (await reg.json()) as { target: { id: string }; install: Record<string, string> };
     // Installed as handed out, but pointed at instance A instead of the balancer.
     const conf = body.install["/etc/meshia/target.conf"]!.split(cluster.base).join(cluster.a.base);
     expect(conf).toContain(cluster.a.base);
-    const target = sshd.target({ name: `asks-a-${Date.now() % 100000}`, host: "127.0.0.3", port: ASKS_A_PORT, conf, dropIn: body.install["/etc/ssh/sshd_config.d/meshia.conf"] });
+    const target = sshd.target({
+      name: `asks-a-${Date.now() % 100000}`,
+      host: "127.0.0.3",
+      port: ASKS_A_PORT,
+      conf,
+      dropIn: body.install["/etc/ssh/sshd_config.d/meshia.conf"],
+    });
     await target.start();
     target.startAgent();
     try {
       await expect
-        .poll(async () => ((await (await context.request.get(`${b}/api/workspaces/${workspaceId}/targets/${body.target.id}`)).json()) as { status: string }).status, { timeout: 20_000 })
+        .poll(
+          async () => ((await (await context.request.get(`${b}/api/workspaces/${workspaceId}/targets/${body.target.id}`)).json()) as { status: string }).status,
+          { timeout: 20_000 },
+        )
         .toBe("live");
       const first = await context.request.post(`${b}/api/workspaces/${workspaceId}/key`, { headers: { Origin: cluster.base } });
       expect(first.status()).toBe(200);
@@ -262,17 +328,27 @@ test.describe("several instances on one Postgres", () => {
     expect(await runAndRead(page, tab3, "echo fresh-$((2+3))")).toEqual(["fresh-5"]);
 
     // Once A's heartbeat is older than the window, B removes A and closes its sessions' audit records.
-    await expect
-      .poll(async () => (await cluster.query("SELECT 1 FROM control_plane_instances WHERE id = $1", [ids.a])).length, { timeout: 30_000 })
-      .toBe(0);
+    await expect.poll(async () => (await cluster.query("SELECT 1 FROM control_plane_instances WHERE id = $1", [ids.a])).length, { timeout: 30_000 }).toBe(0);
     expect(await ownerOf(session1)).toBeNull();
-    const [audit] = await cluster.query<{ closed_at: Date | null; close_reason: string | null }>("SELECT closed_at, close_reason FROM terminal_sessions WHERE id = $1", [session1]);
+    const [audit] = await cluster.query<{ closed_at: Date | null; close_reason: string | null }>(
+      "SELECT closed_at, close_reason FROM terminal_sessions WHERE id = $1",
+      [session1],
+    );
     expect(audit?.closed_at).not.toBeNull();
     expect(audit?.close_reason).toMatch(/went away/);
   });
 });
 
 test("a single instance (PGlite) has no internal endpoint: every internal upgrade is refused", async () => {
-  const r = await upgradeStatus(`${e2e.baseURL.replace("http", "ws")}${INTERNAL}`, { [GRANT_HEADER]: grant(randomBytes(32).toString("base64url"), { to: randomUUID(), sessionId: randomUUID(), workspaceId: randomUUID(), targetId: randomUUID(), userId: null, resume: null }) });
+  const r = await upgradeStatus(`${e2e.baseURL.replace("http", "ws")}${INTERNAL}`, {
+    [GRANT_HEADER]: grant(randomBytes(32).toString("base64url"), {
+      to: randomUUID(),
+      sessionId: randomUUID(),
+      workspaceId: randomUUID(),
+      targetId: randomUUID(),
+      userId: null,
+      resume: null,
+    }),
+  });
   expect(r.status).toBe(403);
 });

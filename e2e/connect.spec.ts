@@ -81,7 +81,9 @@ test.describe("connect from your own machine", () => {
     const warning = dialog.getByTestId("one-time-warning");
     await expect(warning).toContainText("This is the only time the private key is shown");
     // Not small grey text: full size, bold, in the warning colour.
-    const style = await warning.locator("strong").evaluate((el) => ({ size: parseFloat(getComputedStyle(el).fontSize), weight: getComputedStyle(el).fontWeight }));
+    const style = await warning
+      .locator("strong")
+      .evaluate((el) => ({ size: parseFloat(getComputedStyle(el).fontSize), weight: getComputedStyle(el).fontWeight }));
     expect(style.size).toBeGreaterThanOrEqual(14);
     expect(Number(style.weight)).toBeGreaterThanOrEqual(600);
     await expect(dialog.getByTestId("no-key-yet")).toHaveCount(0);
@@ -96,7 +98,11 @@ test.describe("connect from your own machine", () => {
     pem = await res.text();
   });
 
-  test("per-OS tabs: macOS/Linux keeps the seed's command; PowerShell and WSL; Windows is picked on Windows; no word split", async ({ page, request, workspace }) => {
+  test("per-OS tabs: macOS/Linux keeps the seed's command; PowerShell and WSL; Windows is picked on Windows; no word split", async ({
+    page,
+    request,
+    workspace,
+  }) => {
     const target = await localTarget(request, workspace);
     const dialog = await openDialog(page);
     const seed = `chmod 600 ~/Downloads/meshia_key.pem && ssh -i ~/Downloads/meshia_key.pem -p ${target.port} mesh@${target.host}`;
@@ -112,14 +118,19 @@ test.describe("connect from your own machine", () => {
 
     await dialog.getByRole("tab", { name: "WSL" }).click();
     const wsl = (await dialog.getByTestId("ssh-command").textContent()) ?? "";
-    expect(wsl).toMatch(/^mkdir -p ~\/\.ssh && cp .*\/Downloads"\/meshia_key\.pem ~\/\.ssh\/meshia_key\.pem && chmod 600 ~\/\.ssh\/meshia_key\.pem && ssh -i ~\/\.ssh\/meshia_key\.pem/);
+    expect(wsl).toMatch(
+      /^mkdir -p ~\/\.ssh && cp .*\/Downloads"\/meshia_key\.pem ~\/\.ssh\/meshia_key\.pem && chmod 600 ~\/\.ssh\/meshia_key\.pem && ssh -i ~\/\.ssh\/meshia_key\.pem/,
+    );
 
     // A phone-width dialog: still no word cut in two.
     await page.setViewportSize({ width: 360, height: 780 });
     await dialog.getByRole("tab", { name: "macOS / Linux" }).click();
     expect(await noWordSplit(page, "ssh-command")).toEqual([]);
 
-    const win = await page.context().browser()!.newContext({ storageState: await page.context().storageState(), baseURL: page.url().replace(/\/w\/.*$/, "") });
+    const win = await page
+      .context()
+      .browser()!
+      .newContext({ storageState: await page.context().storageState(), baseURL: page.url().replace(/\/w\/.*$/, "") });
     // Chromium reports its platform twice (navigator.platform and the newer userAgentData); Windows in both.
     await win.addInitScript(() => {
       Object.defineProperty(navigator, "platform", { get: () => "Win32" });
@@ -138,13 +149,22 @@ test.describe("connect from your own machine", () => {
     await expect(dialog.getByText(/ED25519 key fingerprint is SHA256:/)).toBeVisible();
   });
 
-  test("ssh config: served to members only, works with the real ssh client and the known_hosts line, strictly", async ({ page, context, request, workspace, keyDir, playwright }) => {
+  test("ssh config: served to members only, works with the real ssh client and the known_hosts line, strictly", async ({
+    page,
+    context,
+    request,
+    workspace,
+    keyDir,
+    playwright,
+  }) => {
     expect(pem).not.toBe("");
     const target = await localTarget(request, workspace);
     const res = await request.get(`/api/workspaces/${workspace.id}/targets/${target.id}/ssh-config`);
     expect(res.status()).toBe(200);
     const cfg = (await res.json()) as { alias: string; hostKeyAlias: string; config: string; knownHosts: string; vscodeUrl: string; cursorUrl: string };
-    expect(cfg.config).toContain(`Host ${cfg.alias}\n  HostName ${target.host}\n  Port ${target.port}\n  User mesh\n  IdentityFile ~/Downloads/meshia_key.pem\n  IdentitiesOnly yes\n  HostKeyAlias ${cfg.hostKeyAlias}\n`);
+    expect(cfg.config).toContain(
+      `Host ${cfg.alias}\n  HostName ${target.host}\n  Port ${target.port}\n  User mesh\n  IdentityFile ~/Downloads/meshia_key.pem\n  IdentitiesOnly yes\n  HostKeyAlias ${cfg.hostKeyAlias}\n`,
+    );
     expect(cfg.alias).toMatch(/^meshia-[a-z0-9-]+-local$/);
     expect(cfg.vscodeUrl).toMatch(new RegExp(`^vscode://vscode-remote/ssh-remote\\+${cfg.alias}/`));
     expect(cfg.cursorUrl).toMatch(new RegExp(`^cursor://vscode-remote/ssh-remote\\+${cfg.alias}/`));
@@ -164,7 +184,10 @@ test.describe("connect from your own machine", () => {
     // A member makes a workspace of their own (workspace creation is limited per person, so not the owner's).
     const stranger = await addPerson(playwright, request, workspace.id, "member", "stranger");
     const other = await createWorkspace(stranger.request, "Connect other");
-    for (const [who, ctx] of [["owner", request], ["stranger", stranger.request]] as const) {
+    for (const [who, ctx] of [
+      ["owner", request],
+      ["stranger", stranger.request],
+    ] as const) {
       expect((await ctx.get(`/api/workspaces/${other}/targets/${target.id}/ssh-config`)).status(), who).toBe(404);
       expect((await ctx.post(`/api/workspaces/${other}/targets/${target.id}/connection-test`)).status(), who).toBe(404);
     }
@@ -185,7 +208,13 @@ test.describe("connect from your own machine", () => {
     await expect(dialog.getByRole("link", { name: "Open in Cursor" })).toHaveAttribute("href", cfg.cursorUrl);
   });
 
-  test("a new port after a reboot: the dialog says so and offers the updated entry; the known_hosts line still holds", async ({ page, context, request, workspace, keyDir }) => {
+  test("a new port after a reboot: the dialog says so and offers the updated entry; the known_hosts line still holds", async ({
+    page,
+    context,
+    request,
+    workspace,
+    keyDir,
+  }) => {
     const before = await localTarget(request, workspace);
     // Copy the entry in this browser first: the dialog remembers the port it had.
     await context.grantPermissions(["clipboard-read", "clipboard-write"]);
@@ -207,7 +236,11 @@ test.describe("connect from your own machine", () => {
     await expect(notice).toContainText(`it was ${before.port}`);
     await expect(dialog.getByTestId("ssh-config")).toContainText(`Port ${after.port}`);
 
-    const cfg = (await (await request.get(`/api/workspaces/${workspace.id}/targets/${after.id}/ssh-config`)).json()) as { alias: string; config: string; knownHosts: string };
+    const cfg = (await (await request.get(`/api/workspaces/${workspace.id}/targets/${after.id}/ssh-config`)).json()) as {
+      alias: string;
+      config: string;
+      knownHosts: string;
+    };
     const key = writeKeyFile(keyDir, pem);
     const configFile = path.join(keyDir, "config");
     const knownHosts = path.join(keyDir, "known_hosts");
@@ -236,28 +269,49 @@ test.describe("connect from your own machine", () => {
     await dialog.getByLabel("Port on your machine").fill(String(localPort));
     await dialog.getByRole("button", { name: "Copy forward command" }).click();
     const copied = await page.evaluate(() => navigator.clipboard.readText());
-    expect(copied).toBe(`chmod 600 ~/Downloads/meshia_key.pem && ssh -N -L ${localPort}:localhost:${remotePort} -i ~/Downloads/meshia_key.pem -p ${target.port} mesh@${target.host}`);
+    expect(copied).toBe(
+      `chmod 600 ~/Downloads/meshia_key.pem && ssh -N -L ${localPort}:localhost:${remotePort} -i ~/Downloads/meshia_key.pem -p ${target.port} mesh@${target.host}`,
+    );
 
     const m = /ssh -N -L (\S+) -i \S+ -p (\d+) mesh@(\S+)$/.exec(copied)!;
     const tunnel = sshSpawn({ key: writeKeyFile(keyDir, pem), host: m[3]!, port: Number(m[2]), extra: ["-N", "-o", "ExitOnForwardFailure=yes", "-L", m[1]!] });
     try {
-      await expect.poll(() => fetch(`http://127.0.0.1:${localPort}/`).then((r) => r.text(), () => ""), { timeout: 15_000 }).toBe(body);
+      await expect
+        .poll(
+          () =>
+            fetch(`http://127.0.0.1:${localPort}/`).then(
+              (r) => r.text(),
+              () => "",
+            ),
+          { timeout: 15_000 },
+        )
+        .toBe(body);
     } finally {
       tunnel.kill();
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
 
-  test("Test connection: reachable with the pinned host key and a latency; anything else reads the same and is rate limited", async ({ page, request, workspace, playwright }) => {
+  test("Test connection: reachable with the pinned host key and a latency; anything else reads the same and is rate limited", async ({
+    page,
+    request,
+    workspace,
+    playwright,
+  }) => {
     const dialog = await openDialog(page);
     await dialog.getByRole("button", { name: "Test connection" }).click();
-    await expect(dialog.getByTestId("connection-test-result")).toContainText(/Reachable: the target answered with its pinned host key and accepted a login in \d+ ms/);
+    await expect(dialog.getByTestId("connection-test-result")).toContainText(
+      /Reachable: the target answered with its pinned host key and accepted a login in \d+ ms/,
+    );
 
     // Not a port scanner: a closed port and an unroutable address answer alike, after the same floor.
     const prober = await addPerson(playwright, request, workspace.id, "member", "prober");
     const other = await createWorkspace(prober.request, "Connection test");
     const answers: string[] = [];
-    for (const [host, port] of [["127.0.0.2", 1], ["192.0.2.44", 22]] as const) {
+    for (const [host, port] of [
+      ["127.0.0.2", 1],
+      ["192.0.2.44", 22],
+    ] as const) {
       const reg = await prober.request.post(`/api/workspaces/${other}/targets`, { data: { name: `ct-${port}`, host, port } });
       expect(reg.status(), await reg.text()).toBe(201);
       const id = ((await reg.json()) as { target: { id: string } }).target.id;
@@ -292,13 +346,18 @@ test.describe("connect from your own machine", () => {
     }
     await expect(dialog.getByTestId("rename-warning")).toContainText("meshia_key (1).pem");
     await dialog.getByLabel("Key file name (in Downloads)").fill("meshia_key (1).pem");
-    await expect(dialog.getByTestId("ssh-command")).toHaveText(`chmod 600 ~/Downloads/'meshia_key (1).pem' && ssh -i ~/Downloads/'meshia_key (1).pem' -p ${target.port} mesh@${target.host}`);
+    await expect(dialog.getByTestId("ssh-command")).toHaveText(
+      `chmod 600 ~/Downloads/'meshia_key (1).pem' && ssh -i ~/Downloads/'meshia_key (1).pem' -p ${target.port} mesh@${target.host}`,
+    );
     await dialog.getByLabel("Key file name (in Downloads)").fill("bad$(name).pem");
     await expect(dialog.getByText("Letters, digits, spaces")).toBeVisible();
     await expect(dialog.getByTestId("ssh-command")).toContainText("~/Downloads/meshia_key.pem");
 
     // showSaveFilePicker (stubbed: a headless browser cannot answer the real one).
-    const picker = await page.context().browser()!.newContext({ storageState: await page.context().storageState(), baseURL: page.url().replace(/\/w\/.*$/, "") });
+    const picker = await page
+      .context()
+      .browser()!
+      .newContext({ storageState: await page.context().storageState(), baseURL: page.url().replace(/\/w\/.*$/, "") });
     await picker.addInitScript(() => {
       const w = window as unknown as { showSaveFilePicker: unknown; __saved: string };
       w.__saved = "";
@@ -312,7 +371,9 @@ test.describe("connect from your own machine", () => {
     await d2.getByRole("button", { name: "Regenerate", exact: true }).click();
     await d2.getByRole("button", { name: "Regenerate key" }).click();
     await d2.getByRole("button", { name: "Save as…" }).click();
-    await expect(d2.getByTestId("ssh-command")).toHaveText(`chmod 600 ~/Downloads/'work key.pem' && ssh -i ~/Downloads/'work key.pem' -p ${target.port} mesh@${target.host}`);
+    await expect(d2.getByTestId("ssh-command")).toHaveText(
+      `chmod 600 ~/Downloads/'work key.pem' && ssh -i ~/Downloads/'work key.pem' -p ${target.port} mesh@${target.host}`,
+    );
     expect(await p2.evaluate(() => (window as unknown as { __saved: string }).__saved)).toMatch(/^-----BEGIN RSA PRIVATE\sKEY-----/);
     await picker.close();
   });

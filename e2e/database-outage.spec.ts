@@ -13,7 +13,10 @@ import { expect, test } from "./support/fixtures";
 const DATABASE_URL = process.env.DATABASE_URL;
 
 test.describe("a database outage", () => {
-  test.skip(!DATABASE_URL, "needs DATABASE_URL (the machine's Postgres): the outage is made by cutting a TCP proxy in front of it; PGlite is in-process and cannot go away");
+  test.skip(
+    !DATABASE_URL,
+    "needs DATABASE_URL (the machine's Postgres): the outage is made by cutting a TCP proxy in front of it; PGlite is in-process and cannot go away",
+  );
   test.setTimeout(240_000);
 
   let proxy: CuttableProxy;
@@ -23,7 +26,8 @@ test.describe("a database outage", () => {
   test.beforeAll(async () => {
     test.setTimeout(180_000);
     const admin = new URL(DATABASE_URL!);
-    if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(admin.hostname)) throw new Error("DATABASE_URL must be a local Postgres (this test creates and drops a database)");
+    if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(admin.hostname))
+      throw new Error("DATABASE_URL must be a local Postgres (this test creates and drops a database)");
     dbName = `meshia_outage_${Date.now().toString(36)}`;
     const c = new pg.Client({ connectionString: DATABASE_URL });
     await c.connect();
@@ -34,7 +38,10 @@ test.describe("a database outage", () => {
     const viaProxy = new URL(DATABASE_URL!);
     viaProxy.port = String(proxy.port);
     viaProxy.pathname = `/${dbName}`;
-    server = await startServer({ name: "outage", env: { DATABASE_URL: viaProxy.toString(), MESHIA_LOCAL_TARGET: "off", LOG_LEVEL: "info", MESHIA_SIGNIN_RATE: "1000/10" } });
+    server = await startServer({
+      name: "outage",
+      env: { DATABASE_URL: viaProxy.toString(), MESHIA_LOCAL_TARGET: "off", LOG_LEVEL: "info", MESHIA_SIGNIN_RATE: "1000/10" },
+    });
   });
 
   test.afterAll(async () => {
@@ -63,7 +70,10 @@ test.describe("a database outage", () => {
     expect((await get("/api/workspaces", asCookie)).status).toBe(200);
     expect((await get("/api/workspaces", server.auth)).status).toBe(200);
     expect((await signIn()).status).toBe(401);
-    const linesBefore = server.stdout().split("\n").filter((l) => l.includes('"database.unreachable"')).length;
+    const linesBefore = server
+      .stdout()
+      .split("\n")
+      .filter((l) => l.includes('"database.unreachable"')).length;
     expect(linesBefore).toBe(0);
 
     await proxy.cut();
@@ -83,7 +93,9 @@ test.describe("a database outage", () => {
     expect(((await s.json()) as { error: { code: string } }).error.code).toBe("unavailable");
     // Readiness says so; a target's key lookup fails closed (no keys, a 503 sshd's script refuses).
     expect((await get("/readyz", {})).status).toBe(503);
-    const lookup = await get("/api/targets/00000000-0000-4000-8000-000000000000/authorized-keys?user=mesh", { authorization: "Bearer mtt_0000000000000000000000000000" });
+    const lookup = await get("/api/targets/00000000-0000-4000-8000-000000000000/authorized-keys?user=mesh", {
+      authorization: "Bearer mtt_0000000000000000000000000000",
+    });
     expect(lookup.status).toBe(503);
 
     // A page says Meshia cannot reach its database, and does not ask to sign in.
@@ -96,7 +108,10 @@ test.describe("a database outage", () => {
     expect(new URL(page.url()).pathname).not.toBe("/sign-in");
 
     // One structured line for the whole outage, not one per failed call.
-    const outageLines = server.stdout().split("\n").filter((l) => l.includes('"database.unreachable"'));
+    const outageLines = server
+      .stdout()
+      .split("\n")
+      .filter((l) => l.includes('"database.unreachable"'));
     expect(outageLines).toHaveLength(1);
     expect(() => JSON.parse(outageLines[0]!)).not.toThrow();
     expect(server.stdout() + server.stderr()).not.toMatch(/uncaughtException|Connection terminated unexpectedly\n\s+at /);

@@ -23,7 +23,13 @@ test("the browser terminal runs as mesh, without supplementary groups, in the wo
   expect(text).not.toMatch(/root@/);
 });
 
-test("owners stop and start the embedded target: everything on it ends with 'compute stopped', it comes back on a new port with the same host key and volume", async ({ page, context, request, workspace, keyDir }) => {
+test("owners stop and start the embedded target: everything on it ends with 'compute stopped', it comes back on a new port with the same host key and volume", async ({
+  page,
+  context,
+  request,
+  workspace,
+  keyDir,
+}) => {
   test.setTimeout(120_000);
   const before = await localTarget(request, workspace);
   expect(before.status).toBe("live");
@@ -37,52 +43,51 @@ test("owners stop and start the embedded target: everything on it ends with 'com
   }
 
   async function stopAndStart() {
+    await page.goto(`/w/${workspace.id}`);
+    await waitLive(page);
+    const tab = await activeTabId(page);
+    expect(await runAndRead(page, tab, "echo survived > ~/kept.txt; echo written")).toEqual(["written"]);
+    const held = sshSpawn({ key, host: before.host, port: before.port!, command: "sleep 120" });
+    let heldErr = "";
+    held.stderr!.on("data", (d: Buffer) => (heldErr += d.toString()));
+    const heldExit = new Promise<number | null>((resolve) => held.on("exit", (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 1500)); // logged in and sleeping
 
-  await page.goto(`/w/${workspace.id}`);
-  await waitLive(page);
-  const tab = await activeTabId(page);
-  expect(await runAndRead(page, tab, "echo survived > ~/kept.txt; echo written")).toEqual(["written"]);
-  const held = sshSpawn({ key, host: before.host, port: before.port!, command: "sleep 120" });
-  let heldErr = "";
-  held.stderr!.on("data", (d: Buffer) => (heldErr += d.toString()));
-  const heldExit = new Promise<number | null>((resolve) => held.on("exit", (code) => resolve(code)));
-  await new Promise((r) => setTimeout(r, 1500)); // logged in and sleeping
+    const targets = await context.newPage();
+    await targets.goto(`/w/${workspace.id}/targets`);
+    const row = targets.locator(`[data-testid="target-row"][data-target-id="${before.id}"]`);
+    await row.getByRole("button", { name: "Stop local" }).click();
+    await expect(row).toHaveAttribute("data-status", "stopped");
 
-  const targets = await context.newPage();
-  await targets.goto(`/w/${workspace.id}/targets`);
-  const row = targets.locator(`[data-testid="target-row"][data-target-id="${before.id}"]`);
-  await row.getByRole("button", { name: "Stop local" }).click();
-  await expect(row).toHaveAttribute("data-status", "stopped");
+    // The terminal and the SSH connection ended, and said why.
+    const status = view(page, tab).getByTestId("terminal-status");
+    await expect(status).toHaveAttribute("data-state", "compute-stopped");
+    await expect(status).toContainText("Compute stopped");
+    await expect(status.getByRole("button", { name: "Start a new session" })).toHaveCount(0);
+    expect(await heldExit).not.toBe(0);
+    expect(heldErr).toContain("compute stopped");
+    expect((await ssh({ key, host: before.host, port: before.port!, command: "true" })).code).toBe(255);
 
-  // The terminal and the SSH connection ended, and said why.
-  const status = view(page, tab).getByTestId("terminal-status");
-  await expect(status).toHaveAttribute("data-state", "compute-stopped");
-  await expect(status).toContainText("Compute stopped");
-  await expect(status.getByRole("button", { name: "Start a new session" })).toHaveCount(0);
-  expect(await heldExit).not.toBe(0);
-  expect(heldErr).toContain("compute stopped");
-  expect((await ssh({ key, host: before.host, port: before.port!, command: "true" })).code).toBe(255);
+    await row.getByRole("button", { name: "Start local" }).click();
+    await expect(row).toHaveAttribute("data-status", "live");
+    const after = await localTarget(request, workspace);
+    expect(after.port).not.toBe(before.port);
+    expect(after.hostKeyFingerprint).toBe(before.hostKeyFingerprint);
+    expect(after.sshCommand).toContain(`-p ${after.port} `);
+    await expect(row).toContainText(`:${after.port}`);
 
-  await row.getByRole("button", { name: "Start local" }).click();
-  await expect(row).toHaveAttribute("data-status", "live");
-  const after = await localTarget(request, workspace);
-  expect(after.port).not.toBe(before.port);
-  expect(after.hostKeyFingerprint).toBe(before.hostKeyFingerprint);
-  expect(after.sshCommand).toContain(`-p ${after.port} `);
-  await expect(row).toContainText(`:${after.port}`);
-
-  // The tab offers a new session once the target is back; the volume kept its files.
-  await status.getByRole("button", { name: "Start a new session" }).click({ timeout: 15_000 });
-  await waitLive(page);
-  const fresh = await activeTabId(page);
-  expect(await runAndRead(page, fresh, "cat ~/kept.txt")).toEqual(["survived"]);
-  // The dialog's command is this boot's.
-  await page.getByRole("button", { name: "SSH access" }).click();
-  await expect(page.getByTestId("ssh-command")).toHaveText(after.sshCommand!);
-  await page.keyboard.press("Escape");
-  const r = await ssh({ key, host: after.host, port: after.port!, command: "cat kept.txt" });
-  expect(r.stdout).toBe("survived\n");
-  await targets.close();
+    // The tab offers a new session once the target is back; the volume kept its files.
+    await status.getByRole("button", { name: "Start a new session" }).click({ timeout: 15_000 });
+    await waitLive(page);
+    const fresh = await activeTabId(page);
+    expect(await runAndRead(page, fresh, "cat ~/kept.txt")).toEqual(["survived"]);
+    // The dialog's command is this boot's.
+    await page.getByRole("button", { name: "SSH access" }).click();
+    await expect(page.getByTestId("ssh-command")).toHaveText(after.sshCommand!);
+    await page.keyboard.press("Escape");
+    const r = await ssh({ key, host: after.host, port: after.port!, command: "cat kept.txt" });
+    expect(r.stdout).toBe("survived\n");
+    await targets.close();
   }
 });
 

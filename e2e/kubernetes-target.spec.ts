@@ -48,13 +48,23 @@ interface TargetView {
 }
 
 function podTemplate(): PodTemplate {
-  const docs = parseAllDocuments(readFileSync(TEMPLATE, "utf8")).map((d) => d.toJS() as { kind: string; metadata: { annotations?: Record<string, string> }; spec: unknown });
+  const docs = parseAllDocuments(readFileSync(TEMPLATE, "utf8")).map(
+    (d) => d.toJS() as { kind: string; metadata: { annotations?: Record<string, string> }; spec: unknown },
+  );
   const pod = docs.find((d) => d.kind === "Pod")!;
-  const container = (pod.spec as { containers: { env: EnvVar[]; securityContext: { allowPrivilegeEscalation?: boolean; capabilities: { drop: string[]; add: string[] } } }[] }).containers[0]!;
+  const container = (
+    pod.spec as { containers: { env: EnvVar[]; securityContext: { allowPrivilegeEscalation?: boolean; capabilities: { drop: string[]; add: string[] } } }[] }
+  ).containers[0]!;
   const sc = container.securityContext;
   expect(sc.capabilities.drop).toEqual(["ALL"]);
   const secretName = container.env.find((e) => e.valueFrom?.secretKeyRef)!.valueFrom!.secretKeyRef!.name;
-  return { annotations: pod.metadata.annotations ?? {}, env: container.env, capabilities: sc.capabilities.add, noNewPrivileges: sc.allowPrivilegeEscalation === false, secretName };
+  return {
+    annotations: pod.metadata.annotations ?? {},
+    env: container.env,
+    capabilities: sc.capabilities.add,
+    noNewPrivileges: sc.allowPrivilegeEscalation === false,
+    secretName,
+  };
 }
 
 /** A Secret made with `kubectl create secret generic … --from-env-file=target.conf`. */
@@ -162,10 +172,13 @@ async function boot(request: APIRequestContext, t: SshdTarget): Promise<{ port: 
   await t.startEntrypoint({ env, capabilities: tpl.capabilities, noNewPrivileges: tpl.noNewPrivileges });
   let view: TargetView | null = null;
   await expect
-    .poll(async () => {
-      view = await getTarget(request, st.ws, st.id);
-      return `${view.status} ${view.bootId} ${view.port}`;
-    }, { timeout: 20_000, message: `the entrypoint's agent never reported boot ${t.bootId}` })
+    .poll(
+      async () => {
+        view = await getTarget(request, st.ws, st.id);
+        return `${view.status} ${view.bootId} ${view.port}`;
+      },
+      { timeout: 20_000, message: `the entrypoint's agent never reported boot ${t.bootId}` },
+    )
     .toBe(`live ${t.bootId} ${fwd.port}`);
   return { port: fwd.port, view: view!, env };
 }
@@ -177,7 +190,10 @@ function knownHosts(t: SshdTarget, port: number, name: string): string {
   return file;
 }
 
-test("a compute pod boots through the entrypoint: target.conf from the Secret, the boot's public port, logins with the workspace key", async ({ request, sshd }) => {
+test("a compute pod boots through the entrypoint: target.conf from the Secret, the boot's public port, logins with the workspace key", async ({
+  request,
+  sshd,
+}) => {
   const ws = await request.post("/api/workspaces", { data: { name: "Kubernetes" } });
   expect(ws.status()).toBe(201);
   st.ws = ((await ws.json()) as { id: string }).id;

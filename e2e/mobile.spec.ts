@@ -18,7 +18,13 @@ async function noSideScroll(page: Page, what: string): Promise<void> {
 
 test("every page fits 390 px with no horizontal scroll; header links on screen; tables stacked", async ({ browser, page, request, workspace }) => {
   const pages = await everyPage(request, workspace);
-  const signedOut = await browser.newContext({ storageState: SIGNED_OUT, viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, baseURL: e2e.baseURL });
+  const signedOut = await browser.newContext({
+    storageState: SIGNED_OUT,
+    viewport: { width: 390, height: 844 },
+    hasTouch: true,
+    isMobile: true,
+    baseURL: e2e.baseURL,
+  });
   for (const p of pages) {
     const tab = p.signedOut ? await signedOut.newPage() : page;
     await tab.goto(p.path);

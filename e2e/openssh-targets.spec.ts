@@ -92,10 +92,13 @@ async function getTarget(request: APIRequestContext, ws: string, id: string): Pr
 async function waitBooted(request: APIRequestContext, ws: string, t: Registered): Promise<TargetView> {
   let view: TargetView | null = null;
   await expect
-    .poll(async () => {
-      view = await getTarget(request, ws, t.id);
-      return `${view.status} ${view.bootId}`;
-    }, { timeout: 20_000, message: `${t.sshd.name} never reported boot ${t.sshd.bootId}` })
+    .poll(
+      async () => {
+        view = await getTarget(request, ws, t.id);
+        return `${view.status} ${view.bootId}`;
+      },
+      { timeout: 20_000, message: `${t.sshd.name} never reported boot ${t.sshd.bootId}` },
+    )
     .toBe(`live ${t.sshd.bootId}`);
   return view!;
 }
@@ -204,7 +207,9 @@ test("targets register through the UI form and the API; sshd reports its boot wi
   expect(conf).toContain(`MESHIA_TARGET_TOKEN=${token}\n`);
   expect(dropIn).toContain("AuthorizedKeysCommand /usr/local/libexec/meshia-authorized-keys /etc/meshia/target.conf %u %f");
   expect(dropIn).toContain("AuthorizedKeysCommandUser nobody");
-  expect(await file("/etc/systemd/system/meshia-target-agent.service")).toContain("ExecStart=/usr/local/libexec/meshia-target-agent /etc/meshia/target.conf run");
+  expect(await file("/etc/systemd/system/meshia-target-agent.service")).toContain(
+    "ExecStart=/usr/local/libexec/meshia-target-agent /etc/meshia/target.conf run",
+  );
   const steps = page.locator(".install-steps");
   await expect(steps).toContainText("install -o root -g root -m 755");
   await expect(steps).toContainText("install -o root -g nogroup -m 640 target.conf");
@@ -283,18 +288,21 @@ test("a generated key works on both targets; after Regenerate the old one is ref
     const refusedAt: Record<string, number> = {};
     let attempts = 0;
     await expect
-      .poll(async () => {
-        attempts++;
-        await Promise.all(
-          [alpha, beta]
-            .filter((t) => !(t.sshd.name in refusedAt))
-            .map(async (t) => {
-              const r = await login(t, st.oldKeysA[0]!);
-              if (r.code === 255 && r.stderr.includes("Permission denied")) refusedAt[t.sshd.name] = Date.now() - t0;
-            }),
-        );
-        return Object.keys(refusedAt).sort().join(",");
-      }, { timeout: 10_000, intervals: [0], message: "the old key was still accepted" })
+      .poll(
+        async () => {
+          attempts++;
+          await Promise.all(
+            [alpha, beta]
+              .filter((t) => !(t.sshd.name in refusedAt))
+              .map(async (t) => {
+                const r = await login(t, st.oldKeysA[0]!);
+                if (r.code === 255 && r.stderr.includes("Permission denied")) refusedAt[t.sshd.name] = Date.now() - t0;
+              }),
+          );
+          return Object.keys(refusedAt).sort().join(",");
+        },
+        { timeout: 10_000, intervals: [0], message: "the old key was still accepted" },
+      )
       .toBe("alpha,beta");
     const worst = Math.max(...Object.values(refusedAt));
     const line = `rotation: old key refused on both targets ${worst} ms after Regenerate's response (alpha ${refusedAt.alpha} ms, beta ${refusedAt.beta} ms, ${attempts} round(s) of real ssh logins)`;
@@ -473,14 +481,18 @@ test("invalid registrations are refused naming the field, in the API and next to
     const res = await request.post(`/api/workspaces/${st.wsA}/targets`, { data: body });
     const json = (await res.json()) as { error: { message: string; details: { fields: { field: string }[] } } };
     expect(res.status(), JSON.stringify(body)).toBe(status);
-    expect(json.error.details.fields.map((f) => f.field), JSON.stringify(body)).toEqual([field]);
+    expect(
+      json.error.details.fields.map((f) => f.field),
+      JSON.stringify(body),
+    ).toEqual([field]);
     expect(json.error.message.startsWith(`${field}: `), json.error.message).toBe(true);
   }
 
   // Nothing was stored, and every command shown is safe to paste.
   const list = (await (await request.get(`/api/workspaces/${st.wsA}/targets`)).json()) as { targets: TargetView[] };
   expect(list.targets.map((t) => t.name).sort()).toEqual(["alpha", "beta", "gamma"]);
-  for (const t of list.targets) expect(t.sshCommand).toMatch(/^chmod 600 ~\/Downloads\/meshia_key\.pem && ssh -i ~\/Downloads\/meshia_key\.pem -p \d{1,5} mesh@[A-Za-z0-9.:]+$/);
+  for (const t of list.targets)
+    expect(t.sshCommand).toMatch(/^chmod 600 ~\/Downloads\/meshia_key\.pem && ssh -i ~\/Downloads\/meshia_key\.pem -p \d{1,5} mesh@[A-Za-z0-9.:]+$/);
 
   await page.goto(`/w/${st.wsA}/targets`);
   await page.getByLabel("Name").fill("n".repeat(65));

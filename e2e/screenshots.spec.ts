@@ -17,15 +17,20 @@ test("screenshots of every page at 1440×900 and 390×844", async ({ browser, re
   const owner = await request.storageState();
   for (const size of SIZES) {
     for (const signedOut of [false, true]) {
-      const ctx = await browser.newContext({ baseURL: e2e.baseURL, storageState: signedOut ? SIGNED_OUT : owner, viewport: size.viewport, hasTouch: size.touch, isMobile: size.touch });
+      const ctx = await browser.newContext({
+        baseURL: e2e.baseURL,
+        storageState: signedOut ? SIGNED_OUT : owner,
+        viewport: size.viewport,
+        hasTouch: size.touch,
+        isMobile: size.touch,
+      });
       const page = await ctx.newPage();
       for (const p of pages.filter((x) => !!x.signedOut === signedOut)) {
         await page.goto(p.path);
         if (p.name === "terminal") {
           await waitLive(page);
           await waitForTerminal(page, /\$/); // the prompt is drawn
-        }
-        else await page.waitForLoadState("networkidle");
+        } else await page.waitForLoadState("networkidle");
         await page.screenshot({ path: info.outputPath(`${size.name}-${p.name}.png`), fullPage: true });
         const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
         expect(w[0], `${size.name} ${p.name}`).toBeLessThanOrEqual(w[1]!);

@@ -145,12 +145,17 @@ test("no private key material in the database, the data directory, the server lo
 
     // The scanner finds each key in its own download (it would find a leak).
     pemFiles.forEach((f, i) => {
-      expect([...scanner.find(readFileSync(f))].some((w) => w.startsWith(`key #${i} (base64+0)`)), `key #${i} not found in its own file`).toBe(true);
+      expect(
+        [...scanner.find(readFileSync(f))].some((w) => w.startsWith(`key #${i} (base64+0)`)),
+        `key #${i} not found in its own file`,
+      ).toBe(true);
     });
 
     const all = recordedResponses();
     const responseFiles = [...new Set(all.filter((r) => r.kind === "response" && r.body).map((r) => path.join(e2e.responsesDir, "bodies", r.body!)))];
-    const indexFiles = readdirSync(e2e.responsesDir).filter((f) => f.startsWith("index-")).map((f) => path.join(e2e.responsesDir, f));
+    const indexFiles = readdirSync(e2e.responsesDir)
+      .filter((f) => f.startsWith("index-"))
+      .map((f) => path.join(e2e.responsesDir, f));
     const dataFiles = walk(e2e.dataDir);
     const dataKeys = path.join(e2e.dataDir, "keys") + path.sep;
     const files = [...dataFiles, e2e.serverLog, ...indexFiles, ...responseFiles];

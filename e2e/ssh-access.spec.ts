@@ -114,7 +114,23 @@ test.describe("SSH access dialog and the real OpenSSH client", () => {
     await keyButton.click();
     await expect(dialog).toBeVisible();
     await expect(dialog.getByRole("button", { name: "Generate" })).toBeVisible();
-    for (const key of ["Tab", "Tab", "Tab", "Tab", "Tab", "Tab", "Tab", "Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab"]) {
+    for (const key of [
+      "Tab",
+      "Tab",
+      "Tab",
+      "Tab",
+      "Tab",
+      "Tab",
+      "Tab",
+      "Tab",
+      "Shift+Tab",
+      "Shift+Tab",
+      "Shift+Tab",
+      "Shift+Tab",
+      "Shift+Tab",
+      "Shift+Tab",
+      "Shift+Tab",
+    ]) {
       await page.keyboard.press(key);
       expect(await dialog.evaluate((d) => d.contains(document.activeElement)), `focus left the dialog after ${key}`).toBe(true);
     }
@@ -158,12 +174,15 @@ test.describe("SSH access dialog and the real OpenSSH client", () => {
 
     // The login is in the workspace's SSH access audit: where it came from, with which key.
     await expect
-      .poll(async () => {
-        const { access } = (await (await request.get(`/api/workspaces/${workspace.id}/audit`)).json()) as {
-          access: { kind: string; source: string | null; fingerprint: string | null; result: string; user: string }[];
-        };
-        return access.some((a) => a.kind === "login" && a.source === "127.0.0.1" && a.user === "mesh" && a.fingerprint === fp && a.result === "accepted");
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          const { access } = (await (await request.get(`/api/workspaces/${workspace.id}/audit`)).json()) as {
+            access: { kind: string; source: string | null; fingerprint: string | null; result: string; user: string }[];
+          };
+          return access.some((a) => a.kind === "login" && a.source === "127.0.0.1" && a.user === "mesh" && a.fingerprint === fp && a.result === "accepted");
+        },
+        { timeout: 10_000 },
+      )
       .toBe(true);
 
     // The host key the dialog tells people to expect is the one the target presents.
@@ -230,10 +249,16 @@ test.describe("SSH access dialog and the real OpenSSH client", () => {
     tunnel.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
     try {
       await expect
-        .poll(async () => {
-          if (tunnel.exitCode !== null) throw new Error(`ssh -L exited with ${tunnel.exitCode}: ${stderr}`);
-          return fetch(`http://127.0.0.1:${localPort}/`).then((r) => r.text(), () => "");
-        }, { timeout: 15_000 })
+        .poll(
+          async () => {
+            if (tunnel.exitCode !== null) throw new Error(`ssh -L exited with ${tunnel.exitCode}: ${stderr}`);
+            return fetch(`http://127.0.0.1:${localPort}/`).then(
+              (r) => r.text(),
+              () => "",
+            );
+          },
+          { timeout: 15_000 },
+        )
         .toBe(body);
     } finally {
       tunnel.kill();
@@ -253,7 +278,11 @@ test.describe("key API: bad input", () => {
         expect(body).toEqual({ error: { code: "not_found", message: expect.any(String) } });
       }
       // The workspace's other routes answer the same way.
-      for (const [method, route] of [["get", ""], ["get", "/targets"], ["post", "/terminal/tickets"]] as const) {
+      for (const [method, route] of [
+        ["get", ""],
+        ["get", "/targets"],
+        ["post", "/terminal/tickets"],
+      ] as const) {
         const res = await request[method](`/api/workspaces/${id}${route}`, method === "post" ? { data: { targetId: "x" } } : {});
         expect(res.status(), `${method} ${id}${route}`).toBe(404);
         expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");

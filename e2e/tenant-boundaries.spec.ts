@@ -24,7 +24,12 @@ function keyscan(host: string, port: number): Promise<string[]> {
   return new Promise((resolve, reject) =>
     execFile("ssh-keyscan", ["-T", "5", "-p", String(port), host], (err, stdout) => {
       if (err && !stdout) return reject(err);
-      resolve(stdout.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(" ").slice(1).join(" ")));
+      resolve(
+        stdout
+          .split("\n")
+          .filter((l) => l && !l.startsWith("#"))
+          .map((l) => l.split(" ").slice(1).join(" ")),
+      );
     }),
   );
 }
@@ -51,15 +56,23 @@ async function attempt(who: APIRequestContext, ws: string, targetId: string) {
   h.ws.send(resizeFrame(80, 24));
   h.ws.send(inputFrame('echo __SHELL""_OK__\r'));
   await got.closed;
-  return { errors: jsonFrames(got.frames, FRAME.error), statuses: jsonFrames(got.frames, FRAME.status).filter((s) => s.state !== "connecting"), output: outputText(got.frames) };
+  return {
+    errors: jsonFrames(got.frames, FRAME.error),
+    statuses: jsonFrames(got.frames, FRAME.status).filter((s) => s.state !== "connecting"),
+    output: outputText(got.frames),
+  };
 }
 
 const st = { victimWs: "", attackerWs: "", victim: null as SshdTarget | null };
 
-test("the attack on the embedded target stops at registration: its address is loopback, refused with 400 naming host", async ({ request, playwright, workspace }) => {
+test("the attack on the embedded target stops at registration: its address is loopback, refused with 400 naming host", async ({
+  request,
+  playwright,
+  workspace,
+}) => {
   const local = await localTarget(request, workspace);
   expect(local.host).toBe("127.0.0.1");
-  const attacker = await addPerson(playwright, request, (await createWorkspace(request, "Throwaway for the attacker")), "member", "mallory");
+  const attacker = await addPerson(playwright, request, await createWorkspace(request, "Throwaway for the attacker"), "member", "mallory");
   st.attackerWs = await createWorkspace(attacker.request, "Mallory's workspace");
   for (const host of [local.host, "localhost", "127.0.0.1", "::1", "::ffff:127.0.0.1", "0.0.0.0", "169.254.169.254"]) {
     const reg = await register(attacker.request, st.attackerWs, { name: "not-yours", host, port: local.port });
@@ -71,16 +84,31 @@ test("the attack on the embedded target stops at registration: its address is lo
   await attacker.request.dispose();
 });
 
-test("the attack on another workspace's OpenSSH target gets no shell, and the victim's target still serves its own people", async ({ request, playwright, sshd, keyDir }) => {
+test("the attack on another workspace's OpenSSH target gets no shell, and the victim's target still serves its own people", async ({
+  request,
+  playwright,
+  sshd,
+  keyDir,
+}) => {
   // The victim: a workspace with a real sshd target set up as an operator would, and its key.
   st.victimWs = await createWorkspace(request, "Victim workspace");
   const reg = await register(request, st.victimWs, { name: "victim-box", host: "127.0.0.2", port: VICTIM_PORT });
   expect(reg.status).toBe(201);
-  const victim = sshd.target({ name: "victim", host: "127.0.0.2", port: VICTIM_PORT, conf: reg.body.install[CONF] as string, dropIn: reg.body.install[DROP_IN] as string });
+  const victim = sshd.target({
+    name: "victim",
+    host: "127.0.0.2",
+    port: VICTIM_PORT,
+    conf: reg.body.install[CONF] as string,
+    dropIn: reg.body.install[DROP_IN] as string,
+  });
   st.victim = victim;
   await victim.start();
   victim.startAgent();
-  await expect.poll(async () => ((await (await request.get(`/api/workspaces/${st.victimWs}/targets/${reg.body.target.id}`)).json()) as { status: string }).status, { timeout: 20_000 }).toBe("live");
+  await expect
+    .poll(async () => ((await (await request.get(`/api/workspaces/${st.victimWs}/targets/${reg.body.target.id}`)).json()) as { status: string }).status, {
+      timeout: 20_000,
+    })
+    .toBe("live");
   const keyRes = await request.post(`/api/workspaces/${st.victimWs}/key`);
   expect(keyRes.status()).toBe(200);
   const victimFingerprint = keyRes.headers()["x-key-fingerprint"]!;
@@ -90,12 +118,18 @@ test("the attack on another workspace's OpenSSH target gets no shell, and the vi
   // The login is in the victim's audit: which target, with which key (this sshd, 9.2,
   // cannot pass where the login came from: %C needs a newer one).
   await expect
-    .poll(async () => {
-      const { access } = (await (await request.get(`/api/workspaces/${st.victimWs}/audit`)).json()) as {
-        access: { kind: string; target: string; source: string | null; fingerprint: string | null; keyState: string | null; result: string }[];
-      };
-      return access.some((a) => a.kind === "key-lookup" && a.target === "victim-box" && a.fingerprint === victimFingerprint && a.keyState === "current" && a.result === "served");
-    }, { timeout: 10_000 })
+    .poll(
+      async () => {
+        const { access } = (await (await request.get(`/api/workspaces/${st.victimWs}/audit`)).json()) as {
+          access: { kind: string; target: string; source: string | null; fingerprint: string | null; keyState: string | null; result: string }[];
+        };
+        return access.some(
+          (a) =>
+            a.kind === "key-lookup" && a.target === "victim-box" && a.fingerprint === victimFingerprint && a.keyState === "current" && a.result === "served",
+        );
+      },
+      { timeout: 10_000 },
+    )
     .toBe(true);
 
   // The attacker, exactly as reported.
@@ -130,14 +164,22 @@ test("failures are not a port scanner: a closed port, a wrong host key and a ref
   const victimKeys = await keyscan("127.0.0.2", VICTIM_PORT);
   const cases = [
     { name: "closed-port", host: "127.0.0.3", port: await freePort("127.0.0.3"), hostKeys: victimKeys },
-    { name: "wrong-host-key", host: "127.0.0.2", port: VICTIM_PORT, hostKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnJ9R0Xg7N2z2r9w9A0Qe3v4yP5mX8fJk1L2qS3t4uV"] },
+    {
+      name: "wrong-host-key",
+      host: "127.0.0.2",
+      port: VICTIM_PORT,
+      hostKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnJ9R0Xg7N2z2r9w9A0Qe3v4yP5mX8fJk1L2qS3t4uV"],
+    },
     { name: "refused-login", host: "127.0.0.2", port: VICTIM_PORT, hostKeys: victimKeys },
   ];
   const seen: unknown[] = [];
   for (const c of cases) {
     const reg = await register(attacker, st.attackerWs, { name: c.name, host: c.host, port: c.port });
     expect(reg.status).toBe(201);
-    const boot = await attacker.post(`/api/targets/${reg.body.target.id}/boot`, { headers: { Authorization: `Bearer ${reg.body.token}` }, data: { bootId: c.name, port: c.port, hostKeys: c.hostKeys } });
+    const boot = await attacker.post(`/api/targets/${reg.body.target.id}/boot`, {
+      headers: { Authorization: `Bearer ${reg.body.token}` },
+      data: { bootId: c.name, port: c.port, hostKeys: c.hostKeys },
+    });
     expect(boot.status()).toBe(200);
     const r = await attempt(attacker, st.attackerWs, reg.body.target.id);
     seen.push({ errors: r.errors, statuses: r.statuses });

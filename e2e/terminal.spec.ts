@@ -75,12 +75,15 @@ test.describe("in-browser terminal", () => {
     await expect.poll(async () => (await termSize(page, tab)).cols).toBeLessThan(first.cols);
     let settled = await termSize(page, tab);
     await expect
-      .poll(async () => {
-        const now = await termSize(page, tab);
-        const same = now.cols === settled.cols && now.rows === settled.rows;
-        settled = now;
-        return same;
-      }, { intervals: [300] })
+      .poll(
+        async () => {
+          const now = await termSize(page, tab);
+          const same = now.cols === settled.cols && now.rows === settled.rows;
+          settled = now;
+          return same;
+        },
+        { intervals: [300] },
+      )
       .toBe(true);
     expect(settled.rows).toBeLessThan(first.rows);
     expect(await runAndRead(page, tab, "stty size")).toEqual([`${settled.rows} ${settled.cols}`]);
@@ -89,12 +92,15 @@ test.describe("in-browser terminal", () => {
     await page.setViewportSize({ width: 1400, height: 900 });
     await expect.poll(async () => (await termSize(page, tab)).cols).toBeGreaterThan(settled.cols);
     await expect
-      .poll(async () => {
-        const now = await termSize(page, tab);
-        const same = now.cols === settled.cols && now.rows === settled.rows;
-        settled = now;
-        return same;
-      }, { intervals: [300] })
+      .poll(
+        async () => {
+          const now = await termSize(page, tab);
+          const same = now.cols === settled.cols && now.rows === settled.rows;
+          settled = now;
+          return same;
+        },
+        { intervals: [300] },
+      )
       .toBe(true);
     expect(await runAndRead(page, tab, "stty size")).toEqual([`${settled.rows} ${settled.cols}`]);
   });
@@ -144,7 +150,11 @@ test.describe("in-browser terminal", () => {
     await waitLive(page);
     const tab = await activeTabId(page);
     // 1 MiB of base64 lines (the 10 MB paste is in lib/terminal/session.test.ts) (a canonical tty takes lines up to 4095 bytes), echoed back as typed text would be.
-    const block = (randomBytes(768 * 1024).toString("base64").replace(/(.{76})/g, "$1\n") + "\n").replace(/\n\n$/, "\n");
+    const block = (
+      randomBytes(768 * 1024)
+        .toString("base64")
+        .replace(/(.{76})/g, "$1\n") + "\n"
+    ).replace(/\n\n$/, "\n");
     const want = createHash("sha256").update(block).digest("hex");
     const file = `paste-${Date.now().toString(36)}.txt`;
     await run(page, tab, `cat > ${file}`);
@@ -305,7 +315,9 @@ test.describe("in-browser terminal", () => {
     await expect.poll(async () => tabIds(page)).toEqual([a]);
     const target = await localTarget(request, workspace);
     await expect
-      .poll(async () => (await request.post(`/api/workspaces/${workspace.id}/terminal/tickets`, { data: { targetId: target.id, sessionId: sessionB } })).status())
+      .poll(async () =>
+        (await request.post(`/api/workspaces/${workspace.id}/terminal/tickets`, { data: { targetId: target.id, sessionId: sessionB } })).status(),
+      )
       .toBe(404);
     const [pidB] = shellB!.split(":");
     await expect
@@ -380,7 +392,12 @@ test.describe("terminal WebSocket endpoint", () => {
       { name: "unknown type byte", send: (ws) => ws.send(Buffer.from([0x7f, 1, 2, 3])), code: "bad_frame", close: 1008 },
       { name: "resize with 0 columns", send: (ws) => ws.send(resizeFrame(0, 24)), code: "bad_size", close: 1008 },
       { name: "resize with 5000 columns", send: (ws) => ws.send(resizeFrame(5000, 24)), code: "bad_size", close: 1008 },
-      { name: "70 KiB frame", send: (ws) => ws.send(Buffer.concat([Buffer.from([FRAME.input]), Buffer.alloc(70 * 1024, 0x61)])), code: "frame_too_large", close: 1009 },
+      {
+        name: "70 KiB frame",
+        send: (ws) => ws.send(Buffer.concat([Buffer.from([FRAME.input]), Buffer.alloc(70 * 1024, 0x61)])),
+        code: "frame_too_large",
+        close: 1009,
+      },
       { name: "text frame", send: (ws) => ws.send("echo hi\r"), code: "bad_frame", close: 1008 },
     ];
     for (const c of cases) {

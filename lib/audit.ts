@@ -113,7 +113,10 @@ export async function workspaceAudit(
     .where(eq(sshAccess.workspaceId, workspaceId))
     .orderBy(desc(sshAccess.at))
     .limit(limit);
-  const keys = await db.select({ fingerprint: workspaceKeys.fingerprint, revokedAt: workspaceKeys.revokedAt }).from(workspaceKeys).where(eq(workspaceKeys.workspaceId, workspaceId));
+  const keys = await db
+    .select({ fingerprint: workspaceKeys.fingerprint, revokedAt: workspaceKeys.revokedAt })
+    .from(workspaceKeys)
+    .where(eq(workspaceKeys.workspaceId, workspaceId));
   const keyState = (fp: string | null) => {
     const k = fp ? keys.find((x) => x.fingerprint === fp) : undefined;
     return k ? (k.revokedAt ? "revoked" : "current") : null;

@@ -4,9 +4,7 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { singleton } from "./global";
 
-const onOff = z
-  .enum(["on", "off", "true", "false", "1", "0"])
-  .transform((v) => v === "on" || v === "true" || v === "1");
+const onOff = z.enum(["on", "off", "true", "false", "1", "0"]).transform((v) => v === "on" || v === "true" || v === "1");
 
 const portNumber = z.coerce.number().int().min(1).max(65535);
 
@@ -27,7 +25,10 @@ const seconds = z.coerce.number().min(0);
 /** Comma-separated CIDRs (a bare address counts as a /32 or /128). */
 const cidrList = z.string().transform((v, ctx) => {
   const out: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
-  for (const item of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const item of v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     try {
       const cidr = item.includes("/") ? item : `${item}/${ipaddr.parse(item).kind() === "ipv4" ? 32 : 128}`;
       out.push(ipaddr.parseCIDR(cidr));
@@ -65,9 +66,17 @@ const schema = z.object({
   MESHIA_ALLOWED_ORIGINS: z.string().optional(),
   MESHIA_TRUST_PROXY: onOff.default(false),
   MESHIA_SESSION_GRACE: seconds.default(300),
-  MESHIA_RESUME_BUFFER: z.coerce.number().int().min(4096).default(1024 * 1024),
+  MESHIA_RESUME_BUFFER: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .default(1024 * 1024),
   // At least one input frame (64 KiB), so that one paste frame alone never trips it.
-  MESHIA_TERMINAL_INPUT_CAP: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
+  MESHIA_TERMINAL_INPUT_CAP: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(4 * 1024 * 1024),
   MESHIA_IDLE_TIMEOUT: seconds.default(0),
   MESHIA_TICKET_TTL: seconds.default(30),
   MESHIA_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).default(20),

@@ -117,7 +117,11 @@ export class LeaderElection {
     } catch (err) {
       const c = this.client;
       if (c) await this.lost(c);
-      else this.opts.log.warn({ err: err instanceof Error ? err.message : String(err), name: this.opts.name }, "leader election could not reach the database; retrying");
+      else
+        this.opts.log.warn(
+          { err: err instanceof Error ? err.message : String(err), name: this.opts.name },
+          "leader election could not reach the database; retrying",
+        );
     }
   }
 

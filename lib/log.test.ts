@@ -7,7 +7,10 @@ import { serializeError, withoutParams } from "./log";
 describe("error logging", () => {
   it("never writes a failed query's parameters (message, stack, params, detail)", () => {
     const keyHash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-    const cause = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: "22021", detail: `Key (hash)=(${keyHash}) already exists.` });
+    const cause = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+      code: "22021",
+      detail: `Key (hash)=(${keyHash}) already exists.`,
+    });
     const err = new DrizzleQueryError('insert into "apikey" ("name", "key") values ($1, $2)', ["bad\u0000name", keyHash], cause);
     expect(err.message).toContain(keyHash); // what used to be logged
 

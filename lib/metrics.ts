@@ -12,7 +12,11 @@ function create() {
     registry,
     sessionsOpen: new Gauge({ name: "meshia_terminal_sessions_open", help: "Terminal sessions held by this instance.", registers: [registry] }),
     sessionsOpened: new Counter({ name: "meshia_terminal_sessions_opened_total", help: "Terminal sessions whose shell opened.", registers: [registry] }),
-    sessionsFailed: new Counter({ name: "meshia_terminal_sessions_unreachable_total", help: "Terminal sessions whose target could not be reached.", registers: [registry] }),
+    sessionsFailed: new Counter({
+      name: "meshia_terminal_sessions_unreachable_total",
+      help: "Terminal sessions whose target could not be reached.",
+      registers: [registry],
+    }),
     terminalBytes: new Counter({
       name: "meshia_terminal_bytes_total",
       help: "Bytes through terminal sessions, by direction (in: typed, out: output).",
@@ -45,7 +49,12 @@ function create() {
       registers: [registry],
     }),
     databaseOutages: new Counter({ name: "meshia_database_outages_total", help: "Times the database became unreachable.", registers: [registry] }),
-    limitsHit: new Counter({ name: "meshia_limits_hit_total", help: "Requests refused by a limit, by limit.", labelNames: ["limit"] as const, registers: [registry] }),
+    limitsHit: new Counter({
+      name: "meshia_limits_hit_total",
+      help: "Requests refused by a limit, by limit.",
+      labelNames: ["limit"] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -48,7 +48,12 @@ export async function roleIn(db: Db, workspaceId: string, userId: string): Promi
 }
 
 function slugFor(name: string): string {
-  const base = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "workspace";
+  const base =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 40) || "workspace";
   return `${base}-${randomBytes(4).toString("hex")}`;
 }
 
@@ -62,7 +67,10 @@ export async function ensureDefaultWorkspace(db: Db): Promise<Workspace> {
 /** Creates a workspace; with an owner, that user becomes its first member. */
 export async function createWorkspace(db: Db, input: { name: string; ownerId?: string | null; actor?: string | null }): Promise<Workspace> {
   return db.transaction(async (tx) => {
-    const [created] = await tx.insert(workspaces).values({ name: input.name, slug: slugFor(input.name), createdAt: new Date() }).returning();
+    const [created] = await tx
+      .insert(workspaces)
+      .values({ name: input.name, slug: slugFor(input.name), createdAt: new Date() })
+      .returning();
     if (!created) throw new Error("workspace insert returned nothing");
     if (input.ownerId) await tx.insert(member).values({ organizationId: created.id, userId: input.ownerId, role: "owner", createdAt: new Date() });
     await audit(tx, { workspaceId: created.id, actor: input.actor ?? input.ownerId ?? null, action: "workspace.created", detail: { name: created.name } });
@@ -110,7 +118,13 @@ export async function removeMember(db: Db, workspaceId: string, userId: string, 
     const tokens = (await tx.select({ id: apikey.id, name: apikey.name, metadata: apikey.metadata }).from(apikey).where(eq(apikey.referenceId, userId))).filter(
       (t) => tokenWorkspace(t.metadata) === workspaceId,
     );
-    if (tokens.length) await tx.delete(apikey).where(inArray(apikey.id, tokens.map((t) => t.id)));
+    if (tokens.length)
+      await tx.delete(apikey).where(
+        inArray(
+          apikey.id,
+          tokens.map((t) => t.id),
+        ),
+      );
     await audit(tx, { workspaceId, actor, action: "member.removed", detail: { userId, tokensRevoked: tokens.length } });
     for (const t of tokens) await audit(tx, { workspaceId, actor, action: "token.revoked", detail: { tokenId: t.id, name: t.name, reason: "member removed" } });
     return { tokenIds: tokens.map((t) => t.id) };

@@ -19,6 +19,12 @@ for (const file of process.argv.slice(2)) {
     failed += report.numFailedTests ?? 0;
     // A file that failed before any of its tests ran (import error, failing hook) counts once.
     failed += report.testResults.filter((s) => s.status === "failed" && !s.assertionResults?.some((a) => a.status === "failed")).length;
+  } else if (Array.isArray(report.checks)) {
+    // scripts/test.sh's static checks (lint, format): one each
+    for (const c of report.checks) {
+      if (c.ok) passed++;
+      else failed++;
+    }
   } else if (report.stats) {
     // Playwright
     passed += report.stats.expected ?? 0;

@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1
 mkdir -p .tmp
-rm -f .tmp/vitest-results.json .tmp/e2e-results.json
+rm -f .tmp/vitest-results.json .tmp/e2e-results.json .tmp/static-results.json
 
 status=0
 scripts/ensure-system-deps.sh || status=1
@@ -22,6 +22,12 @@ if [ "$(id -u)" -eq 0 ] && getent passwd mesh >/dev/null 2>&1; then
   else echo "== the OS user mesh is in use (another run on this machine?): kept" >&2; fi
 fi
 
+echo "== lint (ESLint) and format (Prettier)"
+lint=true; format=true
+npx eslint . || { lint=false; status=1; }
+npx prettier --check --log-level warn . || { format=false; status=1; echo "run: npx prettier --write ." >&2; }
+echo "{\"checks\":[{\"name\":\"eslint\",\"ok\":$lint},{\"name\":\"prettier\",\"ok\":$format}]}" >.tmp/static-results.json
+
 echo "== unit and integration tests${DATABASE_URL:+ (PGlite and Postgres)}"
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-results.json || status=1
 
@@ -35,5 +41,5 @@ else
   status=1
 fi
 
-node scripts/test-summary.mjs .tmp/vitest-results.json .tmp/e2e-results.json || status=1
+node scripts/test-summary.mjs .tmp/static-results.json .tmp/vitest-results.json .tmp/e2e-results.json || status=1
 exit $status

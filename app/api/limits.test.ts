@@ -39,11 +39,24 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
   let workspaceId = "";
   let setupToken = "";
 
-  const call = async (route: Route, method: "POST" | "GET", url: string, params: Record<string, string>, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (
+    route: Route,
+    method: "POST" | "GET",
+    url: string,
+    params: Record<string, string>,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const res = await route[method](
       new Request(`${ORIGIN}${url}`, {
         method,
-        headers: { host: "127.0.0.1:3000", origin: ORIGIN, ...(cookie ? { cookie } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+        headers: {
+          host: "127.0.0.1:3000",
+          origin: ORIGIN,
+          ...(cookie ? { cookie } : {}),
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          ...headers,
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       }),
       { params: Promise.resolve(params) },
@@ -66,7 +79,12 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
     const base = loadConfig();
     setSingleton("config", {
       ...base,
-      auth: { ...base.auth, keygenRate: { max: 100, windowSeconds: 60 }, keygenUserRate: { max: 3, windowSeconds: 60 }, workspaceCreateRate: { max: 2, windowSeconds: 60 } },
+      auth: {
+        ...base.auth,
+        keygenRate: { max: 100, windowSeconds: 60 },
+        keygenUserRate: { max: 3, windowSeconds: 60 },
+        workspaceCreateRate: { max: 2, windowSeconds: 60 },
+      },
     });
     for (const name of ["keygen", "keygen-user", "workspace-create"]) clearSingleton(`rate:${name}`);
     setupToken = (await issueSetupToken(handle.db))!;
@@ -78,15 +96,30 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
 
   it("setup: a hostile name is refused before the link is used, and the link still works", async () => {
     for (const [, name] of HOSTILE) {
-      const r = await call(setupRoute as unknown as Route, "POST", "/api/setup", {}, { token: setupToken, name, email: "owner@example.com", password: PASSWORD });
+      const r = await call(
+        setupRoute as unknown as Route,
+        "POST",
+        "/api/setup",
+        {},
+        { token: setupToken, name, email: "owner@example.com", password: PASSWORD },
+      );
       expect(r.status).toBe(400);
       expect(r.json.error?.code).toBe("invalid_field");
       expect(r.json.error?.message).toMatch(/^name: /);
     }
-    const ok = await call(setupRoute as unknown as Route, "POST", "/api/setup", {}, { token: setupToken, name: "Olivia", email: "owner@example.com", password: PASSWORD });
+    const ok = await call(
+      setupRoute as unknown as Route,
+      "POST",
+      "/api/setup",
+      {},
+      { token: setupToken, name: "Olivia", email: "owner@example.com", password: PASSWORD },
+    );
     expect(ok.status).toBe(201);
     workspaceId = ok.json.workspaceId as string;
-    cookie = ok.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    cookie = ok.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
   });
 
   it.each(HOSTILE)("refuses %s in workspace, token, target and account names with 400 naming the field", async (_what, name) => {
@@ -101,7 +134,11 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
       expect(r.json.error?.message).toMatch(/^name: name must not contain control characters/);
     }
     const [owner] = await handle.db.select().from(user).limit(1);
-    const inv = await invite(handle.db, { id: workspaceId, name: "W" } as Parameters<typeof invite>[1], { email: `x${Math.random().toString(36).slice(2)}@example.com`, role: "member", inviterId: owner!.id });
+    const inv = await invite(handle.db, { id: workspaceId, name: "W" } as Parameters<typeof invite>[1], {
+      email: `x${Math.random().toString(36).slice(2)}@example.com`,
+      role: "member",
+      inviterId: owner!.id,
+    });
     const saved = cookie;
     cookie = ""; // a new person accepting: the name is theirs to choose
     const r = await call(acceptRoute as unknown as Route, "POST", `/api/invitations/${inv.id}/accept`, { invitationId: inv.id }, { name, password: PASSWORD });

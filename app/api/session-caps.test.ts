@@ -28,7 +28,11 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
   let owner = { id: "", cookie: "" };
   let mia = { id: "", cookie: "" };
   const savedConfig = config();
-  const cookieOf = (h: Headers) => h.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const cookieOf = (h: Headers) =>
+    h
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
 
   const ticket = async (cookie: string, body: Record<string, unknown> = { targetId }) => {
     const res = await ticketsRoute.POST(
@@ -39,7 +43,11 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
       }),
       { params: Promise.resolve({ workspaceId: ws }) },
     );
-    return { status: res.status, retryAfter: res.headers.get("Retry-After"), body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string; details?: Record<string, unknown> } } };
+    return {
+      status: res.status,
+      retryAfter: res.headers.get("Retry-After"),
+      body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string; details?: Record<string, unknown> } },
+    };
   };
   /** A session held by this instance for `userId` (its SSH side is not the point here). */
   const holdSession = (userId: string) =>
@@ -62,7 +70,11 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
     const setup = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
     ws = setup.workspaceId;
     owner = { id: (await auth.api.getSession({ headers: new Headers({ cookie: cookieOf(setup.headers) }) }))!.user.id, cookie: cookieOf(setup.headers) };
-    const inv = await invite(handle.db, { id: ws, name: "W" } as Parameters<typeof invite>[1], { email: "mia@example.com", role: "member", inviterId: owner.id });
+    const inv = await invite(handle.db, { id: ws, name: "W" } as Parameters<typeof invite>[1], {
+      email: "mia@example.com",
+      role: "member",
+      inviterId: owner.id,
+    });
     await acceptInvitation(handle.db, auth, inv.id, { newAccount: { name: "Mia", password: PASSWORD } });
     const signed = await auth.api.signInEmail({ body: { email: "mia@example.com", password: PASSWORD }, returnHeaders: true });
     mia = { id: signed.response.user.id, cookie: cookieOf(signed.headers) };

@@ -103,13 +103,26 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
   let owner = { id: "", cookie: "" };
   let attacker = { id: "", cookie: "" };
 
-  const cookieOf = (h: Headers) => h.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-  const call = async (route: Route, method: "GET" | "POST" | "DELETE", url: string, params: Record<string, string>, init: { headers?: Record<string, string>; body?: unknown } = {}) => {
+  const cookieOf = (h: Headers) =>
+    h
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
+  const call = async (
+    route: Route,
+    method: "GET" | "POST" | "DELETE",
+    url: string,
+    params: Record<string, string>,
+    init: { headers?: Record<string, string>; body?: unknown } = {},
+  ) => {
     const headers: Record<string, string> = { host: new URL(origin).host, ...init.headers };
     if (init.body !== undefined) headers["content-type"] = "application/json";
-    const res = await route[method](new Request(`${origin}${url}`, { method, headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) }), {
-      params: Promise.resolve(params),
-    });
+    const res = await route[method](
+      new Request(`${origin}${url}`, { method, headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) }),
+      {
+        params: Promise.resolve(params),
+      },
+    );
     const text = await res.text();
     let body: unknown = text;
     try {
@@ -189,24 +202,38 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     expect(t.status).toBe(200);
     const run = await terminalRun(socketUrl(t.body.ticket as string), { cookie: owner.cookie }, origin, ['echo __SHELL""_OK__\r']);
     expect(run.output).toContain("__SHELL_OK__");
-    await sessionRegistry().get(t.body.sessionId as string)?.close("done");
+    await sessionRegistry()
+      .get(t.body.sessionId as string)
+      ?.close("done");
   });
 
   it("a target registered at another workspace's target's address, with its host key pinned, gets no shell: the bridge credential is that target's own", async () => {
     const wsMallory = (await createWorkspace(handle.db, { name: "Mallory's", ownerId: attacker.id })).id;
-    const reg = await call(targetsRoute as unknown as Route, "POST", `/api/workspaces/${wsMallory}/targets`, { workspaceId: wsMallory }, {
-      headers: { cookie: attacker.cookie },
-      body: { name: "not-yours", host: "127.0.0.2", port: victimTarget.port },
-    });
+    const reg = await call(
+      targetsRoute as unknown as Route,
+      "POST",
+      `/api/workspaces/${wsMallory}/targets`,
+      { workspaceId: wsMallory },
+      {
+        headers: { cookie: attacker.cookie },
+        body: { name: "not-yours", host: "127.0.0.2", port: victimTarget.port },
+      },
+    );
     expect(reg.status, JSON.stringify(reg.body)).toBe(201);
     const targetId = (reg.body.target as { id: string }).id;
     // One ssh-keyscan is all it takes to pin the victim's host key.
     const hostKeys = await sshKeyscan("127.0.0.2", victimTarget.port);
     expect(hostKeys.length).toBeGreaterThan(0);
-    const boot = await call(bootRoute as unknown as Route, "POST", `/api/targets/${targetId}/boot`, { targetId }, {
-      headers: { authorization: `Bearer ${reg.body.token as string}` },
-      body: { bootId: "stolen-boot", port: victimTarget.port, hostKeys },
-    });
+    const boot = await call(
+      bootRoute as unknown as Route,
+      "POST",
+      `/api/targets/${targetId}/boot`,
+      { targetId },
+      {
+        headers: { authorization: `Bearer ${reg.body.token as string}` },
+        body: { bootId: "stolen-boot", port: victimTarget.port, hostKeys },
+      },
+    );
     expect(boot.status, JSON.stringify(boot.body)).toBe(200);
     const t = await ticket(wsMallory, targetId, { cookie: attacker.cookie });
     expect(t.status).toBe(200);
@@ -221,18 +248,41 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     const own = Object.values(os.networkInterfaces())
       .flat()
       .find((a) => a && !a.internal && a.family === "IPv4")?.address;
-    const hosts = ["127.0.0.1", "127.0.0.9", "localhost", "api.localhost", "::1", "::ffff:127.0.0.1", "0.0.0.0", "169.254.169.254", "fe80::1", ...(own ? [own] : [])];
+    const hosts = [
+      "127.0.0.1",
+      "127.0.0.9",
+      "localhost",
+      "api.localhost",
+      "::1",
+      "::ffff:127.0.0.1",
+      "0.0.0.0",
+      "169.254.169.254",
+      "fe80::1",
+      ...(own ? [own] : []),
+    ];
     for (const host of hosts) {
-      const res = await call(targetsRoute as unknown as Route, "POST", `/api/workspaces/${wsMallory}/targets`, { workspaceId: wsMallory }, {
-        headers: { cookie: attacker.cookie },
-        body: { name: "probe", host, port: 22 },
-      });
+      const res = await call(
+        targetsRoute as unknown as Route,
+        "POST",
+        `/api/workspaces/${wsMallory}/targets`,
+        { workspaceId: wsMallory },
+        {
+          headers: { cookie: attacker.cookie },
+          body: { name: "probe", host, port: 22 },
+        },
+      );
       expect(res.status, `${host}: ${JSON.stringify(res.body)}`).toBe(400);
       expect(res.body.error?.message, host).toMatch(/^host: /);
       expect(JSON.stringify(res.body.error?.details), host).toContain('"field":"host"');
     }
     // Nothing was stored for any of them.
-    const list = await call(targetsRoute as unknown as Route, "GET", `/api/workspaces/${wsMallory}/targets`, { workspaceId: wsMallory }, { headers: { cookie: attacker.cookie } });
+    const list = await call(
+      targetsRoute as unknown as Route,
+      "GET",
+      `/api/workspaces/${wsMallory}/targets`,
+      { workspaceId: wsMallory },
+      { headers: { cookie: attacker.cookie } },
+    );
     expect(list.body.targets).toEqual([]);
   });
 
@@ -253,16 +303,28 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     ];
     const errors: unknown[] = [];
     for (const c of cases) {
-      const reg = await call(targetsRoute as unknown as Route, "POST", `/api/workspaces/${wsMallory}/targets`, { workspaceId: wsMallory }, {
-        headers: { cookie: attacker.cookie },
-        body: { name: c.name, host: c.host, port: c.port },
-      });
+      const reg = await call(
+        targetsRoute as unknown as Route,
+        "POST",
+        `/api/workspaces/${wsMallory}/targets`,
+        { workspaceId: wsMallory },
+        {
+          headers: { cookie: attacker.cookie },
+          body: { name: c.name, host: c.host, port: c.port },
+        },
+      );
       expect(reg.status).toBe(201);
       const id = (reg.body.target as { id: string }).id;
-      await call(bootRoute as unknown as Route, "POST", `/api/targets/${id}/boot`, { targetId: id }, {
-        headers: { authorization: `Bearer ${reg.body.token as string}` },
-        body: { bootId: `b-${c.name}`, port: c.port, hostKeys: c.hostKeys },
-      });
+      await call(
+        bootRoute as unknown as Route,
+        "POST",
+        `/api/targets/${id}/boot`,
+        { targetId: id },
+        {
+          headers: { authorization: `Bearer ${reg.body.token as string}` },
+          body: { bootId: `b-${c.name}`, port: c.port, hostKeys: c.hostKeys },
+        },
+      );
       const t = await ticket(wsMallory, id, { cookie: attacker.cookie });
       const run = await terminalRun(socketUrl(t.body.ticket as string), { cookie: attacker.cookie }, origin);
       const shown = run.frames.filter((f) => f.type === "error" || (f.type === "status" && f.state !== "connecting"));
@@ -291,7 +353,9 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     const t3 = await ticket(wsA, victimTargetId, { authorization: `Bearer ${tokenA.token}` });
     const ok = await terminalRun(socketUrl(t3.body.ticket as string), { authorization: `Bearer ${tokenA.token}` }, origin, ['echo __SHELL""_OK__\r']);
     expect(ok.output).toContain("__SHELL_OK__");
-    await sessionRegistry().get(t3.body.sessionId as string)?.close("done");
+    await sessionRegistry()
+      .get(t3.body.sessionId as string)
+      ?.close("done");
   });
 
   it("removing a member revokes their API tokens for that workspace: invited again, the old token stays dead", async () => {
@@ -299,43 +363,87 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     const m = await newPerson(ws, "mia@example.com", "member");
     const tok = await createToken(handle.db, auth, { userId: m.id, workspaceId: wsA, name: "mia's" });
     const asToken = { authorization: `Bearer ${tok.token}` };
-    expect((await call(targetsRoute as unknown as Route, "GET", `/api/workspaces/${wsA}/targets`, { workspaceId: wsA }, { headers: asToken })).status).toBe(200);
-    const removed = await call(membersRoute as unknown as Route, "DELETE", `/api/workspaces/${wsA}/members/${m.id}`, { workspaceId: wsA, userId: m.id }, {
-      headers: { cookie: owner.cookie },
-    });
+    expect((await call(targetsRoute as unknown as Route, "GET", `/api/workspaces/${wsA}/targets`, { workspaceId: wsA }, { headers: asToken })).status).toBe(
+      200,
+    );
+    const removed = await call(
+      membersRoute as unknown as Route,
+      "DELETE",
+      `/api/workspaces/${wsA}/members/${m.id}`,
+      { workspaceId: wsA, userId: m.id },
+      {
+        headers: { cookie: owner.cookie },
+      },
+    );
     expect(removed.status).toBe(204);
     const again = await invite(handle.db, ws as Parameters<typeof invite>[1], { email: "mia@example.com", role: "member", inviterId: owner.id });
     await acceptInvitation(handle.db, auth, again.id, { userId: m.id, email: "mia@example.com" });
-    expect((await call(targetsRoute as unknown as Route, "GET", `/api/workspaces/${wsA}/targets`, { workspaceId: wsA }, { headers: m.cookie ? { cookie: m.cookie } : {} })).status).toBe(200);
-    expect((await call(targetsRoute as unknown as Route, "GET", `/api/workspaces/${wsA}/targets`, { workspaceId: wsA }, { headers: asToken })).status).toBe(401);
+    expect(
+      (
+        await call(
+          targetsRoute as unknown as Route,
+          "GET",
+          `/api/workspaces/${wsA}/targets`,
+          { workspaceId: wsA },
+          { headers: m.cookie ? { cookie: m.cookie } : {} },
+        )
+      ).status,
+    ).toBe(200);
+    expect((await call(targetsRoute as unknown as Route, "GET", `/api/workspaces/${wsA}/targets`, { workspaceId: wsA }, { headers: asToken })).status).toBe(
+      401,
+    );
   });
 
   it("a Host header that does not name this server never reaches an install command or an invitation link", async () => {
     const hostile = ['x"$(touch${IFS}/tmp/pwned)"', "evil.example", "evil.example:3000", "127.0.0.1:3000 evil"];
     for (const host of hostile) {
-      const reg = await call(targetsRoute as unknown as Route, "POST", `/api/workspaces/${wsA}/targets`, { workspaceId: wsA }, {
-        headers: { cookie: owner.cookie, host },
-        body: { name: "hosty", host: "192.0.2.50", port: 22 },
-      });
+      const reg = await call(
+        targetsRoute as unknown as Route,
+        "POST",
+        `/api/workspaces/${wsA}/targets`,
+        { workspaceId: wsA },
+        {
+          headers: { cookie: owner.cookie, host },
+          body: { name: "hosty", host: "192.0.2.50", port: 22 },
+        },
+      );
       expect(reg.status, host).toBe(400);
       expect(reg.body.error?.message, host).toMatch(/MESHIA_PUBLIC_URL/);
       expect(JSON.stringify(reg.body), host).not.toContain("evil.example");
       expect(JSON.stringify(reg.body), host).not.toContain("pwned");
-      const inv = await call(invitationsRoute as unknown as Route, "POST", `/api/workspaces/${wsA}/invitations`, { workspaceId: wsA }, {
-        headers: { cookie: owner.cookie, host },
-        body: { email: "hostile@example.com" },
-      });
+      const inv = await call(
+        invitationsRoute as unknown as Route,
+        "POST",
+        `/api/workspaces/${wsA}/invitations`,
+        { workspaceId: wsA },
+        {
+          headers: { cookie: owner.cookie, host },
+          body: { email: "hostile@example.com" },
+        },
+      );
       expect(inv.status, host).toBe(400);
       expect(JSON.stringify(inv.body), host).not.toContain("evil.example");
     }
     // Nothing was registered by the refused requests.
-    const list = await call(targetsRoute as unknown as Route, "GET", `/api/workspaces/${wsA}/targets`, { workspaceId: wsA }, { headers: { cookie: owner.cookie } });
+    const list = await call(
+      targetsRoute as unknown as Route,
+      "GET",
+      `/api/workspaces/${wsA}/targets`,
+      { workspaceId: wsA },
+      { headers: { cookie: owner.cookie } },
+    );
     expect((list.body.targets as { name: string }[]).some((t) => t.name === "hosty")).toBe(false);
     // A Host that names this server is used as given.
-    const ok = await call(targetsRoute as unknown as Route, "POST", `/api/workspaces/${wsA}/targets`, { workspaceId: wsA }, {
-      headers: { cookie: owner.cookie },
-      body: { name: "hosty", host: "192.0.2.50", port: 22 },
-    });
+    const ok = await call(
+      targetsRoute as unknown as Route,
+      "POST",
+      `/api/workspaces/${wsA}/targets`,
+      { workspaceId: wsA },
+      {
+        headers: { cookie: owner.cookie },
+        body: { name: "hosty", host: "192.0.2.50", port: 22 },
+      },
+    );
     expect(ok.status).toBe(201);
     expect(JSON.stringify(ok.body.install)).toContain(`MESHIA_URL=${origin}\\n`);
   });
@@ -368,7 +476,9 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     const t2 = await ticket(wsA, victimTargetId, { cookie: owner.cookie });
     const ok = await terminalRun(socketUrl(t2.body.ticket as string), { cookie: owner.cookie }, origin, ['echo __SHELL""_OK__\r']);
     expect(ok.output).toContain("__SHELL_OK__");
-    await sessionRegistry().get(t2.body.sessionId as string)?.close("done");
+    await sessionRegistry()
+      .get(t2.body.sessionId as string)
+      ?.close("done");
   });
 
   it("session tokens appear in no JSON body: sign-in and get-session answer without them, and the cookie still works", async () => {
@@ -387,7 +497,9 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     const signInBody = await signIn.text();
     expect(signInBody).not.toContain(sessionToken);
     expect(signInBody).not.toMatch(/"token"/);
-    const session = await route.GET(new Request(`${origin}/api/auth/get-session`, { headers: { cookie, host: new URL(origin).host } }), { params: Promise.resolve({}) });
+    const session = await route.GET(new Request(`${origin}/api/auth/get-session`, { headers: { cookie, host: new URL(origin).host } }), {
+      params: Promise.resolve({}),
+    });
     expect(session.status).toBe(200);
     const sessionBody = await session.text();
     expect(JSON.parse(sessionBody).user.email).toBe("owner@example.com");

@@ -89,7 +89,13 @@ export function summarizeProfile(file: string, top = 20, focus?: string): Profil
   return {
     windowMs: ((times[to] ?? 0) - (times[from] ?? 0)) / 1000,
     totalMs: total,
-    functions: [...fn.values()].sort((a, b) => b.ms - a.ms).slice(0, top).map((f) => ({ ...f, share: f.ms / total })),
-    modules: [...mod.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([module, ms]) => ({ module, ms, share: ms / total })),
+    functions: [...fn.values()]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((f) => ({ ...f, share: f.ms / total })),
+    modules: [...mod.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([module, ms]) => ({ module, ms, share: ms / total })),
   };
 }

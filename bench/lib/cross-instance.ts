@@ -114,7 +114,9 @@ class HopShell implements Shell {
   }
 
   async close(): Promise<void> {
-    await fetch(`${this.owner}/api/workspaces/${this.api.workspaceId}/terminal/sessions/${this.sessionId}`, { method: "DELETE", headers: this.api.auth }).catch(() => undefined);
+    await fetch(`${this.owner}/api/workspaces/${this.api.workspaceId}/terminal/sessions/${this.sessionId}`, { method: "DELETE", headers: this.api.auth }).catch(
+      () => undefined,
+    );
     await this.detach().catch(() => undefined);
   }
 }
@@ -131,7 +133,12 @@ async function ticket(api: Api, base: string, extra: { sessionId?: string }): Pr
 
 /** `mebibytes` of base64 text in 76-column lines: what `cat` sends through the pty. */
 function writeBase64File(file: string, mebibytes: number): void {
-  const block = (randomBytes(57 * 1024).toString("base64").match(/.{1,76}/g) ?? []).join("\n") + "\n";
+  const block =
+    (
+      randomBytes(57 * 1024)
+        .toString("base64")
+        .match(/.{1,76}/g) ?? []
+    ).join("\n") + "\n";
   const copies = Math.ceil((mebibytes * 1048576) / block.length);
   writeFileSync(file, block.repeat(copies).slice(0, mebibytes * 1048576));
 }
@@ -188,7 +195,15 @@ export async function crossInstancePhase(opts: CrossInstanceOptions): Promise<Cr
   const hopCpuPerMiB: number[] = [];
   for (let r = 0; r < opts.rounds; r++) {
     const res: Record<string, { mibps: number; bytes: number; ms: number; bCpu: number }> = {};
-    for (const [name, shell] of r % 2 ? ([["hop", hop], ["direct", direct]] as const) : ([["direct", direct], ["hop", hop]] as const)) {
+    for (const [name, shell] of r % 2
+      ? ([
+          ["hop", hop],
+          ["direct", direct],
+        ] as const)
+      : ([
+          ["direct", direct],
+          ["hop", hop],
+        ] as const)) {
       const cpu0 = procCpuSeconds(cluster.b.pid);
       const x = await runUntilMarker(shell, `cat ${dataFile}`, 600_000);
       res[name] = { mibps: x.bytes / 1048576 / (x.ms / 1000), bytes: x.bytes, ms: x.ms, bCpu: procCpuSeconds(cluster.b.pid) - cpu0 };
@@ -199,7 +214,9 @@ export async function crossInstancePhase(opts: CrossInstanceOptions): Promise<Cr
     h.push(rh.mibps);
     ratios.push(rh.mibps / rd.mibps);
     hopCpuPerMiB.push((rh.bCpu * 1000) / (rh.bytes / 1048576));
-    console.log(`  round ${r + 1}: direct ${rd.mibps.toFixed(1)} MiB/s (${mib(rd.bytes, 1)} in ${ms(rd.ms, 0)})  proxied ${rh.mibps.toFixed(1)} MiB/s (${mib(rh.bytes, 1)} in ${ms(rh.ms, 0)}, B cpu ${rh.bCpu.toFixed(2)} s)  ratio ${(rh.mibps / rd.mibps).toFixed(2)}`);
+    console.log(
+      `  round ${r + 1}: direct ${rd.mibps.toFixed(1)} MiB/s (${mib(rd.bytes, 1)} in ${ms(rd.ms, 0)})  proxied ${rh.mibps.toFixed(1)} MiB/s (${mib(rh.bytes, 1)} in ${ms(rh.ms, 0)}, B cpu ${rh.bCpu.toFixed(2)} s)  ratio ${(rh.mibps / rd.mibps).toFixed(2)}`,
+    );
   }
   const ratio = median(ratios);
 

@@ -194,7 +194,10 @@ export async function bootstrapOwnerSession(base: string, setupToken: string): P
   });
   if (!setup.ok) throw new Error(`setup: ${setup.status} ${await setup.text()}`);
   const { workspaceId } = (await setup.json()) as { workspaceId: string };
-  const cookie = setup.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const cookie = setup.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   const tok = await fetch(`${base}/api/workspaces/${workspaceId}/tokens`, {
     method: "POST",
     headers: { "content-type": "application/json", cookie },

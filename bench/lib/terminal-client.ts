@@ -58,7 +58,10 @@ export class BridgeShell implements Shell {
       body: JSON.stringify({ targetId }),
     });
     // The socket must come from the ticket's holder: the same API token.
-    const ws = new WebSocket(`${base.replace(/^http/, "ws")}${t.path}?ticket=${encodeURIComponent(t.ticket)}`, { perMessageDeflate: false, headers: authFor(base) });
+    const ws = new WebSocket(`${base.replace(/^http/, "ws")}${t.path}?ticket=${encodeURIComponent(t.ticket)}`, {
+      perMessageDeflate: false,
+      headers: authFor(base),
+    });
     ws.binaryType = "nodebuffer";
     const shell = new BridgeShell(ws, t.sessionId, base, workspaceId);
     await new Promise<void>((resolve, reject) => {
@@ -111,7 +114,9 @@ export class BridgeShell implements Shell {
   }
 
   private async doClose(): Promise<void> {
-    await fetch(`${this.base}/api/workspaces/${this.workspaceId}/terminal/sessions/${this.sessionId}`, { method: "DELETE", headers: authFor(this.base) }).catch(() => undefined);
+    await fetch(`${this.base}/api/workspaces/${this.workspaceId}/terminal/sessions/${this.sessionId}`, { method: "DELETE", headers: authFor(this.base) }).catch(
+      () => undefined,
+    );
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       const closed = new Promise<void>((r) => this.ws.once("close", () => r()));
       this.ws.close();

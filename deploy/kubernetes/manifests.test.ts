@@ -71,11 +71,15 @@ const SECRET_ENV = ["DATABASE_URL", "MESHIA_AUTH_SECRET", "MESHIA_BRIDGE_SECRET"
 function secretProblems(docs: Manifest[]): string[] {
   const out: string[] = [];
   for (const d of docs) if (d.kind === "Secret") out.push(`Secret/${d.metadata.name} is inlined: create it with kubectl instead`);
-  const containers = [...docs.filter((d) => d.kind === "Deployment").map((d) => cpPod([d]).template.spec), ...docs.filter((d) => d.kind === "Pod").map((d) => specOf<PodSpec>(d))].flatMap((s) => s.containers);
+  const containers = [
+    ...docs.filter((d) => d.kind === "Deployment").map((d) => cpPod([d]).template.spec),
+    ...docs.filter((d) => d.kind === "Pod").map((d) => specOf<PodSpec>(d)),
+  ].flatMap((s) => s.containers);
   for (const c of containers) {
     for (const e of c.env ?? []) {
       if (SECRET_ENV.includes(e.name) && !e.valueFrom?.secretKeyRef) out.push(`${c.name}: ${e.name} must come from a secretKeyRef`);
-      if (e.value !== undefined && /(postgres(ql)?:\/\/[^@\s]+@|mtt_[A-Za-z0-9_-]{20,}|[0-9a-f]{32,})/i.test(e.value)) out.push(`${c.name}: ${e.name} looks like an inlined secret`);
+      if (e.value !== undefined && /(postgres(ql)?:\/\/[^@\s]+@|mtt_[A-Za-z0-9_-]{20,}|[0-9a-f]{32,})/i.test(e.value))
+        out.push(`${c.name}: ${e.name} looks like an inlined secret`);
     }
   }
   return out;
@@ -100,7 +104,8 @@ function controlPlaneProblems(docs: Manifest[]): string[] {
     if (!ref || ref.optional) out.push(`${name} must come from a (required) Secret: every instance needs the same value`);
   }
   // Behind a trusted proxy "loopback" is whatever X-Forwarded-For says: /metrics needs its token.
-  if (env.get("MESHIA_TRUST_PROXY")?.value === "on" && !env.get("MESHIA_METRICS_TOKEN")?.valueFrom?.secretKeyRef) out.push("MESHIA_METRICS_TOKEN must come from the Secret behind a proxy");
+  if (env.get("MESHIA_TRUST_PROXY")?.value === "on" && !env.get("MESHIA_METRICS_TOKEN")?.valueFrom?.secretKeyRef)
+    out.push("MESHIA_METRICS_TOKEN must come from the Secret behind a proxy");
   // SIGTERM: the preStop sleep, then the drain grace, then up to 10 s to close.
   const preStop = Number(c.lifecycle?.preStop?.exec?.command[1] ?? 0);
   const drain = Number(env.get("MESHIA_DRAIN_GRACE")?.value ?? 30);
@@ -133,14 +138,18 @@ function ingressProblems(docs: Manifest[]): string[] {
     if (!(v >= 3600)) out.push(`${key} is ${a[`nginx.ingress.kubernetes.io/${key}`] ?? "unset"}, want >= 3600 s for terminal WebSockets`);
   }
   if (a["nginx.ingress.kubernetes.io/proxy-http-version"] !== "1.1") out.push("WebSocket upgrades need HTTP/1.1 to the pods");
-  const spec = specOf<{ tls?: unknown[]; rules: { http: { paths: { path: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[] }>(ingress);
+  const spec = specOf<{
+    tls?: unknown[];
+    rules: { http: { paths: { path: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[];
+  }>(ingress);
   if (!spec.tls?.length) out.push("no TLS");
   const root = spec.rules[0]?.http.paths.find((p) => p.path === "/");
   if (!root) out.push("no rule for / (the app, /api and /ws/terminal)");
   else {
     const svc = docs.find((d) => d.kind === "Service" && d.metadata.name === root.backend.service.name);
     const ports = svc ? specOf<ServiceSpec>(svc).ports : [];
-    if (!ports.some((p) => p.name === root.backend.service.port.name || p.port === root.backend.service.port.number)) out.push("the Ingress's backend is not a port of the control plane's Service");
+    if (!ports.some((p) => p.name === root.backend.service.port.name || p.port === root.backend.service.port.number))
+      out.push("the Ingress's backend is not a port of the control plane's Service");
   }
   return out;
 }
@@ -162,7 +171,8 @@ function computeProblems(docs: Manifest[]): string[] {
   }
   if (secretNames.size > 1) out.push(`the target's credentials come from several Secrets: ${[...secretNames].join(", ")}`);
   const port = env.get("MESHIA_PUBLIC_PORT");
-  if (port?.valueFrom?.fieldRef?.fieldPath !== `metadata.annotations['${PUBLIC_PORT_ANNOTATION}']`) out.push(`MESHIA_PUBLIC_PORT must come from the pod's ${PUBLIC_PORT_ANNOTATION} annotation`);
+  if (port?.valueFrom?.fieldRef?.fieldPath !== `metadata.annotations['${PUBLIC_PORT_ANNOTATION}']`)
+    out.push(`MESHIA_PUBLIC_PORT must come from the pod's ${PUBLIC_PORT_ANNOTATION} annotation`);
   const publicPort = Number(pod.metadata.annotations?.[PUBLIC_PORT_ANNOTATION]);
   const service = docs.find((d) => d.kind === "Service" && matches(specOf<ServiceSpec>(d).selector, pod.metadata.labels));
   if (!service) out.push("no Service selects the compute pod");
@@ -176,7 +186,10 @@ function computeProblems(docs: Manifest[]): string[] {
   if ((spec.terminationGracePeriodSeconds ?? 30) < 15) out.push("terminationGracePeriodSeconds must leave time for the stop report");
   const sc = computeContainer(docs).securityContext;
   if (!sc?.capabilities?.drop?.includes("ALL")) out.push("drop ALL capabilities and add back what sshd needs");
-  const policy = docs.find((d) => d.kind === "NetworkPolicy" && matches(specOf<{ podSelector: { matchLabels: Record<string, string> } }>(d).podSelector.matchLabels, pod.metadata.labels));
+  const policy = docs.find(
+    (d) =>
+      d.kind === "NetworkPolicy" && matches(specOf<{ podSelector: { matchLabels: Record<string, string> } }>(d).podSelector.matchLabels, pod.metadata.labels),
+  );
   if (!policy) out.push("no NetworkPolicy selects the compute pods");
   else if (!JSON.stringify(policy.spec).includes("169.254.0.0/16")) out.push("the NetworkPolicy lets compute pods reach the cloud metadata service");
   return out;
@@ -246,8 +259,14 @@ describe("deploy/kubernetes", () => {
     const inlined = copy(all);
     cpContainer(inlined).env!.find((e) => e.name === "MESHIA_AUTH_SECRET")!.valueFrom = undefined;
     cpContainer(inlined).env!.find((e) => e.name === "MESHIA_AUTH_SECRET")!.value = "0123456789abcdef0123456789abcdef";
-    expect(secretProblems(inlined)).toEqual(["control-plane: MESHIA_AUTH_SECRET must come from a secretKeyRef", "control-plane: MESHIA_AUTH_SECRET looks like an inlined secret"]);
-    const withSecret = [...copy(all), { apiVersion: "v1", kind: "Secret", metadata: { name: "meshia-control-plane" }, stringData: { "auth-secret": "x" } } as Manifest];
+    expect(secretProblems(inlined)).toEqual([
+      "control-plane: MESHIA_AUTH_SECRET must come from a secretKeyRef",
+      "control-plane: MESHIA_AUTH_SECRET looks like an inlined secret",
+    ]);
+    const withSecret = [
+      ...copy(all),
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "meshia-control-plane" }, stringData: { "auth-secret": "x" } } as Manifest,
+    ];
     expect(secretProblems(withSecret)).toEqual(["Secret/meshia-control-plane is inlined: create it with kubectl instead"]);
   });
 
@@ -278,7 +297,14 @@ describe("deploy/kubernetes", () => {
       else if (e.valueFrom?.secretKeyRef) env[e.name] = e.name === "DATABASE_URL" ? "postgres://meshia:pw@postgres:5432/meshia" : "s".repeat(64);
     }
     const cfg = loadConfig(env as NodeJS.ProcessEnv);
-    expect(cfg).toMatchObject({ env: "production", host: "0.0.0.0", port: 3000, publicUrl: "https://meshia.example.com", trustProxy: true, dataDir: "/var/lib/meshia" });
+    expect(cfg).toMatchObject({
+      env: "production",
+      host: "0.0.0.0",
+      port: 3000,
+      publicUrl: "https://meshia.example.com",
+      trustProxy: true,
+      dataDir: "/var/lib/meshia",
+    });
     expect(cfg.localTarget.enabled).toBe(false);
     expect(cfg.bridgeSecret).toBe("s".repeat(64));
     expect(cfg.metricsToken).toBe("s".repeat(64));

@@ -94,7 +94,15 @@ function typeChecker(): { tc: ts.TypeChecker; types: Map<string, ts.Type> } {
     const root = path.join(import.meta.dirname, "__kinds__.ts");
     const entries = Object.entries(KINDS);
     const source = entries.map(([, k], i) => `import type { ${k.iface} as K${i} } from "${k.module}";\nexport type T${i} = K${i};`).join("\n");
-    const options: ts.CompilerOptions = { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2022, strict: true, noEmit: true, skipLibCheck: true, types: [] };
+    const options: ts.CompilerOptions = {
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      target: ts.ScriptTarget.ES2022,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+    };
     const host = ts.createCompilerHost(options);
     const getSourceFile = host.getSourceFile.bind(host);
     host.getSourceFile = (name, lang, ...rest) => (path.resolve(name) === root ? ts.createSourceFile(name, source, lang) : getSourceFile(name, lang, ...rest));

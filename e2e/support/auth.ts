@@ -26,7 +26,10 @@ export function uniqueEmail(label: string): string {
 }
 
 /** A fresh API context: signed out unless `storageState` is given. */
-export function newRequest(playwright: Playwright, storageState: string | Awaited<ReturnType<APIRequestContext["storageState"]>> = SIGNED_OUT): Promise<APIRequestContext> {
+export function newRequest(
+  playwright: Playwright,
+  storageState: string | Awaited<ReturnType<APIRequestContext["storageState"]>> = SIGNED_OUT,
+): Promise<APIRequestContext> {
   return playwright.request.newContext({ baseURL: e2e.baseURL, storageState });
 }
 
@@ -63,7 +66,12 @@ export async function invite(owner: APIRequestContext, workspaceId: string, emai
 }
 
 /** Accepts an invitation from a fresh context, creating the account; returns that person signed in. */
-export async function acceptAsNewPerson(playwright: Playwright, inv: Invitation, name: string, password = `pw-${randomBytes(6).toString("hex")}`): Promise<Person> {
+export async function acceptAsNewPerson(
+  playwright: Playwright,
+  inv: Invitation,
+  name: string,
+  password = `pw-${randomBytes(6).toString("hex")}`,
+): Promise<Person> {
   const request = await newRequest(playwright);
   const res = await request.post(`/api/invitations/${inv.id}/accept`, { data: { name, password } });
   expect(res.status(), await res.text()).toBe(200);

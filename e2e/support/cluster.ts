@@ -224,7 +224,8 @@ export async function startCluster(opts: { ports?: ClusterPorts; tag: string; en
     }
   };
   try {
-    const embedded = (on: "a" | "b"): Record<string, string> => ((opts.embeddedOn ?? "b") === on ? { MESHIA_TARGET_PORTS: ports.targetPorts } : { MESHIA_LOCAL_TARGET: "off" });
+    const embedded = (on: "a" | "b"): Record<string, string> =>
+      (opts.embeddedOn ?? "b") === on ? { MESHIA_TARGET_PORTS: ports.targetPorts } : { MESHIA_LOCAL_TARGET: "off" };
     const a = await startInstance("a", ports.a, { ...common, ...embedded("a"), MESHIA_DRAIN_GRACE: "0" }, path.join(dataRoot, "a"));
     started.push(a);
     const b = await startInstance("b", ports.b, { ...common, ...embedded("b"), MESHIA_DRAIN_GRACE: "0" }, path.join(dataRoot, "b"));

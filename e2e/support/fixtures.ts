@@ -68,7 +68,9 @@ export { expect };
 export async function terminalText(page: Page, tab?: string): Promise<string> {
   return page.evaluate((tabId) => {
     const terms = window.__meshia?.terminals ?? {};
-    const entry = tabId ? terms[tabId] : (Object.entries(terms).find(([id]) => !document.querySelector(`[data-tab="${id}"]`)?.hasAttribute("hidden"))?.[1] ?? Object.values(terms)[0]);
+    const entry = tabId
+      ? terms[tabId]
+      : (Object.entries(terms).find(([id]) => !document.querySelector(`[data-tab="${id}"]`)?.hasAttribute("hidden"))?.[1] ?? Object.values(terms)[0]);
     if (!entry) return "";
     const buf = entry.term.buffer.active;
     const lines: string[] = [];
@@ -80,10 +82,13 @@ export async function terminalText(page: Page, tab?: string): Promise<string> {
 export async function waitForTerminal(page: Page, pattern: RegExp, opts: { tab?: string; timeout?: number } = {}): Promise<string> {
   let last = "";
   await expect
-    .poll(async () => {
-      last = await terminalText(page, opts.tab);
-      return pattern.test(last);
-    }, { timeout: opts.timeout ?? 15_000, message: `terminal never matched ${pattern}` })
+    .poll(
+      async () => {
+        last = await terminalText(page, opts.tab);
+        return pattern.test(last);
+      },
+      { timeout: opts.timeout ?? 15_000, message: `terminal never matched ${pattern}` },
+    )
     .toBe(true);
   return last;
 }
@@ -119,7 +124,15 @@ function hostKeyOpts(knownHosts?: string): string[] {
     : ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
 }
 
-export function ssh(args: { key: string; host: string; port: number; command: string; extra?: string[]; user?: string; knownHosts?: string }): Promise<SshResult> {
+export function ssh(args: {
+  key: string;
+  host: string;
+  port: number;
+  command: string;
+  extra?: string[];
+  user?: string;
+  knownHosts?: string;
+}): Promise<SshResult> {
   const hostKeys = hostKeyOpts(args.knownHosts);
   return new Promise((resolve) => {
     execFile(
@@ -127,7 +140,7 @@ export function ssh(args: { key: string; host: string; port: number; command: st
       [...SSH_OPTS, ...hostKeys, ...(args.extra ?? []), "-i", args.key, "-p", String(args.port), `${args.user ?? "mesh"}@${args.host}`, args.command],
       { timeout: 30_000 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? ((err as unknown as { code: number }).code) : 255) : 0;
+        const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? (err as unknown as { code: number }).code : 255) : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -145,8 +158,25 @@ export function parseSshCommand(command: string): { port: number; user: string; 
  * Starts the real OpenSSH client in the background (e.g. `-N -L …` port forwarding);
  * the caller kills it. Same options as `ssh()`.
  */
-export function sshSpawn(args: { key: string; host: string; port: number; extra?: string[]; command?: string; user?: string; knownHosts?: string }): ChildProcess {
-  const argv = [...SSH_OPTS, ...hostKeyOpts(args.knownHosts), ...(args.extra ?? []), "-i", args.key, "-p", String(args.port), `${args.user ?? "mesh"}@${args.host}`];
+export function sshSpawn(args: {
+  key: string;
+  host: string;
+  port: number;
+  extra?: string[];
+  command?: string;
+  user?: string;
+  knownHosts?: string;
+}): ChildProcess {
+  const argv = [
+    ...SSH_OPTS,
+    ...hostKeyOpts(args.knownHosts),
+    ...(args.extra ?? []),
+    "-i",
+    args.key,
+    "-p",
+    String(args.port),
+    `${args.user ?? "mesh"}@${args.host}`,
+  ];
   if (args.command !== undefined) argv.push(args.command);
   return spawn("ssh", argv, { stdio: ["ignore", "pipe", "pipe"] });
 }

@@ -104,7 +104,10 @@ async function recordBrowserResponse(ctx: BrowserContext, res: Response): Promis
   else {
     try {
       // A response still streaming when its page goes away never settles: give up after a while.
-      body = await Promise.race([res.body(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out reading the body")), BODY_TIMEOUT_MS).unref())]);
+      body = await Promise.race([
+        res.body(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out reading the body")), BODY_TIMEOUT_MS).unref()),
+      ]);
     } catch (err) {
       note = `body unavailable: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`;
     }
@@ -114,7 +117,10 @@ async function recordBrowserResponse(ctx: BrowserContext, res: Response): Promis
     // Chromium keeps no body for some responses (Next's RSC prefetches, responses cut
     // short by a navigation). Ask again, as the browser did, with the context's own
     // cookies, so what the server hands out there is scanned too.
-    const sent = await res.request().allHeaders().catch(() => ({}) as Record<string, string>);
+    const sent = await res
+      .request()
+      .allHeaders()
+      .catch(() => ({}) as Record<string, string>);
     const again = Object.fromEntries(Object.entries(sent).filter(([k]) => !["cookie", "host", "content-length"].includes(k.toLowerCase())));
     const refetched = await ctx.request.get(url, { headers: again, maxRedirects: 0 }).catch(() => null);
     if (refetched) {

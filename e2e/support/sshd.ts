@@ -236,7 +236,11 @@ export class SshdTarget {
     mkdirRootOwned(this.dir);
     this.writeConf(opts.conf);
     // The drop-in the control plane hands out, pointed at this run's script and conf.
-    const dropIn = (opts.dropIn ?? sshdConfig()).split(AUTHORIZED_KEYS_SCRIPT_PATH).join(harness.authorizedKeysScript).split(TARGET_CONF_PATH).join(this.confPath);
+    const dropIn = (opts.dropIn ?? sshdConfig())
+      .split(AUTHORIZED_KEYS_SCRIPT_PATH)
+      .join(harness.authorizedKeysScript)
+      .split(TARGET_CONF_PATH)
+      .join(this.confPath);
     writeFileSync(this.dropInPath, dropIn, { mode: 0o644 });
     writeFileSync(this.logPath, "");
     writeFileSync(this.agentLogPath, "");
@@ -341,7 +345,11 @@ export class SshdTarget {
     await must(SSHD, ["-t", "-f", this.configPath]);
     // What the tests rely on, as sshd itself resolves it for a login as mesh.
     const effective = await must(SSHD, ["-T", "-f", this.configPath, "-C", `user=mesh,host=${this.host},addr=127.0.0.1`]);
-    for (const want of ["authorizedkeysfile none", "authorizedkeyscommanduser nobody", `authorizedkeyscommand ${this.harness.authorizedKeysScript} ${this.confPath} %u %f`]) {
+    for (const want of [
+      "authorizedkeysfile none",
+      "authorizedkeyscommanduser nobody",
+      `authorizedkeyscommand ${this.harness.authorizedKeysScript} ${this.confPath} %u %f`,
+    ]) {
       if (!effective.split("\n").includes(want)) throw new Error(`sshd for ${this.name}: expected "${want}" in the effective config`);
     }
     const from = this.log().length;

@@ -169,7 +169,10 @@ export function wsUrl(baseURL: string, t: Ticket): string {
 }
 
 /** The outcome of a handshake: the socket when it opened, or the HTTP status it was refused with. */
-export function handshake(url: string, opts: { origin?: string; cookie?: string } = {}): Promise<{ ws: WebSocket; status: 101 } | { ws: null; status: number; body: string }> {
+export function handshake(
+  url: string,
+  opts: { origin?: string; cookie?: string } = {},
+): Promise<{ ws: WebSocket; status: 101 } | { ws: null; status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = opts.cookie ? { Cookie: opts.cookie } : {};
     const ws = new WebSocket(url, { ...(opts.origin ? { origin: opts.origin } : {}), headers });

@@ -33,10 +33,17 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
     );
   const signIn = async (email: string, password = PASSWORD, ip = "10.0.0.1") => {
     const res = await post("/sign-in/email", { email, password }, { "x-forwarded-for": ip });
-    return { status: res.status, cookie: res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") };
+    return {
+      status: res.status,
+      cookie: res.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .join("; "),
+    };
   };
 
-  const authFor = (db: typeof handle.db) => createAuth(db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 3, windowSeconds: 60 } });
+  const authFor = (db: typeof handle.db) =>
+    createAuth(db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 3, windowSeconds: 60 } });
 
   // Every test below starts from the same world, whatever ran before it: the owner
   // (made through the setup link) and their workspace.
@@ -45,9 +52,17 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
     setSingleton("database", Promise.resolve(handle));
     auth = authFor(handle.db);
     setSingleton("auth", auth);
-    const done = await completeSetup(handle.db, auth, { token: (await issueSetupToken(handle.db))!, name: "Olivia", email: "owner@example.com", password: PASSWORD });
+    const done = await completeSetup(handle.db, auth, {
+      token: (await issueSetupToken(handle.db))!,
+      name: "Olivia",
+      email: "owner@example.com",
+      password: PASSWORD,
+    });
     workspaceId = done.workspaceId;
-    ownerCookie = done.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    ownerCookie = done.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
     ownerId = (await principalFrom(new Headers({ cookie: ownerCookie })))!.userId;
   });
   afterAll(async () => handle?.dispose());
@@ -66,7 +81,9 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
     const handle = { db };
     expect(await hasUsers(handle.db)).toBe(false);
     const token = (await issueSetupToken(handle.db))!;
-    await expect(completeSetup(handle.db, auth, { token: "wrong-token-wrong-token", name: "O", email: "owner@example.com", password: PASSWORD })).rejects.toThrow(/not valid/);
+    await expect(
+      completeSetup(handle.db, auth, { token: "wrong-token-wrong-token", name: "O", email: "owner@example.com", password: PASSWORD }),
+    ).rejects.toThrow(/not valid/);
     // Account creation fails after the token was taken (a NUL the database refuses, a
     // password better-auth refuses): the link must still work afterwards.
     await expect(completeSetup(handle.db, auth, { token, name: "O\u0000", email: "owner@example.com", password: PASSWORD })).rejects.toThrow();
@@ -126,7 +143,10 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
       const ws = { id: workspaceId, name: "Default workspace" } as Parameters<typeof invite>[1];
       const inv = await invite(handle.db, ws, { email: "mia@example.com", role: "member", inviterId: owner.userId });
       const joined = await acceptInvitation(handle.db, auth, inv.id, { newAccount: { name: "Mia", password: PASSWORD } });
-      memberCookie = joined.headers!.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+      memberCookie = joined
+        .headers!.getSetCookie()
+        .map((c) => c.split(";")[0])
+        .join("; ");
       otherWorkspace = (await createWorkspace(handle.db, { name: "Other" })).id;
     });
 
@@ -158,9 +178,15 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
       clearSingleton("rate:keygen");
       const { POST } = await import("@/app/api/workspaces/[workspaceId]/key/route");
       const generate = () =>
-        POST(new Request(`${ORIGIN}/api/workspaces/${workspaceId}/key`, { method: "POST", headers: { host: "127.0.0.1:3000", origin: ORIGIN, cookie: ownerCookie } }), {
-          params: Promise.resolve({ workspaceId }),
-        });
+        POST(
+          new Request(`${ORIGIN}/api/workspaces/${workspaceId}/key`, {
+            method: "POST",
+            headers: { host: "127.0.0.1:3000", origin: ORIGIN, cookie: ownerCookie },
+          }),
+          {
+            params: Promise.resolve({ workspaceId }),
+          },
+        );
       expect((await generate()).status).toBe(200);
       expect((await generate()).status).toBe(200);
       const limited = await generate();

@@ -31,7 +31,8 @@ export function createAuth(db: Db, s: AuthSettings) {
     // better-auth's messages become our JSON log lines (its arguments are not logged: they may hold request data).
     logger: {
       level: "warn",
-      log: (level, message) => logger()[level === "debug" ? "debug" : level === "info" ? "info" : level === "warn" ? "warn" : "error"]({ component: "auth" }, message),
+      log: (level, message) =>
+        logger()[level === "debug" ? "debug" : level === "info" ? "info" : level === "warn" ? "warn" : "error"]({ component: "auth" }, message),
     },
     // Unexpected errors (a query that failed) are thrown to our route plumbing, which
     // answers 503 for a database outage and a JSON 500 otherwise, and logs without the

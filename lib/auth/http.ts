@@ -35,7 +35,10 @@ export const AUTH_PATHS: Record<HttpAuthPath, AuthPath> = {
     method: "POST",
     body: z.strictObject({
       // A NUL reached the database as a query parameter and failed there.
-      email: z.string().max(254).refine((v) => !hasForbiddenCharacters(v), "email must not contain control characters"),
+      email: z
+        .string()
+        .max(254)
+        .refine((v) => !hasForbiddenCharacters(v), "email must not contain control characters"),
       password: z.string().max(256),
       rememberMe: z.boolean().optional(),
       callbackURL: z.string().max(2048).optional(),
@@ -81,7 +84,11 @@ async function asApiError(res: Response): Promise<Response> {
 function withoutTokens(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutTokens);
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== "token").map(([k, v]) => [k, withoutTokens(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => k !== "token")
+        .map(([k, v]) => [k, withoutTokens(v)]),
+    );
   }
   return value;
 }

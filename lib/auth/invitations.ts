@@ -45,7 +45,14 @@ export async function invite(db: Db, workspace: Workspace, input: { email: strin
       .where(and(eq(invitation.organizationId, workspace.id), eq(invitation.email, email), eq(invitation.status, "pending")));
     const [row] = await tx
       .insert(invitation)
-      .values({ organizationId: workspace.id, email, role: input.role, status: "pending", inviterId: input.inviterId, expiresAt: new Date(Date.now() + INVITATION_TTL_MS) })
+      .values({
+        organizationId: workspace.id,
+        email,
+        role: input.role,
+        status: "pending",
+        inviterId: input.inviterId,
+        expiresAt: new Date(Date.now() + INVITATION_TTL_MS),
+      })
       .returning();
     await audit(tx, { workspaceId: workspace.id, actor: input.inviterId, action: "member.invited", detail: { email, role: input.role } });
     return view(row!);

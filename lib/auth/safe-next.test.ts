@@ -35,21 +35,56 @@ describe("safeNext", () => {
   // Built from the pieces URL parsers disagree on: whatever the mix, a browser
   // resolving the answer against any page of the site stays on the site.
   const piece = fc.constantFrom(
-    "/", "//", "\\", ".", "..", "%2e", "%2E", "%2e%2e", "%2f", "%2F", "%5c", "%5C", "%252e", "%00", "%",
-    "\t", "\n", "\r", " ", "@", ":", "?", "#", "&", "evil.example", "w", "x", "http:", "https:", "javascript:", "\u3002", "\uff0f", "\u2215",
+    "/",
+    "//",
+    "\\",
+    ".",
+    "..",
+    "%2e",
+    "%2E",
+    "%2e%2e",
+    "%2f",
+    "%2F",
+    "%5c",
+    "%5C",
+    "%252e",
+    "%00",
+    "%",
+    "\t",
+    "\n",
+    "\r",
+    " ",
+    "@",
+    ":",
+    "?",
+    "#",
+    "&",
+    "evil.example",
+    "w",
+    "x",
+    "http:",
+    "https:",
+    "javascript:",
+    "\u3002",
+    "\uff0f",
+    "\u2215",
   );
   const candidate = fc.tuple(fc.boolean(), fc.array(piece, { maxLength: 12 })).map(([lead, parts]) => (lead ? "/" : "") + parts.join(""));
 
   it("property: the answer is a same-site path for every mix of slashes, dots, encodings and whitespace", () => {
     fc.assert(
-      fc.property(candidate, fc.constantFrom("https://meshia.test/", "https://meshia.test/w/abc/members", "http://127.0.0.1:3000/sign-in?next=x"), (next, page) => {
-        const out = safeNext(next);
-        expect(out.startsWith("/")).toBe(true);
-        expect(out.startsWith("//")).toBe(false);
-        expect(out).not.toMatch(/[\\\u0000-\u001f\u007f]/);
-        expect(new URL(out, page).origin).toBe(new URL(page).origin);
-        expect(safeNext(out)).toBe(out);
-      }),
+      fc.property(
+        candidate,
+        fc.constantFrom("https://meshia.test/", "https://meshia.test/w/abc/members", "http://127.0.0.1:3000/sign-in?next=x"),
+        (next, page) => {
+          const out = safeNext(next);
+          expect(out.startsWith("/")).toBe(true);
+          expect(out.startsWith("//")).toBe(false);
+          expect(out).not.toMatch(/[\\\u0000-\u001f\u007f]/);
+          expect(new URL(out, page).origin).toBe(new URL(page).origin);
+          expect(safeNext(out)).toBe(out);
+        },
+      ),
       { numRuns: 5000 },
     );
   });

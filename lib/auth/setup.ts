@@ -29,7 +29,9 @@ export async function issueSetupToken(db: Db, fixed?: string): Promise<string | 
   const now = new Date();
   await db.transaction(async (tx) => {
     await tx.delete(verification).where(eq(verification.identifier, IDENTIFIER));
-    await tx.insert(verification).values({ identifier: IDENTIFIER, value: hash(token), expiresAt: new Date(now.getTime() + SETUP_TTL_MS), createdAt: now, updatedAt: now });
+    await tx
+      .insert(verification)
+      .values({ identifier: IDENTIFIER, value: hash(token), expiresAt: new Date(now.getTime() + SETUP_TTL_MS), createdAt: now, updatedAt: now });
   });
   return token;
 }
@@ -41,7 +43,11 @@ async function restore(db: Db, rows: { value: string; expiresAt: Date }[]): Prom
 }
 
 /** Uses the setup token (once): creates the owner account and signs it in. Returns better-auth's Set-Cookie headers. */
-export async function completeSetup(db: Db, auth: Auth, input: { token: string; name: string; email: string; password: string }): Promise<{ headers: Headers; workspaceId: string }> {
+export async function completeSetup(
+  db: Db,
+  auth: Auth,
+  input: { token: string; name: string; email: string; password: string },
+): Promise<{ headers: Headers; workspaceId: string }> {
   const want = Buffer.from(hash(input.token), "hex");
   // Consume first: of two concurrent attempts, one deletes the row and the other finds none.
   const consumed = await db

@@ -88,7 +88,13 @@ export async function findSessionOwner(db: Db, sessionId: string): Promise<Sessi
 }
 
 /** The session as its owner's row says, when it belongs to this user in this workspace on this target. */
-export async function findOwnedElsewhere(db: Db, sessionId: string, workspaceId: string, userId: string | null, targetId?: string): Promise<SessionOwner | null> {
+export async function findOwnedElsewhere(
+  db: Db,
+  sessionId: string,
+  workspaceId: string,
+  userId: string | null,
+  targetId?: string,
+): Promise<SessionOwner | null> {
   if (!clusterEnabled()) return null;
   const owner = await findSessionOwner(db, sessionId);
   if (!owner || owner.self || owner.workspaceId !== workspaceId || owner.userId !== userId) return null;
@@ -129,7 +135,15 @@ export async function reapDeadInstances(db: Db, deadAfterMs: number, now = new D
       await tx
         .update(terminalSessions)
         .set({ closedAt: now, closeReason: "The server holding this session went away." })
-        .where(and(inArray(terminalSessions.id, owned.map((o) => o.id)), isNull(terminalSessions.closedAt)));
+        .where(
+          and(
+            inArray(
+              terminalSessions.id,
+              owned.map((o) => o.id),
+            ),
+            isNull(terminalSessions.closedAt),
+          ),
+        );
     }
     // Session rows go with their instance (ON DELETE CASCADE).
     await tx.delete(controlPlaneInstances).where(inArray(controlPlaneInstances.id, ids));
@@ -157,7 +171,14 @@ export async function joinCluster(db: Db, log: Logger, opts: { url: string; dead
   const claim = (e: RegistryEntry) =>
     db
       .insert(terminalSessionOwners)
-      .values({ sessionId: e.session.id, instanceId: id, instanceUrl: s.url, userId: e.userId, workspaceId: e.session.workspaceId, targetId: e.session.targetId })
+      .values({
+        sessionId: e.session.id,
+        instanceId: id,
+        instanceUrl: s.url,
+        userId: e.userId,
+        workspaceId: e.session.workspaceId,
+        targetId: e.session.targetId,
+      })
       .onConflictDoUpdate({ target: terminalSessionOwners.sessionId, set: { instanceId: id, instanceUrl: s.url, lastSeenAt: sql`now()` } });
   const register = () =>
     db
@@ -169,7 +190,11 @@ export async function joinCluster(db: Db, log: Logger, opts: { url: string; dead
   s.enabled = true;
   const unlisten = sessionRegistry().listen({
     added: (e) => void record("session owner", claim(e)),
-    removed: (e) => void record("session owner removal", db.delete(terminalSessionOwners).where(and(eq(terminalSessionOwners.sessionId, e.session.id), eq(terminalSessionOwners.instanceId, id)))),
+    removed: (e) =>
+      void record(
+        "session owner removal",
+        db.delete(terminalSessionOwners).where(and(eq(terminalSessionOwners.sessionId, e.session.id), eq(terminalSessionOwners.instanceId, id))),
+      ),
   });
   for (const e of sessionRegistry().entries()) await record("session owner", claim(e));
   log.info({ instance: id, url: s.url }, "joined the instances on this database");
@@ -179,14 +204,21 @@ export async function joinCluster(db: Db, log: Logger, opts: { url: string; dead
     if (beating) return;
     beating = true;
     try {
-      const updated = await db.update(controlPlaneInstances).set({ heartbeatAt: sql`now()` }).where(eq(controlPlaneInstances.id, id)).returning({ id: controlPlaneInstances.id });
+      const updated = await db
+        .update(controlPlaneInstances)
+        .set({ heartbeatAt: sql`now()` })
+        .where(eq(controlPlaneInstances.id, id))
+        .returning({ id: controlPlaneInstances.id });
       if (!updated.length) {
         // Taken for dead (the database was out of reach longer than the window): rejoin with every session.
         log.warn({ instance: id }, "this instance had been taken for dead; registering its sessions again");
         await register();
         for (const e of sessionRegistry().entries()) await claim(e);
       } else {
-        await db.update(terminalSessionOwners).set({ lastSeenAt: sql`now()` }).where(eq(terminalSessionOwners.instanceId, id));
+        await db
+          .update(terminalSessionOwners)
+          .set({ lastSeenAt: sql`now()` })
+          .where(eq(terminalSessionOwners.instanceId, id));
       }
       const reaped = await reapDeadInstances(db, opts.deadAfterMs);
       if (reaped) log.info({ instances: reaped }, "removed instances whose heartbeat stopped, and their terminal sessions");

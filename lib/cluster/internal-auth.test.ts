@@ -27,7 +27,10 @@ describe("internal grants", () => {
     const [payload, sig] = signGrant(key, req()).split(".") as [string, string];
     const edited = JSON.parse(Buffer.from(payload, "base64url").toString());
     edited.sessionId = randomUUID();
-    expect(verifyGrant(key, `${Buffer.from(JSON.stringify(edited)).toString("base64url")}.${sig}`, owner, nonces)).toEqual({ ok: false, reason: "bad-signature" });
+    expect(verifyGrant(key, `${Buffer.from(JSON.stringify(edited)).toString("base64url")}.${sig}`, owner, nonces)).toEqual({
+      ok: false,
+      reason: "bad-signature",
+    });
     // The derivation binds the key to its purpose: the raw secret itself does not sign grants.
     expect(verifyGrant(key, signGrant(Buffer.from("a-shared-secret-of-at-least-32-characters!!"), req()), owner, nonces).ok).toBe(false);
   });

@@ -94,7 +94,11 @@ describe("testConnection", () => {
     const cases: [string, ComputeTarget & { port: number }, ConnectionTestDeps][] = [
       ["other host key", target(acceptPort, otherHostKey.public), deps],
       ["closed port", target(closedPort, hostKey.public), deps],
-      ["refused address", target(acceptPort, hostKey.public, "openssh"), { ...deps, resolve: async (h) => Promise.reject(new TargetAddressRefused(h, `${h} is a loopback address`)) }],
+      [
+        "refused address",
+        target(acceptPort, hostKey.public, "openssh"),
+        { ...deps, resolve: async (h) => Promise.reject(new TargetAddressRefused(h, `${h} is a loopback address`)) },
+      ],
       ["no such name", target(acceptPort, hostKey.public, "openssh"), { ...deps, resolve: async () => Promise.reject(new Error("ENOTFOUND")) }],
     ];
     for (const [what, t, d] of cases) {

@@ -18,8 +18,7 @@ import { hostKeyIsPinned } from "@/lib/targets/registry";
 export const UNREACHABLE_MESSAGE = "The target could not be reached from Meshia.";
 
 export type ConnectionTestResult =
-  | { reachable: true; hostKeyMatches: true; loggedIn: boolean; latencyMs: number; message: string }
-  | { reachable: false; message: string };
+  { reachable: true; hostKeyMatches: true; loggedIn: boolean; latencyMs: number; message: string } | { reachable: false; message: string };
 
 export interface ConnectionTestDeps {
   resolve(host: string): Promise<string>;
@@ -39,7 +38,11 @@ export const defaultDeps: ConnectionTestDeps = {
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
 
-export async function testConnection(target: ComputeTarget & { port: number }, log: Logger, deps: ConnectionTestDeps = defaultDeps): Promise<ConnectionTestResult> {
+export async function testConnection(
+  target: ComputeTarget & { port: number },
+  log: Logger,
+  deps: ConnectionTestDeps = defaultDeps,
+): Promise<ConnectionTestResult> {
   const start = deps.now();
   const fail = async (reason: string, detail: string): Promise<ConnectionTestResult> => {
     log.info({ targetId: target.id, reason, detail }, "connection test: target not reached");

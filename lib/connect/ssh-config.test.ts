@@ -6,7 +6,14 @@ import { describe, expect, it } from "vitest";
 import { hostAlias, slug, sshConfig } from "./ssh-config";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl host@example";
-const input = { workspaceName: "Default workspace", targetId: "6d1f4a0e-3b1c-4b8e-9f0a-0c2d3e4f5a6b", targetName: "local", host: "203.0.113.10", port: 23456, hostKeys: [HOST_KEY] };
+const input = {
+  workspaceName: "Default workspace",
+  targetId: "6d1f4a0e-3b1c-4b8e-9f0a-0c2d3e4f5a6b",
+  targetName: "local",
+  host: "203.0.113.10",
+  port: 23456,
+  hostKeys: [HOST_KEY],
+};
 
 describe("sshConfig", () => {
   it("Host meshia-<workspace>-<target> with HostName, Port, User, IdentityFile, IdentitiesOnly and HostKeyAlias", () => {
@@ -37,7 +44,9 @@ describe("sshConfig", () => {
   });
 
   it("editor links open the target's home", () => {
-    expect(sshConfig({ ...input, remoteHome: "/var/lib/meshia-volumes/abc" }).vscodeUrl).toBe("vscode://vscode-remote/ssh-remote+meshia-default-workspace-local/var/lib/meshia-volumes/abc");
+    expect(sshConfig({ ...input, remoteHome: "/var/lib/meshia-volumes/abc" }).vscodeUrl).toBe(
+      "vscode://vscode-remote/ssh-remote+meshia-default-workspace-local/var/lib/meshia-volumes/abc",
+    );
     expect(sshConfig({ ...input, remoteHome: "relative/../x y" }).vscodeUrl).toMatch(/\/home\/mesh$/);
   });
 

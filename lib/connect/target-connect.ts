@@ -20,7 +20,11 @@ export async function connectableTarget(db: Db, workspaceId: string, targetId: s
   return target as ComputeTarget & { port: number };
 }
 
-export function targetSshConfig(workspace: Workspace, target: ComputeTarget & { port: number }, opts: { os: ClientOs; file: string }): SshConfig & { host: string; port: number; bootId: string | null } {
+export function targetSshConfig(
+  workspace: Workspace,
+  target: ComputeTarget & { port: number },
+  opts: { os: ClientOs; file: string },
+): SshConfig & { host: string; port: number; bootId: string | null } {
   const remoteHome = target.kind === "local" ? volumeDir(config().volumesDir, workspace.id) : undefined;
   const c = sshConfig({
     workspaceName: workspace.name,

@@ -18,7 +18,13 @@ describe.each(testDatabases())("lean routes on $name", (tdb) => {
 
   beforeAll(async () => {
     handle = await tdb.open();
-    deps = { db: handle.db, log: pino({ level: "silent" }), liveWindowMs: 60_000, targetAuthFailureRate: { max: 30, windowSeconds: 60 }, metricsToken: undefined };
+    deps = {
+      db: handle.db,
+      log: pino({ level: "silent" }),
+      liveWindowMs: 60_000,
+      targetAuthFailureRate: { max: 30, windowSeconds: 60 },
+      metricsToken: undefined,
+    };
     server = http.createServer((req, res) => {
       if (!serveLean(req, res, clientIp, deps)) res.writeHead(404).end("next");
     });
@@ -50,7 +56,14 @@ describe.each(testDatabases())("lean routes on $name", (tdb) => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/plain/);
     const text = await res.text();
-    for (const name of ["meshia_terminal_sessions_open", "meshia_terminal_bytes_total", "meshia_key_generations_total", "meshia_authorized_keys_lookups_total", "meshia_authorized_keys_lookup_seconds_bucket", "meshia_limits_hit_total"]) {
+    for (const name of [
+      "meshia_terminal_sessions_open",
+      "meshia_terminal_bytes_total",
+      "meshia_key_generations_total",
+      "meshia_authorized_keys_lookups_total",
+      "meshia_authorized_keys_lookup_seconds_bucket",
+      "meshia_limits_hit_total",
+    ]) {
       expect(text, name).toContain(name);
     }
     clientIp = "203.0.113.9";

@@ -55,7 +55,16 @@ export function serveLean(req: IncomingMessage, res: ServerResponse, clientIp: s
   if (path === "/metrics") {
     const allowed = deps.metricsToken ? tokenOk(req.headers.authorization, deps.metricsToken) : isLoopback(clientIp);
     if (!allowed) {
-      json(res, deps.metricsToken ? 401 : 403, errorBody(deps.metricsToken ? "unauthorized" : "forbidden", deps.metricsToken ? "Send MESHIA_METRICS_TOKEN as Authorization: Bearer." : "Metrics are served to this machine only; set MESHIA_METRICS_TOKEN to scrape them from elsewhere."));
+      json(
+        res,
+        deps.metricsToken ? 401 : 403,
+        errorBody(
+          deps.metricsToken ? "unauthorized" : "forbidden",
+          deps.metricsToken
+            ? "Send MESHIA_METRICS_TOKEN as Authorization: Bearer."
+            : "Metrics are served to this machine only; set MESHIA_METRICS_TOKEN to scrape them from elsewhere.",
+        ),
+      );
       return true;
     }
     const m = metrics();
@@ -75,7 +84,12 @@ export function serveLean(req: IncomingMessage, res: ServerResponse, clientIp: s
     const m = AUTHORIZED_KEYS_PATH.exec(path);
     if (m) {
       // The id is used as it came: a UUID needs no decoding, anything else is a 401.
-      void serveAuthorizedKeys(req, res, m[1]!, clientIp, { db: deps.db, liveWindowMs: deps.liveWindowMs, failureRate: deps.targetAuthFailureRate, log: deps.log });
+      void serveAuthorizedKeys(req, res, m[1]!, clientIp, {
+        db: deps.db,
+        liveWindowMs: deps.liveWindowMs,
+        failureRate: deps.targetAuthFailureRate,
+        log: deps.log,
+      });
       return true;
     }
   }

@@ -34,7 +34,13 @@ describe("name fields", () => {
     expect(err.message).toMatch(/^name: name must not contain control characters/);
   });
 
-  it.each([["plain", "build box"], ["accents and CJK", "Équipe 東京"], ["Hebrew without marks", "צוות"], ["emoji", "team 🚀"], ["zero-width joiner (emoji sequences)", "👩\u200D💻"]])("accept %s", (_what, value) => {
+  it.each([
+    ["plain", "build box"],
+    ["accents and CJK", "Équipe 東京"],
+    ["Hebrew without marks", "צוות"],
+    ["emoji", "team 🚀"],
+    ["zero-width joiner (emoji sequences)", "👩\u200D💻"],
+  ])("accept %s", (_what, value) => {
     expect(schema.parse({ name: value }).name).toBe(value);
   });
 

@@ -18,7 +18,8 @@ export function hasForbiddenCharacters(value: string): boolean {
 }
 
 /** Why a name is refused (the route's 400 prefixes it with the field's path). */
-export const FORBIDDEN_MESSAGE = "must not contain control characters (newline, tab, ESC, NUL, U+0080–U+009F) or bidirectional-override characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)";
+export const FORBIDDEN_MESSAGE =
+  "must not contain control characters (newline, tab, ESC, NUL, U+0080–U+009F) or bidirectional-override characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)";
 
 /** A required name of at most `max` characters, trimmed, with the rule above. */
 export function nameField(max: number, field = "name") {

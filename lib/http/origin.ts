@@ -31,7 +31,9 @@ export function hostIsOurs(host: string): boolean {
   if (!name) return false;
   if (net.isIP(name) || name === "localhost" || name.endsWith(".localhost")) return true;
   const cfg = config();
-  const known = [cfg.host, cfg.publicUrl, ...cfg.allowedOrigins].filter((x): x is string => !!x).map((x) => (x.includes("://") ? new URL(x).hostname : x).toLowerCase());
+  const known = [cfg.host, cfg.publicUrl, ...cfg.allowedOrigins]
+    .filter((x): x is string => !!x)
+    .map((x) => (x.includes("://") ? new URL(x).hostname : x).toLowerCase());
   return known.includes(name);
 }
 

@@ -71,7 +71,9 @@ describe.each(testDatabases())("rate limits on $name", (tdb) => {
   it.runIf(tdb.name === "postgres")("fail closed (503) when the store is unreachable; an insured limiter counts in memory instead", async () => {
     const gone = await openDatabase({ url: handle.url! });
     await gone.close(); // a pool that can no longer query
-    const err = await limit(new Limiter(`closed-${Math.random()}`, { max: 5, windowSeconds: 30 }), "10.0.0.1", "sign-in attempts", gone.db).catch((e: unknown) => e);
+    const err = await limit(new Limiter(`closed-${Math.random()}`, { max: 5, windowSeconds: 30 }), "10.0.0.1", "sign-in attempts", gone.db).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).status).toBe(503);
     expect((err as ApiError).headers?.["Retry-After"]).toBe("5");

@@ -67,7 +67,9 @@ export class Limiter {
         // A key over the limit is also remembered here until its window ends: this
         // instance refuses it without asking the database again.
         inMemoryBlockOnConsumed: this.rule.max + 1,
-        ...(this.opts.insured ? { insuranceLimiter: new RateLimiterMemory({ keyPrefix: this.name, points: this.rule.max, duration: this.rule.windowSeconds }) } : {}),
+        ...(this.opts.insured
+          ? { insuranceLimiter: new RateLimiterMemory({ keyPrefix: this.name, points: this.rule.max, duration: this.rule.windowSeconds }) }
+          : {}),
       });
       this.stores.set(pool, s);
     }

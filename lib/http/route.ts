@@ -41,7 +41,12 @@ export function errorResponse(err: unknown, requestId: string): Response {
   err = fromAuthError(err) ?? err;
   if (isDatabaseUnavailable(err)) {
     reportDatabaseError(err); // logged once per outage, not once per request
-    err = new ApiError("unavailable", UNAVAILABLE_MESSAGE, { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS }, { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) });
+    err = new ApiError(
+      "unavailable",
+      UNAVAILABLE_MESSAGE,
+      { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS },
+      { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) },
+    );
   }
   if (err instanceof ApiError) {
     return json(errorBody(err.code, err.message, err.details), { status: err.status, headers: { ...err.headers, "X-Request-Id": requestId } });

@@ -128,6 +128,10 @@ export class KeyPool {
 export function workspaceKeyPool(): KeyPool {
   return singleton("key-pool", () => {
     const { keys } = config();
-    return new KeyPool({ size: keys.poolSize, maxConcurrent: keys.maxConcurrent, onError: (err) => logger().error({ err }, "could not pre-generate a workspace key") });
+    return new KeyPool({
+      size: keys.poolSize,
+      maxConcurrent: keys.maxConcurrent,
+      onError: (err) => logger().error({ err }, "could not pre-generate a workspace key"),
+    });
   });
 }

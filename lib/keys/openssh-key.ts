@@ -65,7 +65,10 @@ export function encodeEd25519(seed: Buffer, pub: Buffer, comment: string): Ed255
   const pad = (8 - (section.length % 8)) % 8;
   section = Buffer.concat([section, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))]);
   const body = Buffer.concat([MAGIC, sshString("none"), sshString("none"), sshString(""), uint32(1), sshString(blob), sshString(section)]);
-  const b64 = body.toString("base64").replace(/(.{70})/g, "$1\n").replace(/\n$/, "");
+  const b64 = body
+    .toString("base64")
+    .replace(/(.{70})/g, "$1\n")
+    .replace(/\n$/, "");
   return {
     privateKey: `${OPENSSH_BEGIN}\n${b64}\n${OPENSSH_END}\n`,
     publicKey: `${ED25519} ${blob.toString("base64")}${comment ? ` ${comment}` : ""}`,

@@ -68,7 +68,12 @@ export async function generateUnnamedKey(): Promise<UnnamedKey> {
 
 /** Gives an unnamed key its comment. */
 export function named(key: UnnamedKey, comment: string): GeneratedKey {
-  return { pem: key.pem, publicKey: comment ? `${key.publicKeyBase} ${comment}` : key.publicKeyBase, fingerprint: key.fingerprint, algorithm: WORKSPACE_KEY_ALGORITHM };
+  return {
+    pem: key.pem,
+    publicKey: comment ? `${key.publicKeyBase} ${comment}` : key.publicKeyBase,
+    fingerprint: key.fingerprint,
+    algorithm: WORKSPACE_KEY_ALGORITHM,
+  };
 }
 
 /** A fresh key, generated now (the route takes one from the pool instead: lib/keys/key-pool.ts). */

@@ -114,7 +114,11 @@ describe("BridgeConnectError", () => {
     const made = new BridgeConnectError("host_key_mismatch", "x");
     expect(made).toBeInstanceOf(BridgeConnectError);
     // What another copy's class makes: the same global brand, another constructor.
-    const foreign = Object.assign(new Error("host_key_mismatch: x"), { [Symbol.for("meshia.BridgeConnectError")]: true, reason: "host_key_mismatch", detail: "x" });
+    const foreign = Object.assign(new Error("host_key_mismatch: x"), {
+      [Symbol.for("meshia.BridgeConnectError")]: true,
+      reason: "host_key_mismatch",
+      detail: "x",
+    });
     expect(foreign instanceof BridgeConnectError).toBe(true);
     if (fresh) expect(new fresh.BridgeConnectError("tcp", "y") instanceof BridgeConnectError).toBe(true);
     expect(new Error("host_key_mismatch: x") instanceof BridgeConnectError).toBe(false);

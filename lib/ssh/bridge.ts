@@ -87,9 +87,7 @@ export function connectBridge(target: BridgeTarget, opts: BridgeConnectOptions):
 
 export function openShell(client: Client, size: { cols: number; rows: number }): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
-    client.shell({ term: "xterm-256color", cols: size.cols, rows: size.rows, height: 0, width: 0 }, (err, channel) =>
-      err ? reject(err) : resolve(channel),
-    );
+    client.shell({ term: "xterm-256color", cols: size.cols, rows: size.rows, height: 0, width: 0 }, (err, channel) => (err ? reject(err) : resolve(channel)));
   });
 }
 

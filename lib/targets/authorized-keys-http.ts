@@ -51,7 +51,11 @@ function text(status: number, body: string): Answer {
 }
 
 function error(status: number, code: ErrorCode, message: string, details?: Record<string, unknown>, headers: Record<string, string> = {}): Answer {
-  return { status, body: JSON.stringify(errorBody(code, message, details)), headers: { ...SECURITY_HEADERS, "Content-Type": "application/json; charset=utf-8", ...headers } };
+  return {
+    status,
+    body: JSON.stringify(errorBody(code, message, details)),
+    headers: { ...SECURITY_HEADERS, "Content-Type": "application/json; charset=utf-8", ...headers },
+  };
 }
 
 /**
@@ -106,7 +110,13 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
     const limiter = targetAuthFailureLimiter(deps.failureRate);
     const lookup = keyLookup(deps.db, deps.liveWindowMs);
     const tooMany = (retry: number) =>
-      error(429, "rate_limited", `Too many requests with a wrong target token from this address; try again in ${retry} s.`, { retryAfterSeconds: retry }, { "Retry-After": String(retry) });
+      error(
+        429,
+        "rate_limited",
+        `Too many requests with a wrong target token from this address; try again in ${retry} s.`,
+        { retryAfterSeconds: retry },
+        { "Retry-After": String(retry) },
+      );
 
     // An address that keeps sending wrong tokens is not let through to the database;
     // a token we can check from memory (a target already cached) is still checked.
@@ -140,7 +150,13 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
 }
 
 /** The lean path: answers straight on the Node response, before Next sees the request. */
-export async function serveAuthorizedKeys(req: IncomingMessage, res: ServerResponse, targetId: string, clientIp: string, deps: AuthorizedKeysDeps): Promise<void> {
+export async function serveAuthorizedKeys(
+  req: IncomingMessage,
+  res: ServerResponse,
+  targetId: string,
+  clientIp: string,
+  deps: AuthorizedKeysDeps,
+): Promise<void> {
   req.resume(); // a GET's body, if any, is ignored
   const a = await answerAuthorizedKeys(
     { targetId, url: req.url ?? "/", authorization: req.headers.authorization, contentLength: req.headers["content-length"], clientIp },

@@ -25,8 +25,7 @@ describe.each(testDatabases())("authorized-keys lookup on $name", (tdb) => {
     const { target } = await registerTarget(handle.db, { workspaceId, name: "t", kind: "openssh", host: "127.0.0.2" });
     return recordBoot(handle.db, target, { bootId: crypto.randomUUID(), port: 22, hostKeys: [HOST] });
   }
-  const lookup = (t: Parameters<typeof authorizedKeys>[1], user = "mesh") =>
-    authorizedKeys(handle.db, t, user, { liveWindowMs: WINDOW });
+  const lookup = (t: Parameters<typeof authorizedKeys>[1], user = "mesh") => authorizedKeys(handle.db, t, user, { liveWindowMs: WINDOW });
 
   it("serves the current workspace key and the restricted bridge key to user mesh on a live target", async () => {
     const t = await liveTarget(wsA);

@@ -22,12 +22,7 @@ export interface AuthorizedKey {
 // leaked bridge key cannot be used as a tunnel into the target's network.
 const BRIDGE_OPTIONS = "no-port-forwarding,no-agent-forwarding,no-X11-forwarding";
 
-export async function authorizedKeys(
-  db: Db,
-  target: ComputeTarget,
-  user: string,
-  opts: { liveWindowMs: number; now?: number },
-): Promise<AuthorizedKey[]> {
+export async function authorizedKeys(db: Db, target: ComputeTarget, user: string, opts: { liveWindowMs: number; now?: number }): Promise<AuthorizedKey[]> {
   if (user !== SSH_USER || effectiveStatus(target, opts.liveWindowMs, opts.now) !== "live") return [];
   return authorizedKeysFor(target, user, await currentKey(db, target.workspaceId), opts);
 }

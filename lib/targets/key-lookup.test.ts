@@ -103,7 +103,17 @@ describe.each(testDatabases())("cached key lookup on $name", (tdb) => {
     const { row, token } = await liveTarget();
     const deps = { db: handle.db, liveWindowMs: WINDOW, failureRate: { max: 3, windowSeconds: 60 }, log };
     const ask = (over: Partial<Parameters<typeof answerAuthorizedKeys>[0]> = {}) =>
-      answerAuthorizedKeys({ targetId: row.id, url: `/api/targets/${row.id}/authorized-keys?user=mesh`, authorization: `Bearer ${token}`, contentLength: null, clientIp: "10.0.0.7", ...over }, deps);
+      answerAuthorizedKeys(
+        {
+          targetId: row.id,
+          url: `/api/targets/${row.id}/authorized-keys?user=mesh`,
+          authorization: `Bearer ${token}`,
+          contentLength: null,
+          clientIp: "10.0.0.7",
+          ...over,
+        },
+        deps,
+      );
     expect((await ask()).status).toBe(200);
     const noUser = await ask({ url: `/api/targets/${row.id}/authorized-keys` });
     expect(noUser.status).toBe(422);

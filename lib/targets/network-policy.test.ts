@@ -6,7 +6,20 @@ import { addressRefusal, checkTargetHost, resolveTargetAddress, TargetAddressRef
 
 describe("target network policy", () => {
   it("refuses loopback, link-local (the metadata address too), unspecified, multicast and broadcast", () => {
-    for (const ip of ["127.0.0.1", "127.255.0.1", "::1", "169.254.169.254", "169.254.0.1", "fe80::1", "0.0.0.0", "0.1.2.3", "::", "224.0.0.1", "ff02::1", "255.255.255.255"]) {
+    for (const ip of [
+      "127.0.0.1",
+      "127.255.0.1",
+      "::1",
+      "169.254.169.254",
+      "169.254.0.1",
+      "fe80::1",
+      "0.0.0.0",
+      "0.1.2.3",
+      "::",
+      "224.0.0.1",
+      "ff02::1",
+      "255.255.255.255",
+    ]) {
       expect(addressRefusal(ip), ip).not.toBeNull();
     }
   });

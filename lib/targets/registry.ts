@@ -267,7 +267,12 @@ export async function rotateBridgeCredential(db: Db, target: ComputeTarget, acto
       .where(eq(computeTargets.id, target.id))
       .returning();
     if (!row) throw new Error("target vanished during rotation");
-    await audit(tx, { workspaceId: target.workspaceId, actor, action: "target.bridge-rotated", detail: { targetId: target.id, generation: row.bridgeGeneration } });
+    await audit(tx, {
+      workspaceId: target.workspaceId,
+      actor,
+      action: "target.bridge-rotated",
+      detail: { targetId: target.id, generation: row.bridgeGeneration },
+    });
     return row;
   });
   await publish(db, { type: "target.bridge-rotated", targetId: target.id, workspaceId: target.workspaceId });

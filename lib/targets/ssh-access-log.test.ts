@@ -37,7 +37,15 @@ describe.each(testDatabases())("SSH access log on $name", (tdb) => {
     const log = new SshAccessLog(handle.db, pino({ level: "silent" }));
     const flood = crypto.randomUUID();
     for (let i = 0; i < 8000; i++) {
-      log.record({ workspaceId: ws, targetId: flood, kind: "key-lookup", source: `198.51.100.${i % 250}:${1000 + i}`, user: "mesh", fingerprint: null, result: i % 2 ? "served" : "none" });
+      log.record({
+        workspaceId: ws,
+        targetId: flood,
+        kind: "key-lookup",
+        source: `198.51.100.${i % 250}:${1000 + i}`,
+        user: "mesh",
+        fingerprint: null,
+        result: i % 2 ? "served" : "none",
+      });
     }
     await log.flush();
     const rows = await handle.db.select().from(sshAccess).where(eq(sshAccess.targetId, flood));

@@ -34,12 +34,19 @@ export const registerTargetBody = z.strictObject({
   port: targetPort.optional(),
 });
 
-const bootId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, "bootId must be letters, digits and . _ : -");
+const bootId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/, "bootId must be letters, digits and . _ : -");
 
 export const bootReportBody = z.strictObject({
   bootId,
   port: targetPort,
-  hostKeys: z.array(z.string().max(16 * 1024)).min(1, "at least one host key").max(16),
+  hostKeys: z
+    .array(z.string().max(16 * 1024))
+    .min(1, "at least one host key")
+    .max(16),
 });
 
 export const bootRefBody = z.strictObject({ bootId });

@@ -1,13 +1,7 @@
 // The browser's side of a terminal session: tickets, the socket, acknowledgements,
 // held keystrokes, pings and reconnection with backoff. No React and no xterm here:
 // the view feeds it input and sizes and tells it what xterm has processed.
-import {
-  CLOSE,
-  decodeServerFrame,
-  encodeClientFrame,
-  type ClientFrame,
-  type ServerFrame,
-} from "./protocol";
+import { CLOSE, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "./protocol";
 
 export type ConnectionStatus =
   | { kind: "connecting"; detail?: string }
@@ -262,7 +256,12 @@ export class TerminalConnection {
             if (this.statusValue.kind !== "reconnecting") this.setStatus({ kind: "connecting", ...(f.detail ? { detail: f.detail } : {}) });
             return;
           case "ended":
-            return this.setStatus({ kind: "ended", exitCode: this.pendingExit?.code ?? null, signal: this.pendingExit?.signal ?? null, ...(f.detail ? { detail: f.detail } : {}) });
+            return this.setStatus({
+              kind: "ended",
+              exitCode: this.pendingExit?.code ?? null,
+              signal: this.pendingExit?.signal ?? null,
+              ...(f.detail ? { detail: f.detail } : {}),
+            });
           case "expired":
             return this.setStatus({ kind: "expired", ...(f.detail ? { detail: f.detail } : {}) });
           case "compute-stopped":

@@ -32,7 +32,9 @@ function refuse(socket: Duplex, status: keyof typeof REFUSALS, message: string):
   const { code, reason } = REFUSALS[status];
   const body = JSON.stringify(errorBody(code, message));
   const retry = status === 503 ? "Retry-After: 5\r\n" : "";
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -73,21 +75,22 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
     if (resumeFrom !== null && !(Number.isSafeInteger(resumeFrom) && resumeFrom >= 0)) {
       return refuse(socket, 400, "resume must be a non-negative integer offset.");
     }
-    const upgrade = (binding: TicketBinding) => wss.handleUpgrade(req, socket, head, (ws) => {
-      void (async () => {
-        let session = sessionRegistry().ownedBy(binding.sessionId, binding.workspaceId, binding.actor);
-        if (!session && binding.isNew && !sessionRegistry().get(binding.sessionId)) session = createBridgedSession(await db(), binding, log);
-        if (!session || session.targetId !== binding.targetId) {
-          sendFrame(ws, { type: "status", state: "expired", detail: "This terminal session has ended or expired." });
-          ws.close(1000, "expired");
-          return;
-        }
-        session.attach(ws, binding.isNew ? null : resumeFrom);
-      })().catch((err: unknown) => {
-        log.error({ err }, "terminal attach failed");
-        ws.terminate();
+    const upgrade = (binding: TicketBinding) =>
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        void (async () => {
+          let session = sessionRegistry().ownedBy(binding.sessionId, binding.workspaceId, binding.actor);
+          if (!session && binding.isNew && !sessionRegistry().get(binding.sessionId)) session = createBridgedSession(await db(), binding, log);
+          if (!session || session.targetId !== binding.targetId) {
+            sendFrame(ws, { type: "status", state: "expired", detail: "This terminal session has ended or expired." });
+            ws.close(1000, "expired");
+            return;
+          }
+          session.attach(ws, binding.isNew ? null : resumeFrom);
+        })().catch((err: unknown) => {
+          log.error({ err }, "terminal attach failed");
+          ws.terminate();
+        });
       });
-    });
     void (async () => {
       // Consumed in the database: a ticket issued by any instance works here, once.
       const binding = await consumeTicket(await db(), url.searchParams.get("ticket"));
@@ -117,7 +120,13 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
             endWith(req, socket, head, "expired", OWNER_GONE_MESSAGE);
           };
           if (!owner.alive) return gone();
-          const grant = { sessionId: binding.sessionId, workspaceId: binding.workspaceId, targetId: binding.targetId, userId: binding.actor, resume: resumeFrom };
+          const grant = {
+            sessionId: binding.sessionId,
+            workspaceId: binding.workspaceId,
+            targetId: binding.targetId,
+            userId: binding.actor,
+            resume: resumeFrom,
+          };
           metrics().terminalProxied.inc({ outcome: "proxied" });
           return proxyToOwner(req, socket, head, owner, grant, log, gone);
         }
@@ -127,7 +136,6 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
       log.error({ err }, "terminal handshake failed");
       refuse(socket, 503, "Meshia cannot open terminals right now; try again shortly.");
     });
-
   });
 
   /** Opens the socket only to tell the browser how its session ended. */

@@ -10,7 +10,7 @@ describe("output ring", () => {
     const all: Buffer[] = [];
     const evicted: Buffer[] = [];
     for (let i = 0; i < 2000; i++) {
-      const chunk = randomBytes(1 + (i * 7919) % 3000); // 1 byte .. 3 KiB, across block edges
+      const chunk = randomBytes(1 + ((i * 7919) % 3000)); // 1 byte .. 3 KiB, across block edges
       all.push(chunk);
       evicted.push(...ring.push(chunk));
     }

@@ -1,14 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  C2S,
-  CLOSE,
-  MAX_FRAME_BYTES,
-  ProtocolError,
-  decodeClientFrame,
-  decodeServerFrame,
-  encodeClientFrame,
-  encodeServerFrame,
-} from "./protocol";
+import { C2S, CLOSE, MAX_FRAME_BYTES, ProtocolError, decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame } from "./protocol";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
@@ -57,11 +48,20 @@ describe("client frames", () => {
 describe("server frames", () => {
   it("round-trip", () => {
     const data = new TextEncoder().encode("hello\r\n");
-    expect(decodeServerFrame(encodeServerFrame({ type: "output", seq: 12345, replay: true, data }))).toEqual({ type: "output", seq: 12345, replay: true, data });
+    expect(decodeServerFrame(encodeServerFrame({ type: "output", seq: 12345, replay: true, data }))).toEqual({
+      type: "output",
+      seq: 12345,
+      replay: true,
+      data,
+    });
     expect(decodeServerFrame(encodeServerFrame({ type: "snapshot", seq: 9, data }))).toEqual({ type: "snapshot", seq: 9, data });
     expect(decodeServerFrame(encodeServerFrame({ type: "status", state: "live" }))).toEqual({ type: "status", state: "live" });
     expect(decodeServerFrame(encodeServerFrame({ type: "exit", code: 3, signal: null }))).toEqual({ type: "exit", code: 3, signal: null });
-    expect(decodeServerFrame(encodeServerFrame({ type: "error", code: "bad_frame", message: "x" }))).toEqual({ type: "error", code: "bad_frame", message: "x" });
+    expect(decodeServerFrame(encodeServerFrame({ type: "error", code: "bad_frame", message: "x" }))).toEqual({
+      type: "error",
+      code: "bad_frame",
+      message: "x",
+    });
   });
 
   it("rejects malformed JSON payloads", () => {

@@ -40,10 +40,7 @@ export type SessionState =
   | "taken-over"; // another socket resumed this session
 
 export type ClientFrame =
-  | { type: "input"; data: Uint8Array }
-  | { type: "resize"; cols: number; rows: number }
-  | { type: "ack"; bytes: number }
-  | { type: "ping"; data: Uint8Array };
+  { type: "input"; data: Uint8Array } | { type: "resize"; cols: number; rows: number } | { type: "ack"; bytes: number } | { type: "ping"; data: Uint8Array };
 
 export type ServerFrame =
   | { type: "output"; seq: number; replay: boolean; data: Uint8Array }

@@ -46,7 +46,10 @@ describe.each(testDatabases())("sessions end on events, on $name", (tdb) => {
   let ws: string;
   let owner: string;
   const newUser = async () => {
-    const [u] = await handle.db.insert(user).values({ name: "U", email: `u-${crypto.randomUUID()}@example.com` }).returning();
+    const [u] = await handle.db
+      .insert(user)
+      .values({ name: "U", email: `u-${crypto.randomUUID()}@example.com` })
+      .returning();
     return u!.id;
   };
   const newTarget = async () => (await registerTarget(handle.db, { workspaceId: ws, name: `t-${Math.random()}`, kind: "openssh", host: "127.0.0.2" })).target;
@@ -66,7 +69,17 @@ describe.each(testDatabases())("sessions end on events, on $name", (tdb) => {
     const t3 = await newTarget();
     const mia = await newUser();
     await addMember(handle.db, ws, mia, "member");
-    const [tok] = await handle.db.insert(apikey).values({ referenceId: mia, name: "ci", key: `k-${Math.random()}`, metadata: JSON.stringify({ workspaceId: ws }), createdAt: new Date(), updatedAt: new Date() }).returning();
+    const [tok] = await handle.db
+      .insert(apikey)
+      .values({
+        referenceId: mia,
+        name: "ci",
+        key: `k-${Math.random()}`,
+        metadata: JSON.stringify({ workspaceId: ws }),
+        createdAt: new Date(),
+        updatedAt: new Date(),
+      })
+      .returning();
 
     const viaToken = openSession(reg, { workspaceId: ws, targetId: t1.id, userId: mia, tokenId: tok!.id });
     const viaBrowser = openSession(reg, { workspaceId: ws, targetId: t1.id, userId: mia });
@@ -109,11 +122,36 @@ describe.each(testDatabases())("sessions end on events, on $name", (tdb) => {
       const other = await newTarget();
       const mia = await newUser();
       const cases: { event: MeshiaEvent; open: Parameters<typeof openSession>[1]; state: string; reason: string }[] = [
-        { event: { type: "member.removed", workspaceId: ws, userId: mia }, open: { workspaceId: ws, targetId: t.id, userId: mia }, state: "ended", reason: ENDED_MEMBER_REMOVED },
-        { event: { type: "token.revoked", workspaceId: ws, tokenIds: ["tok-9"] }, open: { workspaceId: ws, targetId: t.id, userId: owner, tokenId: "tok-9" }, state: "ended", reason: ENDED_TOKEN_REVOKED },
-        { event: { type: "target.stopped", workspaceId: ws, targetId: t.id, detail: "Compute stopped." }, open: { workspaceId: ws, targetId: t.id, userId: owner }, state: "compute-stopped", reason: "Compute stopped." },
-        { event: { type: "target.bridge-rotated", workspaceId: ws, targetId: t.id }, open: { workspaceId: ws, targetId: t.id, userId: owner }, state: "ended", reason: ENDED_BRIDGE_ROTATED },
-        { event: { type: "target.removed", workspaceId: ws, targetId: t.id }, open: { workspaceId: ws, targetId: t.id, userId: owner }, state: "compute-stopped", reason: ENDED_TARGET_REMOVED },
+        {
+          event: { type: "member.removed", workspaceId: ws, userId: mia },
+          open: { workspaceId: ws, targetId: t.id, userId: mia },
+          state: "ended",
+          reason: ENDED_MEMBER_REMOVED,
+        },
+        {
+          event: { type: "token.revoked", workspaceId: ws, tokenIds: ["tok-9"] },
+          open: { workspaceId: ws, targetId: t.id, userId: owner, tokenId: "tok-9" },
+          state: "ended",
+          reason: ENDED_TOKEN_REVOKED,
+        },
+        {
+          event: { type: "target.stopped", workspaceId: ws, targetId: t.id, detail: "Compute stopped." },
+          open: { workspaceId: ws, targetId: t.id, userId: owner },
+          state: "compute-stopped",
+          reason: "Compute stopped.",
+        },
+        {
+          event: { type: "target.bridge-rotated", workspaceId: ws, targetId: t.id },
+          open: { workspaceId: ws, targetId: t.id, userId: owner },
+          state: "ended",
+          reason: ENDED_BRIDGE_ROTATED,
+        },
+        {
+          event: { type: "target.removed", workspaceId: ws, targetId: t.id },
+          open: { workspaceId: ws, targetId: t.id, userId: owner },
+          state: "compute-stopped",
+          reason: ENDED_TARGET_REMOVED,
+        },
       ];
       for (const c of cases) {
         const onA = openSession(regA, c.open);

@@ -58,7 +58,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function newSession(opts: { ring?: number; pinned?: Buffer; idleMs?: number; inputCap?: number; onConnectFailed?: SessionDeps["onConnectFailed"] } = {}): TerminalSession {
+function newSession(
+  opts: { ring?: number; pinned?: Buffer; idleMs?: number; inputCap?: number; onConnectFailed?: SessionDeps["onConnectFailed"] } = {},
+): TerminalSession {
   const id = crypto.randomUUID();
   const pinned = opts.pinned ?? parsePublicKeyLine(hostKey.publicKey)!.blob;
   const s = new TerminalSession(id, "ws", "t", {
@@ -87,7 +89,12 @@ class Client {
   offset = 0;
   closed: { code: number; reason: string } | null = null;
   /** `tail`: keep only the last 64 KiB of output (for floods). */
-  constructor(id: string, resume: number | null = null, private autoAck = true, private tail = false) {
+  constructor(
+    id: string,
+    resume: number | null = null,
+    private autoAck = true,
+    private tail = false,
+  ) {
     this.ws = new WebSocket(`ws://127.0.0.1:${port}/?id=${id}${resume === null ? "" : `&resume=${resume}`}`);
     this.ws.on("message", (d: Buffer) => {
       const f = decodeServerFrame(d);
@@ -275,7 +282,12 @@ function rss(): number {
 
 /** Typeable text of `bytes` bytes: base64 lines (no control characters: random bytes would hold ^C, ^Z...). */
 function text(bytes: number): Buffer {
-  return Buffer.from(randomBytes(Math.ceil((bytes * 3) / 4)).toString("base64").replace(/(.{76})/g, "$1\n").slice(0, bytes));
+  return Buffer.from(
+    randomBytes(Math.ceil((bytes * 3) / 4))
+      .toString("base64")
+      .replace(/(.{76})/g, "$1\n")
+      .slice(0, bytes),
+  );
 }
 
 /** Sends `data` as input frames as fast as the socket takes them, keeping at most `inFlight` queued on the client. */
@@ -326,7 +338,9 @@ describe("terminal input flow control", () => {
     // The session's own buffer: the pause threshold plus at most what one socket read held.
     expect(maxBuffered).toBeGreaterThan(INPUT_HIGH_WATER);
     expect(maxBuffered).toBeLessThan(INPUT_HIGH_WATER + 4 * MAX_FRAME_BYTES);
-    console.info(`input flood: offered ${(offered / 1048576).toFixed(0)} MiB in 6 s, server took ${(taken / 1048576).toFixed(1)} MiB, session buffer max ${(maxBuffered / 1024).toFixed(0)} KiB, RSS +${((maxRss - rss0) / 1048576).toFixed(1)} MiB`);
+    console.info(
+      `input flood: offered ${(offered / 1048576).toFixed(0)} MiB in 6 s, server took ${(taken / 1048576).toFixed(1)} MiB, session buffer max ${(maxBuffered / 1024).toFixed(0)} KiB, RSS +${((maxRss - rss0) / 1048576).toFixed(1)} MiB`,
+    );
     expect(maxRss - rss0).toBeLessThan(64 * 1024 * 1024);
     // Paused is not dead: Ctrl-C reaches the shell once its input drains... after the
     // flood's bytes, which `sleep` never reads; ending the session frees them.

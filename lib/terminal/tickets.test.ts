@@ -15,7 +15,10 @@ describe.each(testDatabases())("terminal tickets on $name", (tdb) => {
   let other: Database;
   let binding: TicketBinding;
   const newUser = async () => {
-    const [u] = await handle.db.insert(user).values({ name: "U", email: `u-${crypto.randomUUID()}@example.com` }).returning();
+    const [u] = await handle.db
+      .insert(user)
+      .values({ name: "U", email: `u-${crypto.randomUUID()}@example.com` })
+      .returning();
     return u!.id;
   };
 

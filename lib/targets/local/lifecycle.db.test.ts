@@ -25,7 +25,22 @@ function ssh(keyFile: string, port: number, command: string, timeout = 20_000): 
   return new Promise((resolve) => {
     execFile(
       "ssh",
-      ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-i", keyFile, "-p", String(port), "mesh@127.0.0.1", command],
+      [
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-i",
+        keyFile,
+        "-p",
+        String(port),
+        "mesh@127.0.0.1",
+        command,
+      ],
       { timeout },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 255) : 0, stdout, stderr }),
     );
@@ -121,7 +136,12 @@ describe.each(testDatabases())("embedded target lifecycle on $name", (tdb) => {
   it("without a sandbox it starts no shells: status unavailable with the reason and the fix, logged once", async () => {
     const { target: row } = await registerTarget(handle.db, { workspaceId, name: "local-2", kind: "local", host: "127.0.0.1" });
     const local = await compute(row.id, {
-      probe: { ...systemProbe, isRoot: () => false, which: (b) => (b === "bwrap" ? null : systemProbe.which(b)), runs: async () => ({ ok: false, detail: "Operation not permitted" }) },
+      probe: {
+        ...systemProbe,
+        isRoot: () => false,
+        which: (b) => (b === "bwrap" ? null : systemProbe.which(b)),
+        runs: async () => ({ ok: false, detail: "Operation not permitted" }),
+      },
     });
     logged.length = 0;
     expect(await local.start()).toBe("unavailable");

@@ -88,7 +88,13 @@ export class LocalCompute {
     }
     this.lastUnavailable = null;
     const { sandbox } = found;
-    const volume = prepareVolume({ dataDir: this.opts.dataDir, volumesDir: this.opts.volumesDir, workspaceId: this.workspaceId, owner: sandbox.volumeOwner, log });
+    const volume = prepareVolume({
+      dataDir: this.opts.dataDir,
+      volumesDir: this.opts.volumesDir,
+      workspaceId: this.workspaceId,
+      owner: sandbox.volumeOwner,
+      log,
+    });
     // The same host key every boot: clients that trusted it keep trusting it.
     const hostKey = loadOrCreateKeyFile(path.join(this.opts.dataDir, "keys", "local_host_ed25519"), "meshia-local-host");
     const target = new LocalTarget({

@@ -161,7 +161,10 @@ export class NetHelper {
       // Forwarding fails closed: never from the server's own user. Said once per boot.
       if (!this.warned) {
         this.warned = true;
-        this.log.error({ err: (err as Error).message, node: this.nodePath }, "port forwarding is refused: its helper cannot run as the sandbox's user (is node readable and executable by mesh?)");
+        this.log.error(
+          { err: (err as Error).message, node: this.nodePath },
+          "port forwarding is refused: its helper cannot run as the sandbox's user (is node readable and executable by mesh?)",
+        );
       }
     });
     return this.ready;

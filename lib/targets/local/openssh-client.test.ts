@@ -43,7 +43,13 @@ function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeo
     const child = execFile(
       cmd,
       args,
-      { timeout: opts.timeout ?? 30_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd ?? local, env: { ...process.env, ...opts.env } as NodeJS.ProcessEnv, encoding: "latin1" },
+      {
+        timeout: opts.timeout ?? 30_000,
+        maxBuffer: 64 * 1024 * 1024,
+        cwd: opts.cwd ?? local,
+        env: { ...process.env, ...opts.env } as NodeJS.ProcessEnv,
+        encoding: "latin1",
+      },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 255) : 0, stdout, stderr }),
     );
     if (opts.input !== undefined) child.stdin!.end(opts.input);
@@ -199,7 +205,13 @@ describe("files: sftp subsystem", () => {
   it("git clone and push over ssh", async () => {
     const init = await ssh(["git init -q --bare repo.git"]);
     expect(init.code, init.stderr).toBe(0);
-    const env = { GIT_SSH_COMMAND: sshCmd(target.port), GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" };
+    const env = {
+      GIT_SSH_COMMAND: sshCmd(target.port),
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@example.com",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@example.com",
+    };
     const url = "ssh://mesh@127.0.0.1/~/repo.git";
     expect((await run("git", ["clone", "-q", url, "work"], { env })).code).toBe(0);
     writeFileSync(path.join(local, "work", "README"), "hi\n");
@@ -265,7 +277,17 @@ describe("ssh -t", () => {
 describe("forwarding", () => {
   it("-L to the target's loopback", async () => {
     const port = await freePort();
-    const child = spawn("ssh", [...SSH_OPTS, "-N", "-o", "ExitOnForwardFailure=yes", "-p", String(target.port), "-L", `${port}:127.0.0.1:${echoPort}`, "mesh@127.0.0.1"]);
+    const child = spawn("ssh", [
+      ...SSH_OPTS,
+      "-N",
+      "-o",
+      "ExitOnForwardFailure=yes",
+      "-p",
+      String(target.port),
+      "-L",
+      `${port}:127.0.0.1:${echoPort}`,
+      "mesh@127.0.0.1",
+    ]);
     try {
       expect((await eventually(() => roundTrip(port, Buffer.from("ping")))).toString()).toBe("ping");
     } finally {
@@ -276,10 +298,22 @@ describe("forwarding", () => {
   it("-R listens on the target's loopback only (GatewayPorts no), and the listener goes with the connection", async () => {
     const port = await freePort();
     // Asked for every address: bound to loopback, as sshd does with GatewayPorts no.
-    const child = spawn("ssh", [...SSH_OPTS, "-N", "-o", "ExitOnForwardFailure=yes", "-p", String(target.port), "-R", `0.0.0.0:${port}:127.0.0.1:${echoPort}`, "mesh@127.0.0.1"]);
+    const child = spawn("ssh", [
+      ...SSH_OPTS,
+      "-N",
+      "-o",
+      "ExitOnForwardFailure=yes",
+      "-p",
+      String(target.port),
+      "-R",
+      `0.0.0.0:${port}:127.0.0.1:${echoPort}`,
+      "mesh@127.0.0.1",
+    ]);
     try {
       expect((await eventually(() => roundTrip(port, Buffer.from("remote")))).toString()).toBe("remote");
-      const external = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal);
+      const external = Object.values(os.networkInterfaces())
+        .flat()
+        .find((a) => a && a.family === "IPv4" && !a.internal);
       if (external) await expect(roundTrip(port, Buffer.from("x"), external.address)).rejects.toThrow();
     } finally {
       child.kill();
@@ -383,7 +417,17 @@ describe("VS Code Remote-SSH's pattern and parallel logins", () => {
     expect(out).toContain(createHash("sha256").update(payload).digest("hex"));
     expect(out.split("x").length - 1).toBe(4_000_000);
     const localPort = await freePort();
-    const fwd = spawn("ssh", [...SSH_OPTS, "-N", "-o", "ExitOnForwardFailure=yes", "-p", String(target.port), "-L", `${localPort}:127.0.0.1:${port}`, "mesh@127.0.0.1"]);
+    const fwd = spawn("ssh", [
+      ...SSH_OPTS,
+      "-N",
+      "-o",
+      "ExitOnForwardFailure=yes",
+      "-p",
+      String(target.port),
+      "-L",
+      `${localPort}:127.0.0.1:${port}`,
+      "mesh@127.0.0.1",
+    ]);
     try {
       const data = randomBytes(2_000_000);
       const back = await eventually(() => roundTrip(localPort, data));

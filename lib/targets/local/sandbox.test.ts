@@ -27,7 +27,11 @@ describe("detectSandbox, forced paths", () => {
     const state = await detectSandbox({
       dataDir,
       volumesDir,
-      probe: probe({ isRoot: () => false, which: (b) => (b === "bwrap" ? null : systemProbe.which(b)), runs: async () => ({ ok: false, detail: "unshare: unshare failed: Operation not permitted" }) }),
+      probe: probe({
+        isRoot: () => false,
+        which: (b) => (b === "bwrap" ? null : systemProbe.which(b)),
+        runs: async () => ({ ok: false, detail: "unshare: unshare failed: Operation not permitted" }),
+      }),
     });
     expect(state.ok).toBe(false);
     if (state.ok) return;
@@ -56,7 +60,11 @@ describe("detectSandbox, forced paths", () => {
   });
 
   it("root without setpriv: unavailable, says to install util-linux", async () => {
-    const state = await detectSandbox({ dataDir, volumesDir, probe: probe({ isRoot: () => true, which: (b) => (b === "setpriv" ? null : systemProbe.which(b)) }) });
+    const state = await detectSandbox({
+      dataDir,
+      volumesDir,
+      probe: probe({ isRoot: () => true, which: (b) => (b === "setpriv" ? null : systemProbe.which(b)) }),
+    });
     expect(state.ok).toBe(false);
     if (!state.ok) expect(state.fix).toContain("util-linux");
   });
@@ -83,7 +91,8 @@ describe("detectSandbox, forced paths", () => {
 
 // nobody:nogroup stands in for a developer running the server without root.
 const NOBODY = { uid: 65534, gid: 65534 };
-const asNobody = (file: string, args: string[]) => ["setpriv", [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, "--clear-groups", "--", file, ...args]] as const;
+const asNobody = (file: string, args: string[]) =>
+  ["setpriv", [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, "--clear-groups", "--", file, ...args]] as const;
 
 function runAsNobody(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const [cmd, argv] = asNobody(file, args);
@@ -100,7 +109,8 @@ describe.skipIf(!isRoot)("namespace sandboxes, run for real by an unprivileged u
   mkdirSync(path.join(dataDir, "keys"), { recursive: true, mode: 0o700 });
   writeFileSync(path.join(dataDir, "keys", "auth_secret"), "dev-secret\n", { mode: 0o600 });
   mkdirSync(volume, { recursive: true, mode: 0o700 });
-  for (const p of [dataDir, path.join(dataDir, "keys"), path.join(dataDir, "keys", "auth_secret"), path.dirname(volume), volume]) chownSync(p, NOBODY.uid, NOBODY.gid);
+  for (const p of [dataDir, path.join(dataDir, "keys"), path.join(dataDir, "keys", "auth_secret"), path.dirname(volume), volume])
+    chownSync(p, NOBODY.uid, NOBODY.gid);
   const nobodyProbe = (allowBwrap: boolean) =>
     probe({
       isRoot: () => false,

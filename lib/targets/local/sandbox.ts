@@ -124,10 +124,30 @@ function bubblewrapSandbox(bwrap: string, prlimit: string, dataDir: string, user
       return {
         file: bwrap,
         args: [
-          "--unshare-user", "--unshare-pid", "--unshare-ipc", "--die-with-parent",
-          "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-          "--tmpfs", hidden, "--bind", vol, vol, "--chdir", vol,
-          "--", ...limitArgs(prlimit), ...argv,
+          "--unshare-user",
+          "--unshare-pid",
+          "--unshare-ipc",
+          "--die-with-parent",
+          "--ro-bind",
+          "/",
+          "/",
+          "--dev-bind",
+          "/dev",
+          "/dev",
+          "--proc",
+          "/proc",
+          "--tmpfs",
+          "/tmp",
+          "--tmpfs",
+          hidden,
+          "--bind",
+          vol,
+          vol,
+          "--chdir",
+          vol,
+          "--",
+          ...limitArgs(prlimit),
+          ...argv,
         ],
       };
     },
@@ -151,8 +171,23 @@ function unshareSandbox(unshare: string, prlimit: string, dataDir: string, userN
       return {
         file: unshare,
         args: [
-          "--user", "--map-root-user", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
-          "--", "/bin/sh", "-c", UNSHARE_SCRIPT, "meshia-sandbox", hidden, uid, gid, ...limitArgs(prlimit), ...argv,
+          "--user",
+          "--map-root-user",
+          "--mount",
+          "--pid",
+          "--fork",
+          "--kill-child",
+          "--mount-proc",
+          "--",
+          "/bin/sh",
+          "-c",
+          UNSHARE_SCRIPT,
+          "meshia-sandbox",
+          hidden,
+          uid,
+          gid,
+          ...limitArgs(prlimit),
+          ...argv,
         ],
       };
     },
@@ -172,13 +207,21 @@ export async function detectSandbox(opts: { dataDir: string; volumesDir: string;
   if (probe.isRoot()) {
     const setpriv = probe.which("setpriv");
     if (!setpriv || !prlimit) {
-      return { ok: false, reason: "setpriv and prlimit (util-linux) are missing, so shells cannot drop to the user mesh.", fix: "Install util-linux (apt-get install util-linux)." };
+      return {
+        ok: false,
+        reason: "setpriv and prlimit (util-linux) are missing, so shells cannot drop to the user mesh.",
+        fix: "Install util-linux (apt-get install util-linux).",
+      };
     }
     let user: OsUser;
     try {
       user = await probe.ensureUser(SANDBOX_USER);
     } catch (err) {
-      return { ok: false, reason: `The OS user ${SANDBOX_USER} could not be made ready: ${(err as Error).message}`, fix: `Create it: useradd --system --user-group --shell /bin/bash ${SANDBOX_USER}` };
+      return {
+        ok: false,
+        reason: `The OS user ${SANDBOX_USER} could not be made ready: ${(err as Error).message}`,
+        fix: `Create it: useradd --system --user-group --shell /bin/bash ${SANDBOX_USER}`,
+      };
     }
     const blocked = unreachableAncestor(opts.volumesDir);
     if (blocked) {
@@ -191,7 +234,12 @@ export async function detectSandbox(opts: { dataDir: string; volumesDir: string;
     const sandbox = rootSandbox(user, prlimit, setpriv);
     const w = sandbox.wrap([trueBin], opts.volumesDir);
     const r = await probe.runs(w.file, w.args);
-    if (!r.ok) return { ok: false, reason: `Dropping to the user ${SANDBOX_USER} failed: ${r.detail}`, fix: "Check that setpriv and prlimit (util-linux) work on this machine." };
+    if (!r.ok)
+      return {
+        ok: false,
+        reason: `Dropping to the user ${SANDBOX_USER} failed: ${r.detail}`,
+        fix: "Check that setpriv and prlimit (util-linux) work on this machine.",
+      };
     return { ok: true, sandbox };
   }
 

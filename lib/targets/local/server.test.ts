@@ -26,7 +26,22 @@ function ssh(keyFile: string, port: number, args: string[], opts: { user?: strin
   return new Promise((resolve) => {
     execFile(
       "ssh",
-      ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-i", keyFile, "-p", String(port), `${opts.user ?? "mesh"}@127.0.0.1`, ...args],
+      [
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-i",
+        keyFile,
+        "-p",
+        String(port),
+        `${opts.user ?? "mesh"}@127.0.0.1`,
+        ...args,
+      ],
       { timeout: opts.timeout ?? 20_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 255) : 0, stdout, stderr }),
     );
@@ -133,20 +148,28 @@ describe("embedded local target", () => {
       await new Promise((r) => setTimeout(r, 300)); // the close that reports a refusal may trail ssh's exit
       return [...logins];
     };
-    expect(await reported(() => ssh(fileA, target.port, ["true"]))).toEqual([{ source: "127.0.0.1", user: "mesh", fingerprint: fingerprintOf(keyA.publicKey), result: "accepted" }]);
-    expect(await reported(() => ssh(fileB, target.port, ["true"]))).toEqual([{ source: "127.0.0.1", user: "mesh", fingerprint: fingerprintOf(keyB.publicKey), result: "refused" }]);
-    expect(await reported(() => ssh(fileA, target.port, ["true"], { user: "root" }))).toEqual([{ source: "127.0.0.1", user: "root", fingerprint: fingerprintOf(keyA.publicKey), result: "refused" }]);
+    expect(await reported(() => ssh(fileA, target.port, ["true"]))).toEqual([
+      { source: "127.0.0.1", user: "mesh", fingerprint: fingerprintOf(keyA.publicKey), result: "accepted" },
+    ]);
+    expect(await reported(() => ssh(fileB, target.port, ["true"]))).toEqual([
+      { source: "127.0.0.1", user: "mesh", fingerprint: fingerprintOf(keyB.publicKey), result: "refused" },
+    ]);
+    expect(await reported(() => ssh(fileA, target.port, ["true"], { user: "root" }))).toEqual([
+      { source: "127.0.0.1", user: "root", fingerprint: fingerprintOf(keyA.publicKey), result: "refused" },
+    ]);
     const pw = await reported(() => ssh(fileA, target.port, ["-o", "PreferredAuthentications=password,keyboard-interactive", "true"]));
     expect(pw).toEqual([{ source: "127.0.0.1", user: "mesh", fingerprint: null, result: "refused" }]);
     lookupFails = true;
     try {
-      expect(await reported(() => ssh(fileA, target.port, ["true"]))).toEqual([{ source: "127.0.0.1", user: "mesh", fingerprint: fingerprintOf(keyA.publicKey), result: "lookup-failed" }]);
+      expect(await reported(() => ssh(fileA, target.port, ["true"]))).toEqual([
+        { source: "127.0.0.1", user: "mesh", fingerprint: fingerprintOf(keyA.publicKey), result: "lookup-failed" },
+      ]);
     } finally {
       lookupFails = false;
     }
     // The control plane's own credential for this target: its sessions are audited as terminal sessions.
     const saved = allowed;
-    allowed = [{ blob: parsePublicKeyLine(keyA.publicKey)!.blob, options: null, purpose: "bridge" } ];
+    allowed = [{ blob: parsePublicKeyLine(keyA.publicKey)!.blob, options: null, purpose: "bridge" }];
     try {
       expect(await reported(() => ssh(fileA, target.port, ["true"]))).toEqual([]);
     } finally {
@@ -176,7 +199,24 @@ describe("embedded local target", () => {
       return "";
     };
     const forward = () =>
-      spawn("ssh", ["-N", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ExitOnForwardFailure=yes", "-i", fileA, "-p", String(target.port), "-L", `${localPort}:127.0.0.1:${echoPort}`, "mesh@127.0.0.1"]);
+      spawn("ssh", [
+        "-N",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-i",
+        fileA,
+        "-p",
+        String(target.port),
+        "-L",
+        `${localPort}:127.0.0.1:${echoPort}`,
+        "mesh@127.0.0.1",
+      ]);
     let child = forward();
     try {
       expect(await roundTrip()).toBe("ping");

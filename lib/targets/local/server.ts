@@ -128,7 +128,9 @@ export class LocalTarget {
     for (let i = 0; i < span; i++) {
       const port = from + ((first + i) % span);
       if (port === this.opts.avoidPort && span > 1) continue;
-      const server = new ssh2.Server({ hostKeys: [this.opts.hostKey.privateKey], ident: "Meshia_local" }, (client, info) => this.onClient(client, info.ip ?? null));
+      const server = new ssh2.Server({ hostKeys: [this.opts.hostKey.privateKey], ident: "Meshia_local" }, (client, info) =>
+        this.onClient(client, info.ip ?? null),
+      );
       try {
         await new Promise<void>((resolve, reject) => {
           server.once("error", reject);

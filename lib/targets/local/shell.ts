@@ -30,7 +30,9 @@ const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** The `tty` group, which owns ptys on Debian as sshd leaves them (-1: keep the group). */
 const TTY_GID = (() => {
   try {
-    const line = readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith("tty:"));
+    const line = readFileSync("/etc/group", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("tty:"));
     return line ? Number(line.split(":")[2]) : -1;
   } catch {
     return -1;
@@ -154,7 +156,13 @@ function holdSlave(ptsName: string | undefined, pid: number, exited: () => void)
   return release;
 }
 
-export function runPty(ctx: ShellContext, channel: ServerChannel, command: string | null, info: { term: string; cols: number; rows: number }, env: Record<string, string>): Control {
+export function runPty(
+  ctx: ShellContext,
+  channel: ServerChannel,
+  command: string | null,
+  info: { term: string; cols: number; rows: number },
+  env: Record<string, string>,
+): Control {
   const launch = ctx.sandbox.wrap(shellArgv(ctx, command), ctx.volume);
   const proc = pty.spawn(launch.file, launch.args, {
     name: info.term,

@@ -10,9 +10,15 @@ describe("MESHIA_VOLUMES_DIR", () => {
   });
 
   it("is refused inside the data directory (or around it) while the embedded target is on", () => {
-    expect(() => loadConfig({ MESHIA_DATA_DIR: "/srv/m", MESHIA_VOLUMES_DIR: "/srv/m/volumes" } as unknown as NodeJS.ProcessEnv)).toThrow(/must be outside MESHIA_DATA_DIR/);
-    expect(() => loadConfig({ MESHIA_DATA_DIR: "/srv/m/data", MESHIA_VOLUMES_DIR: "/srv/m" } as unknown as NodeJS.ProcessEnv)).toThrow(/must be outside MESHIA_DATA_DIR/);
-    expect(loadConfig({ MESHIA_DATA_DIR: "/srv/m", MESHIA_VOLUMES_DIR: "/srv/m/volumes", MESHIA_LOCAL_TARGET: "off" } as unknown as NodeJS.ProcessEnv).volumesDir).toBe("/srv/m/volumes");
+    expect(() => loadConfig({ MESHIA_DATA_DIR: "/srv/m", MESHIA_VOLUMES_DIR: "/srv/m/volumes" } as unknown as NodeJS.ProcessEnv)).toThrow(
+      /must be outside MESHIA_DATA_DIR/,
+    );
+    expect(() => loadConfig({ MESHIA_DATA_DIR: "/srv/m/data", MESHIA_VOLUMES_DIR: "/srv/m" } as unknown as NodeJS.ProcessEnv)).toThrow(
+      /must be outside MESHIA_DATA_DIR/,
+    );
+    expect(
+      loadConfig({ MESHIA_DATA_DIR: "/srv/m", MESHIA_VOLUMES_DIR: "/srv/m/volumes", MESHIA_LOCAL_TARGET: "off" } as unknown as NodeJS.ProcessEnv).volumesDir,
+    ).toBe("/srv/m/volumes");
     expect(loadConfig({ MESHIA_DATA_DIR: "/srv/m", MESHIA_VOLUMES_DIR: "/srv/volumes" } as unknown as NodeJS.ProcessEnv).volumesDir).toBe("/srv/volumes");
   });
 });

@@ -43,7 +43,13 @@ export function prepareVolumesRoot(dir: string): void {
  * Makes the volume ready: the volumes directory traversable but not listable
  * (0711), the volume the shell user's own, 0700; an old volume moved in first.
  */
-export function prepareVolume(opts: { dataDir: string; volumesDir: string; workspaceId: string; owner: { uid: number; gid: number } | null; log: Logger }): string {
+export function prepareVolume(opts: {
+  dataDir: string;
+  volumesDir: string;
+  workspaceId: string;
+  owner: { uid: number; gid: number } | null;
+  log: Logger;
+}): string {
   const volume = volumeDir(opts.volumesDir, opts.workspaceId);
   prepareVolumesRoot(opts.volumesDir);
   const legacy = legacyVolumeDir(opts.dataDir, opts.workspaceId);

@@ -5,4 +5,10 @@ import { defineRoute } from "@/lib/http/route";
 
 // The auth instance is created lazily inside the handler: `next build` imports route
 // modules, and building must not open the database.
-export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({ GET: authHandler, POST: authHandler, PUT: authHandler, PATCH: authHandler, DELETE: authHandler });
+export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
+  GET: authHandler,
+  POST: authHandler,
+  PUT: authHandler,
+  PATCH: authHandler,
+  DELETE: authHandler,
+});

@@ -3,7 +3,5 @@ import { withWorkspace } from "@/lib/auth/access";
 import { defineRoute, json } from "@/lib/http/route";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
-  GET: withWorkspace(async (_req, { workspace }) =>
-    json({ id: workspace.id, name: workspace.name, createdAt: workspace.createdAt.toISOString() }),
-  ),
+  GET: withWorkspace(async (_req, { workspace }) => json({ id: workspace.id, name: workspace.name, createdAt: workspace.createdAt.toISOString() })),
 });

@@ -50,7 +50,9 @@ export default async function AuditPage({ params }: { params: Promise<{ workspac
                     <code>{e.action}</code>
                   </td>
                   <td data-label="Who">{e.actorEmail ?? (e.actor ? <code>{e.actor}</code> : <span className="muted">system</span>)}</td>
-                  <td data-label="Details" className="small">{describe(e.detail)}</td>
+                  <td data-label="Details" className="small">
+                    {describe(e.detail)}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -13,7 +13,8 @@ export const metadata: Metadata = { title: "Members — Meshia" };
 export default async function MembersPage({ params }: { params: Promise<{ workspaceId: string }> }) {
   const { db, user, workspace, role, workspaces } = await requireMember((await params).workspaceId, "/members");
   const origin = publicOrigin(await headers());
-  const invitations = role === "owner" ? (await listInvitations(db, workspace.id)).map((i) => ({ ...i, link: origin ? `${origin}/invite/${i.id}` : null })) : [];
+  const invitations =
+    role === "owner" ? (await listInvitations(db, workspace.id)).map((i) => ({ ...i, link: origin ? `${origin}/invite/${i.id}` : null })) : [];
   return (
     <main className="workspace-page">
       <WorkspaceHeader workspace={workspace} current="members" user={user} workspaces={workspaces} />

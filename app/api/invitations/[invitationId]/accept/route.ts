@@ -19,9 +19,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     const id = param(ctx, "invitationId");
     const principal = await principalFrom(req.headers);
     if (principal?.via === "token") throw new ApiError("forbidden", "Invitations are accepted by people, not API tokens.");
-    const who = principal
-      ? { userId: principal.userId, email: principal.email }
-      : { newAccount: await readJson(req, newAccount) };
+    const who = principal ? { userId: principal.userId, email: principal.email } : { newAccount: await readJson(req, newAccount) };
     const { workspaceId, headers } = await acceptInvitation(await db(), await auth(), id, who);
     const res = json({ workspaceId });
     for (const c of headers?.getSetCookie() ?? []) res.headers.append("Set-Cookie", c);

@@ -21,7 +21,9 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
         throw new ApiError("conflict", err.message, { reason: "host_key_changed" });
       }
       if (err instanceof Error && err.message === "not an OpenSSH public-key line") {
-        throw new ApiError("invalid_field", "hostKeys: each entry must be an OpenSSH public-key line", { fields: [{ field: "hostKeys", message: err.message }] });
+        throw new ApiError("invalid_field", "hostKeys: each entry must be an OpenSSH public-key line", {
+          fields: [{ field: "hostKeys", message: err.message }],
+        });
       }
       throw err;
     }

@@ -20,34 +20,40 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   }),
 
   // Any request body is ignored: there is nothing to choose.
-  POST: withWorkspace(async (_req, { db, workspace, actor }) => {
-    const cfg = config();
-    await limit(rateLimiter("keygen-user", cfg.auth.keygenUserRate), actor, "key generations");
-    await limit(rateLimiter("keygen", cfg.auth.keygenRate), `${workspace.id}:${actor}`, "key generations in this workspace");
-    const { pem, ...pub } = await workspaceKeyPool()
-      .take(`meshia-${workspace.id.slice(0, 8)}`)
-      .catch((err: unknown) => {
-        throw asApiError(err);
+  POST: withWorkspace(
+    async (_req, { db, workspace, actor }) => {
+      const cfg = config();
+      await limit(rateLimiter("keygen-user", cfg.auth.keygenUserRate), actor, "key generations");
+      await limit(rateLimiter("keygen", cfg.auth.keygenRate), `${workspace.id}:${actor}`, "key generations in this workspace");
+      const { pem, ...pub } = await workspaceKeyPool()
+        .take(`meshia-${workspace.id.slice(0, 8)}`)
+        .catch((err: unknown) => {
+          throw asApiError(err);
+        });
+      metrics().keyGenerations.inc();
+      const saved = await saveKey(db, workspace.id, pub, actor);
+      return new Response(pem, {
+        status: 200,
+        headers: {
+          "Content-Type": "application/x-pem-file",
+          "Content-Disposition": `attachment; filename="${KEY_FILE_NAME}"`,
+          "Cache-Control": "no-store",
+          // What the dialog shows next to Download and Copy, matching this very PEM.
+          "X-Key-Fingerprint": saved.fingerprint,
+          "X-Key-Algorithm": saved.algorithm,
+          "X-Key-Saved-At": saved.savedAt.toISOString(),
+        },
       });
-    metrics().keyGenerations.inc();
-    const saved = await saveKey(db, workspace.id, pub, actor);
-    return new Response(pem, {
-      status: 200,
-      headers: {
-        "Content-Type": "application/x-pem-file",
-        "Content-Disposition": `attachment; filename="${KEY_FILE_NAME}"`,
-        "Cache-Control": "no-store",
-        // What the dialog shows next to Download and Copy, matching this very PEM.
-        "X-Key-Fingerprint": saved.fingerprint,
-        "X-Key-Algorithm": saved.algorithm,
-        "X-Key-Saved-At": saved.savedAt.toISOString(),
-      },
-    });
-  }, { role: "owner" }),
+    },
+    { role: "owner" },
+  ),
 
-  DELETE: withWorkspace(async (_req, { db, workspace, actor }) => {
-    const revoked = await revokeKey(db, workspace.id, actor);
-    if (!revoked) throw new ApiError("not_found", "This workspace has no key to revoke.");
-    return json({ revoked: { fingerprint: revoked.fingerprint, revokedAt: revoked.revokedAt?.toISOString() ?? null } });
-  }, { role: "owner" }),
+  DELETE: withWorkspace(
+    async (_req, { db, workspace, actor }) => {
+      const revoked = await revokeKey(db, workspace.id, actor);
+      if (!revoked) throw new ApiError("not_found", "This workspace has no key to revoke.");
+      return json({ revoked: { fingerprint: revoked.fingerprint, revokedAt: revoked.revokedAt?.toISOString() ?? null } });
+    },
+    { role: "owner" },
+  ),
 });

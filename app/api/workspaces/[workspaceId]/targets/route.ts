@@ -21,29 +21,38 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     return json({ targets: rows.map((t) => targetView(t, window, now)) });
   }),
 
-  POST: withWorkspace(async (req, { db, workspace, actor }) => {
-    const input = await readJson(req, registerTargetBody);
-    // Before anything is stored: no registration whose install steps cannot be handed out.
-    const url = controlPlaneUrl(req);
-    const { target, token } = await registerTarget(db, { workspaceId: workspace.id, kind: "openssh", name: input.name, host: input.host, port: input.port ?? null, actor }).catch(
-      (err: unknown) => {
-        if (err instanceof TargetAddressRefused) throw new ApiError("invalid_field", `host: ${err.reason}`, { fields: [{ field: "host", message: err.reason }] });
+  POST: withWorkspace(
+    async (req, { db, workspace, actor }) => {
+      const input = await readJson(req, registerTargetBody);
+      // Before anything is stored: no registration whose install steps cannot be handed out.
+      const url = controlPlaneUrl(req);
+      const { target, token } = await registerTarget(db, {
+        workspaceId: workspace.id,
+        kind: "openssh",
+        name: input.name,
+        host: input.host,
+        port: input.port ?? null,
+        actor,
+      }).catch((err: unknown) => {
+        if (err instanceof TargetAddressRefused)
+          throw new ApiError("invalid_field", `host: ${err.reason}`, { fields: [{ field: "host", message: err.reason }] });
         throw err;
-      },
-    );
-    return json(
-      {
-        target: targetView(target, config().targetLiveWindowMs),
-        token,
-        install: {
-          [TARGET_CONF_PATH]: targetConf({ controlPlaneUrl: url, targetId: target.id, token: token!, publicPort: input.port ?? 22 }),
-          [SSHD_DROP_IN_PATH]: sshdConfig(),
-          [AGENT_UNIT_PATH]: agentUnit(),
-          scripts: Object.fromEntries(TARGET_SCRIPTS.map((s) => [s, `${url}/target-scripts/${s}`])),
-          steps: installSteps(url),
+      });
+      return json(
+        {
+          target: targetView(target, config().targetLiveWindowMs),
+          token,
+          install: {
+            [TARGET_CONF_PATH]: targetConf({ controlPlaneUrl: url, targetId: target.id, token: token!, publicPort: input.port ?? 22 }),
+            [SSHD_DROP_IN_PATH]: sshdConfig(),
+            [AGENT_UNIT_PATH]: agentUnit(),
+            scripts: Object.fromEntries(TARGET_SCRIPTS.map((s) => [s, `${url}/target-scripts/${s}`])),
+            steps: installSteps(url),
+          },
         },
-      },
-      { status: 201 },
-    );
-  }, { role: "owner" }),
+        { status: 201 },
+      );
+    },
+    { role: "owner" },
+  ),
 });

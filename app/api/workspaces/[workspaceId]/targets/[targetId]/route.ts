@@ -16,12 +16,15 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     return json(targetView(target, config().targetLiveWindowMs));
   }),
 
-  DELETE: withWorkspace(async (_req, ctx) => {
-    const id = param(ctx, "targetId");
-    const target = isUuid(id) ? await findWorkspaceTarget(ctx.db, ctx.workspace.id, id) : null;
-    if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
-    if (target.kind === "local") throw new ApiError("conflict", "The embedded local target is managed by the server (MESHIA_LOCAL_TARGET).");
-    await removeTarget(ctx.db, target, ctx.actor);
-    return new Response(null, { status: 204 });
-  }, { role: "owner" }),
+  DELETE: withWorkspace(
+    async (_req, ctx) => {
+      const id = param(ctx, "targetId");
+      const target = isUuid(id) ? await findWorkspaceTarget(ctx.db, ctx.workspace.id, id) : null;
+      if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
+      if (target.kind === "local") throw new ApiError("conflict", "The embedded local target is managed by the server (MESHIA_LOCAL_TARGET).");
+      await removeTarget(ctx.db, target, ctx.actor);
+      return new Response(null, { status: 204 });
+    },
+    { role: "owner" },
+  ),
 });

@@ -67,7 +67,12 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
       if (!(err instanceof TicketCapError)) throw err;
       metrics().limitsHit.inc({ limit: err.cap === "sessions" ? "terminal-sessions-per-user" : "terminal-tickets-per-user" });
       const retry = String(err.retryAfterSeconds);
-      throw new ApiError("rate_limited", err.message, { reason: err.cap === "sessions" ? "session_cap" : "ticket_cap", limit: err.limit, retryAfterSeconds: err.retryAfterSeconds }, { "Retry-After": retry });
+      throw new ApiError(
+        "rate_limited",
+        err.message,
+        { reason: err.cap === "sessions" ? "session_cap" : "ticket_cap", limit: err.limit, retryAfterSeconds: err.retryAfterSeconds },
+        { "Retry-After": retry },
+      );
     }
     const { ticket, expiresAt } = issued;
     return json({ ticket, sessionId, path: TERMINAL_PATH, expiresAt: expiresAt.toISOString() });
