@@ -15,7 +15,7 @@
 // of direct throughput, and echo p99 <= direct p99 + 1 ms.
 // Prints numbers and PASS/MISS per goal; never fails on slowness.
 import { randomBytes } from "node:crypto";
-import { createWriteStream, readdirSync, rmSync } from "node:fs";
+import { createWriteStream, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { defer, run } from "./lib/cleanup";
@@ -160,6 +160,8 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   const ratios: number[] = [];
   const cpuPerMiB = { direct: [] as number[], bridge: [] as number[] };
   const clientPerMiB = { direct: [] as number[], bridge: [] as number[] };
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+  const window = { fromUs: nowUs(), toUs: 0 };
   for (let r = 0; r < ROUNDS; r++) {
     const order = (r % 2 ? [bridge, direct] : [direct, bridge]).filter((sh: Shell) => PATHS.has(sh.kind));
     const res: Record<string, Awaited<ReturnType<typeof throughputRound>>> = {};
@@ -178,6 +180,8 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
       `${x.mibps.toFixed(1)} MiB/s (${mib(x.bytes, 1)} in ${ms(x.ms, 0)}, server ${((x.serverCpu * 1000) / (x.bytes / 1048576)).toFixed(1)} ms/MiB, client ${((x.clientCpu * 1000) / (x.bytes / 1048576)).toFixed(1)} ms/MiB, starved ${(x.starved * 100).toFixed(0)}%)`;
     console.log(`  round ${r + 1}: direct ${line(rd)}\n           bridge ${line(rb)}  ratio ${(rb.mibps / rd.mibps).toFixed(2)}`);
   }
+  window.toUs = nowUs();
+  profileWindows.push(window);
   const ratio = median(ratios);
   const cpuD = median(cpuPerMiB.direct);
   const cpuB = median(cpuPerMiB.bridge);
@@ -389,26 +393,22 @@ async function openSshTarget(ctx: Ctx): Promise<Target | null> {
   }
 }
 
+/** When the measured throughput rounds ran (monotonic µs): the server profile is read for these only. */
+const profileWindows: { fromUs: number; toUs: number }[] = [];
+
 /** The server's profile (written at its exit): top functions and modules by self time. */
 function printProfile(dir: string): void {
-  // One file per thread (workers too): the main thread's is the one that ran the session code.
+  if (!profileWindows.length) return console.log("\nno throughput rounds ran: no profile window");
+  const window = { fromUs: Math.min(...profileWindows.map((w) => w.fromUs)), toUs: Math.max(...profileWindows.map((w) => w.toUs)) };
+  // One file per thread (workers too): the main thread's is the one that ran the bridge, the biggest.
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".cpuprofile"))
-    .map((f) => path.join(dir, f));
-  let found: { file: string; p: ReturnType<typeof summarizeProfile> } | null = null;
-  for (const file of files) {
-    try {
-      found = { file, p: summarizeProfile(file, 25, "lib/terminal/session.ts") };
-      break;
-    } catch {
-      // not this thread
-    }
-  }
-  if (!found) return console.log(`\nno .cpuprofile in ${dir} has the terminal session code`);
-  const { file, p } = found;
-  console.log(
-    `\nserver CPU profile (${file}), from the first to the last sample in the terminal session code (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`,
-  );
+    .map((f) => path.join(dir, f))
+    .sort((a, b) => statSync(b).size - statSync(a).size);
+  if (!files.length) return console.log(`\nno .cpuprofile in ${dir}`);
+  const file = files[0]!;
+  const p = summarizeProfile(file, 25, window);
+  console.log(`\nserver CPU profile (${file}), the measured throughput rounds only (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`);
   console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
   console.log(
     table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(

@@ -36,13 +36,15 @@ function moduleOf(url: string): string {
 }
 
 /**
- * `focus`: only the samples between the first and the last one whose stack holds a
- * frame from a file whose URL contains it (e.g. "lib/terminal/session.ts": the time
- * the bridge was busy), so that start-up (module loading, the database's first open)
- * does not drown the path being measured. Everything in that window counts, GC and
- * background work included.
+ * `focus`: only part of the profile, so that start-up (module loading, the database's
+ * first open) does not drown the path being measured. Either a time window on the
+ * monotonic clock, in microseconds (`process.hrtime.bigint() / 1000n` in any process
+ * of this machine: V8 stamps samples with the same clock), as the bench marks around
+ * its measured rounds; or the samples between the first and the last one whose stack
+ * holds a frame from a file whose URL contains a string. Everything in that window
+ * counts, GC and background work included.
  */
-export function summarizeProfile(file: string, top = 20, focus?: string): ProfileSummary & { windowMs: number } {
+export function summarizeProfile(file: string, top = 20, focus?: string | { fromUs: number; toUs: number }): ProfileSummary & { windowMs: number } {
   const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -53,7 +55,7 @@ export function summarizeProfile(file: string, top = 20, focus?: string): Profil
     if (known !== undefined) return known;
     const n = byId.get(id);
     const up = parent.get(id);
-    const v = !!n && (n.callFrame.url.includes(focus!) || (up !== undefined && focused(up)));
+    const v = !!n && (n.callFrame.url.includes(focus as string) || (up !== undefined && focused(up)));
     inFocus.set(id, v);
     return v;
   };
@@ -62,10 +64,14 @@ export function summarizeProfile(file: string, top = 20, focus?: string): Profil
   for (const d of p.timeDeltas) times.push((t += d));
   let from = 0;
   let to = p.samples.length - 1;
-  if (focus) {
+  if (typeof focus === "string") {
     from = p.samples.findIndex((id) => focused(id));
     for (to = p.samples.length - 1; to > from && !focused(p.samples[to]!); to--);
     if (from < 0) throw new Error(`no sample in ${focus}`);
+  } else if (focus) {
+    from = times.findIndex((x) => x >= focus.fromUs);
+    for (to = times.length - 1; to > from && times[to]! > focus.toUs; to--);
+    if (from < 0 || to <= from) throw new Error("no sample in the window");
   }
   // Self time per node from the sample timeline (more exact than hitCount × interval).
   const self = new Map<number, number>();
