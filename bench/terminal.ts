@@ -398,7 +398,7 @@ function printProfile(dir: string): void {
   let found: { file: string; p: ReturnType<typeof summarizeProfile> } | null = null;
   for (const file of files) {
     try {
-      found = { file, p: summarizeProfile(file, 25, "lib/terminal/session.ts") };
+      found = { file, p: summarizeProfile(file, 25, "lib/terminal/server/") };
       break;
     } catch {
       // not this thread

@@ -149,7 +149,7 @@ test.describe("in-browser terminal", () => {
     await page.goto("/");
     await waitLive(page);
     const tab = await activeTabId(page);
-    // 1 MiB of base64 lines (the 10 MB paste is in lib/terminal/session.test.ts) (a canonical tty takes lines up to 4095 bytes), echoed back as typed text would be.
+    // 1 MiB of base64 lines (the 10 MB paste is in lib/terminal/server/session.test.ts) (a canonical tty takes lines up to 4095 bytes), echoed back as typed text would be.
     const block = (
       randomBytes(768 * 1024)
         .toString("base64")

@@ -22,7 +22,7 @@ export interface ProfileSummary {
   modules: { module: string; ms: number; share: number }[];
 }
 
-/** "ssh2", "ws", "@xterm/headless", "lib/terminal/session.ts", "(native)"... */
+/** "ssh2", "ws", "@xterm/headless", "lib/terminal/server/session.ts", "(native)"... */
 function moduleOf(url: string): string {
   if (!url) return "(native/V8)";
   const nm = url.lastIndexOf("node_modules/");
@@ -37,7 +37,7 @@ function moduleOf(url: string): string {
 
 /**
  * `focus`: only the samples between the first and the last one whose stack holds a
- * frame from a file whose URL contains it (e.g. "lib/terminal/session.ts": the time
+ * frame from a file whose URL contains it (e.g. "lib/terminal/server/": the time
  * the bridge was busy), so that start-up (module loading, the database's first open)
  * does not drown the path being measured. Everything in that window counts, GC and
  * background work included.

@@ -14,7 +14,7 @@ import { connectBridge, openShell } from "@/lib/ssh/bridge";
 import { LocalTarget } from "@/lib/targets/local/server";
 import { sandboxForTests } from "@/lib/targets/local/testing";
 import { terminalSocketServer } from "./gateway";
-import { CLOSE, MAX_FRAME_BYTES, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "./protocol";
+import { CLOSE, MAX_FRAME_BYTES, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "../protocol";
 import { HIGH_WATER, INPUT_HIGH_WATER, TerminalSession, UNREACHABLE_MESSAGE, type SessionDeps } from "./session";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-session-"));

@@ -15,7 +15,7 @@ import {
   encodeServerFrame,
   type ServerFrame,
   type SessionState,
-} from "./protocol";
+} from "../protocol";
 import { ScreenSnapshot } from "./screen-snapshot";
 
 /** Pause the SSH channel when this much output is sent but not yet acknowledged... */

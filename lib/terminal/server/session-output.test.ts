@@ -6,7 +6,7 @@ import pino from "pino";
 import type { Client, ClientChannel } from "ssh2";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
-import { decodeServerFrame, encodeClientFrame, OUTPUT_CHUNK_BYTES, type ClientFrame, type ServerFrame } from "./protocol";
+import { decodeServerFrame, encodeClientFrame, OUTPUT_CHUNK_BYTES, type ClientFrame, type ServerFrame } from "../protocol";
 import { HIGH_WATER, TerminalSession } from "./session";
 
 class FakeChannel extends EventEmitter {

@@ -17,7 +17,7 @@ import { metrics } from "@/lib/metrics";
 import { roleIn } from "@/lib/workspaces";
 import type { Logger } from "@/lib/log";
 import { createBridgedSession } from "./bridged-session";
-import { MAX_FRAME_BYTES, TERMINAL_PATH } from "./protocol";
+import { MAX_FRAME_BYTES, TERMINAL_PATH } from "../protocol";
 import { sessionRegistry } from "./registry";
 import { sendFrame } from "./session";
 import { consumeTicket, type TicketBinding } from "./tickets";
