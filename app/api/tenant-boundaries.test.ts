@@ -27,7 +27,7 @@ import { findTarget, recordBoot, registerTarget } from "@/lib/targets/registry";
 import { attachTerminalGateway } from "@/lib/terminal/server/gateway";
 import { decodeServerFrame, encodeClientFrame, type ServerFrame } from "@/lib/terminal/protocol";
 import { sessionRegistry } from "@/lib/terminal/server/registry";
-import { UNREACHABLE_MESSAGE } from "@/lib/terminal/server/session";
+import { UNREACHABLE_MESSAGE } from "@/lib/terminal/server/shell-channel";
 import { createWorkspace, type Role } from "@/lib/workspaces";
 import * as invitationsRoute from "./workspaces/[workspaceId]/invitations/route";
 import * as membersRoute from "./workspaces/[workspaceId]/members/[userId]/route";

@@ -7,7 +7,8 @@ import type { Client, ClientChannel } from "ssh2";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { decodeServerFrame, encodeClientFrame, OUTPUT_CHUNK_BYTES, type ClientFrame, type ServerFrame } from "../protocol";
-import { HIGH_WATER, TerminalSession } from "./session";
+import { HIGH_WATER } from "./flow-control";
+import { TerminalSession } from "./session";
 
 class FakeChannel extends EventEmitter {
   readonly stderr = new EventEmitter();

@@ -15,7 +15,11 @@ import { LocalTarget } from "@/lib/targets/local/server";
 import { sandboxForTests } from "@/lib/targets/local/testing";
 import { terminalSocketServer } from "./gateway";
 import { CLOSE, MAX_FRAME_BYTES, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "../protocol";
-import { HIGH_WATER, INPUT_HIGH_WATER, TerminalSession, UNREACHABLE_MESSAGE, type SessionDeps } from "./session";
+import { HIGH_WATER } from "./flow-control";
+import { INPUT_HIGH_WATER } from "./input";
+import { TerminalSession } from "./session";
+import type { SessionDeps } from "./session-deps";
+import { UNREACHABLE_MESSAGE } from "./shell-channel";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-session-"));
 const log = pino({ level: "silent" });
