@@ -1,6 +1,8 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) and tells where the time went: self time
 // per function and per module (package or file), top entries first.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { ms, table } from "./stats";
 
 interface ProfileNode {
   id: number;
@@ -98,4 +100,33 @@ export function summarizeProfile(file: string, top = 20, focus?: string): Profil
       .slice(0, top)
       .map(([module, ms]) => ({ module, ms, share: ms / total })),
   };
+}
+
+/** The server's profile (written at its exit): top functions and modules by self time. */
+export function printProfile(dir: string): void {
+  // One file per thread (workers too): the main thread's is the one that ran the session code.
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => path.join(dir, f));
+  let found: { file: string; p: ReturnType<typeof summarizeProfile> } | null = null;
+  for (const file of files) {
+    try {
+      found = { file, p: summarizeProfile(file, 25, "lib/terminal/server/") };
+      break;
+    } catch {
+      // not this thread
+    }
+  }
+  if (!found) return console.log(`\nno .cpuprofile in ${dir} has the terminal session code`);
+  const { file, p } = found;
+  console.log(
+    `\nserver CPU profile (${file}), from the first to the last sample in the terminal session code (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`,
+  );
+  console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
+  console.log(
+    table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(
+      /^/gm,
+      "  ",
+    ),
+  );
 }
