@@ -99,7 +99,7 @@ async function main() {
     });
   });
   server.prependListener("upgrade", (req) => trustForwarding(req, cfg.trustProxy));
-  const { attachTerminalGateway } = await import("@/lib/terminal/gateway");
+  const { attachTerminalGateway } = await import("@/lib/terminal/server/gateway");
   attachTerminalGateway(server, log);
 
   // Issued before listening: with MESHIA_SETUP_TOKEN, provisioning scripts post the
@@ -149,7 +149,7 @@ async function main() {
     const force = setTimeout(() => process.exit(1), grace + 10_000);
     force.unref();
     try {
-      const { sessionRegistry } = await import("@/lib/terminal/registry");
+      const { sessionRegistry } = await import("@/lib/terminal/server/registry");
       const registry = sessionRegistry();
       const deadline = Date.now() + grace;
       while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));

@@ -15,17 +15,18 @@
 // of direct throughput, and echo p99 <= direct p99 + 1 ms.
 // Prints numbers and PASS/MISS per goal; never fails on slowness.
 import { randomBytes } from "node:crypto";
-import { createWriteStream, readdirSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { defer, run } from "./lib/cleanup";
 import { crossInstancePhase } from "./lib/cross-instance";
+import { printProfile, profileWindow } from "./lib/cpuprofile";
 import { Inspector } from "./lib/inspector";
-import { defaultWorkspace, getJson, procCpuSeconds, procStatusBytes, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
-import { median, mib, ms, sleep, summary, table, verdict } from "./lib/stats";
+import { memoryPhase } from "./lib/memory-phase";
+import { defaultWorkspace, getJson, procCpuSeconds, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
+import { openSshTarget, type Target } from "./lib/sshd-target";
+import { median, mib, ms, summary, table, verdict } from "./lib/stats";
 import { BridgeShell, DirectShell, echoRoundTrips, runUntilMarker, type Shell } from "./lib/terminal-client";
-import { SshdHarness, sshdUnavailable } from "../e2e/support/sshd";
-import { summarizeProfile } from "./lib/cpuprofile";
 
 const { values: args } = parseArgs({
   options: {
@@ -52,23 +53,12 @@ const SESSIONS = Number(args.sessions);
 const ONLY = new Set(args.only.split(","));
 const PATHS = new Set(args.paths.split(","));
 const TARGETS = new Set(args.targets.split(","));
-/** Where the bench's sshd listens: a loopback address of its own (bench/lib/server.ts allows it as a target network). */
-const SSHD_HOST = "127.0.0.9";
-const SSHD_PORT = 2225;
 const INSPECT_PORT = 3339;
 const SIZE = { cols: 120, rows: 40 };
 
 const TARGET_RATIO = 0.95;
 const TARGET_ADDED_CPU_MS_PER_MIB = 2.5;
 const TARGET_ADDED_ECHO_P99_MS = 1;
-const TARGET_PER_SESSION = 1024 * 1024;
-
-interface Target {
-  id: string;
-  kind: string;
-  host: string;
-  port: number;
-}
 
 /** A file of base64 text (76-column lines), so `cat` and not a generator is what the target runs. */
 async function writeDataFile(file: string, bytes: number): Promise<void> {
@@ -83,27 +73,6 @@ async function writeDataFile(file: string, bytes: number): Promise<void> {
     if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-}
-
-/**
- * Brings the server to a quiet state and waits until its anonymous RSS stops moving
- * (< 1 MiB over 5 s, at most 60 s); true if it settled. Measured here: V8 gives pages
- * back several seconds after a full GC, swinging RSS by tens of MiB, more than the
- * sessions being measured, so a baseline taken right after a GC means nothing.
- */
-async function settle(pid: number, inspector: Inspector | null): Promise<boolean> {
-  await inspector?.memory();
-  await sleep(8000);
-  await inspector?.memory();
-  const samples: number[] = [];
-  const end = Date.now() + 60_000;
-  while (Date.now() < end) {
-    samples.push(procStatusBytes(pid, "RssAnon"));
-    const last = samples.slice(-6);
-    if (last.length === 6 && Math.max(...last) - Math.min(...last) < 1024 * 1024) return true;
-    await sleep(1000);
-  }
-  return false;
 }
 
 async function throughputRound(
@@ -160,8 +129,7 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   const ratios: number[] = [];
   const cpuPerMiB = { direct: [] as number[], bridge: [] as number[] };
   const clientPerMiB = { direct: [] as number[], bridge: [] as number[] };
-  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
-  const window = { fromUs: nowUs(), toUs: 0 };
+  const measured = profileWindow();
   for (let r = 0; r < ROUNDS; r++) {
     const order = (r % 2 ? [bridge, direct] : [direct, bridge]).filter((sh: Shell) => PATHS.has(sh.kind));
     const res: Record<string, Awaited<ReturnType<typeof throughputRound>>> = {};
@@ -180,8 +148,7 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
       `${x.mibps.toFixed(1)} MiB/s (${mib(x.bytes, 1)} in ${ms(x.ms, 0)}, server ${((x.serverCpu * 1000) / (x.bytes / 1048576)).toFixed(1)} ms/MiB, client ${((x.clientCpu * 1000) / (x.bytes / 1048576)).toFixed(1)} ms/MiB, starved ${(x.starved * 100).toFixed(0)}%)`;
     console.log(`  round ${r + 1}: direct ${line(rd)}\n           bridge ${line(rb)}  ratio ${(rb.mibps / rd.mibps).toFixed(2)}`);
   }
-  window.toUs = nowUs();
-  profileWindows.push(window);
+  measured.end();
   const ratio = median(ratios);
   const cpuD = median(cpuPerMiB.direct);
   const cpuB = median(cpuPerMiB.bridge);
@@ -257,85 +224,6 @@ async function echoPhase(ctx: Ctx): Promise<void> {
   await direct.close();
 }
 
-interface MemPoint {
-  sessions: number;
-  rss: number;
-  anon: number;
-  heap?: NodeJS.MemoryUsage;
-  settled: boolean;
-}
-
-/**
- * Server memory per idle session. Anonymous RSS is read settled (after a forced GC)
- * at 0, N/4, N/2, 3N/4 and N sessions; the figure is the median of the four
- * increments. A single 0 -> N delta moves by tens of MiB for reasons unrelated to
- * sessions (glibc trimming its heap on some later free, PGlite's start-up peak
- * draining), so it can even come out negative; one such jump spoils only one
- * increment, and the median ignores it.
- */
-async function memoryPhase(ctx: Ctx): Promise<void> {
-  const { server, base, ws, target, inspector } = ctx;
-  console.log(`\nmemory: ${SESSIONS} idle terminal sessions on a fresh server (bridge and embedded target share its process)`);
-  // Warm the path once so that module loading and first-use caches are not counted per session.
-  const warm = await BridgeShell.open(base, ws, target.id, SIZE);
-  await runUntilMarker(warm, "true", 10_000);
-  await warm.close();
-  const shells: BridgeShell[] = [];
-  defer(async () => {
-    for (const s of shells.splice(0)) await s.close();
-  });
-  const point = async (): Promise<MemPoint> => {
-    const settled = await settle(server.pid, inspector);
-    const heap = await inspector?.memory();
-    return { sessions: shells.length, rss: procStatusBytes(server.pid), anon: procStatusBytes(server.pid, "RssAnon"), ...(heap ? { heap } : {}), settled };
-  };
-  const openUpTo = async (n: number) => {
-    while (shells.length < n) {
-      const k = Math.min(10, n - shells.length);
-      shells.push(...(await Promise.all(Array.from({ length: k }, () => BridgeShell.open(base, ws, target.id, SIZE, 120_000)))));
-    }
-  };
-  const t0 = performance.now();
-  const points = [await point()];
-  let openMs = 0;
-  for (let q = 1; q <= 4; q++) {
-    const t = performance.now();
-    await openUpTo(Math.round((SESSIONS * q) / 4));
-    openMs += performance.now() - t;
-    points.push(await point());
-  }
-  const show = (p: MemPoint) =>
-    `${String(p.sessions).padStart(4)} sessions: anonymous RSS ${mib(p.anon, 1)} (VmRSS ${mib(p.rss, 1)})` +
-    (p.heap ? `, heapUsed ${mib(p.heap.heapUsed, 1)}, external+arrayBuffers ${mib(p.heap.external + p.heap.arrayBuffers, 1)}` : "") +
-    (p.settled ? "" : " (not settled)");
-  console.log(`  opened ${SESSIONS} sessions in ${ms(openMs, 0)} (${ms(performance.now() - t0, 0)} with settling); each point settled, after a forced GC:`);
-  for (const p of points) console.log(`  ${show(p)}`);
-  const per = (f: (p: MemPoint) => number) => median(points.slice(1).map((p, i) => (f(p) - f(points[i]!)) / (p.sessions - points[i]!.sessions)));
-  const anonPer = per((p) => p.anon);
-  const rssPer = per((p) => p.rss);
-  const withHeap = points.every((p) => p.heap);
-  const heapPer = withHeap ? per((p) => p.heap!.heapUsed) : NaN;
-  const extPer = withHeap ? per((p) => p.heap!.external + p.heap!.arrayBuffers) : NaN;
-  const first = points[0]!;
-  const last = points[points.length - 1]!;
-  const anonPerFromZero = (last.anon - first.anon) / last.sessions;
-  for (const s of shells.splice(0)) await s.close();
-  await sleep(3000);
-  console.log(`  after closing them all: RSS ${mib(procStatusBytes(server.pid), 1)}, anonymous ${mib(procStatusBytes(server.pid, "RssAnon"), 1)}`);
-  (ctx.report.memory ??= []).push(
-    `memory: ${(anonPer / 1024).toFixed(0)} KiB per idle session (anonymous RSS, median increment up to ${last.sessions} sessions; VmRSS ${(rssPer / 1024).toFixed(0)} KiB` +
-      `${withHeap ? `; of it JS heap ${(heapPer / 1024).toFixed(0)} KiB + external ${(extPer / 1024).toFixed(0)} KiB` : ""}; plain 0 → ${last.sessions} delta ${(anonPerFromZero / 1024).toFixed(0)} KiB) (target <= 1024 KiB)  ${verdict(anonPer <= TARGET_PER_SESSION)}`,
-  );
-  ctx.json.memory = {
-    points: points.map(({ heap, ...p }) => ({ ...p, heapUsed: heap?.heapUsed, external: heap ? heap.external + heap.arrayBuffers : undefined })),
-    anonPerSession: anonPer,
-    rssPerSession: rssPer,
-    heapPerSession: heapPer,
-    externalPerSession: extPer,
-    anonPerSessionFromZero: anonPerFromZero,
-  };
-}
-
 /** A fresh server with its workspace, embedded target and a workspace key (held in memory only). */
 async function setup(name: string, inspect: boolean, report: Ctx["report"], json: Ctx["json"], extraArgs: string[] = []): Promise<Ctx> {
   const server = await startServer({
@@ -356,68 +244,6 @@ async function setup(name: string, inspect: boolean, report: Ctx["report"], json
   return { label: "embedded", server, base, ws, target, pem, inspector, report, json };
 }
 
-/**
- * A real OpenSSH sshd on SSHD_HOST:SSHD_PORT, registered as a target of ctx's
- * workspace and set up as an operator would (the e2e harness: the shipped
- * AuthorizedKeysCommand and agent); returns the target once the agent has reported
- * its boot. Null (with the reason printed) where sshd cannot run (needs root).
- */
-async function openSshTarget(ctx: Ctx): Promise<Target | null> {
-  const why = sshdUnavailable();
-  if (why) {
-    console.log(`\n[openssh] skipped: ${why}`);
-    return null;
-  }
-  const harness = await SshdHarness.create(path.join(ROOT, ".tmp", `bench-sshd-${process.pid}`));
-  defer(() => harness.dispose());
-  const reg = await getJson<{ target: Target; install: Record<string, string> }>(`${ctx.base}/api/workspaces/${ctx.ws}/targets`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name: "bench-sshd", host: SSHD_HOST, port: SSHD_PORT }),
-  });
-  const conf = reg.install["/etc/meshia/target.conf"];
-  const dropIn = reg.install["/etc/ssh/sshd_config.d/meshia.conf"];
-  if (!conf || !dropIn) throw new Error(`registration handed out no target.conf or drop-in: ${Object.keys(reg.install).join(", ")}`);
-  const sshd = harness.target({ name: "bench", host: SSHD_HOST, port: SSHD_PORT, conf, dropIn });
-  await sshd.start();
-  sshd.startAgent();
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const t = await getJson<Target & { status: string }>(`${ctx.base}/api/workspaces/${ctx.ws}/targets/${reg.target.id}`);
-    if (t.status === "live" && t.port) {
-      console.log(`[openssh] sshd (pid ${sshd.sshdPid() ?? "?"}) on ${SSHD_HOST}:${SSHD_PORT}, target ${t.id} live`);
-      return t;
-    }
-    if (Date.now() > deadline) throw new Error(`the bench sshd never reported its boot (status ${t.status}); agent log:\n${sshd.agentLog()}`);
-    await sleep(300);
-  }
-}
-
-/** When the measured throughput rounds ran (monotonic µs): the server profile is read for these only. */
-const profileWindows: { fromUs: number; toUs: number }[] = [];
-
-/** The server's profile (written at its exit): top functions and modules by self time. */
-function printProfile(dir: string): void {
-  if (!profileWindows.length) return console.log("\nno throughput rounds ran: no profile window");
-  const window = { fromUs: Math.min(...profileWindows.map((w) => w.fromUs)), toUs: Math.max(...profileWindows.map((w) => w.toUs)) };
-  // One file per thread (workers too): the main thread's is the one that ran the bridge, the biggest.
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".cpuprofile"))
-    .map((f) => path.join(dir, f))
-    .sort((a, b) => statSync(b).size - statSync(a).size);
-  if (!files.length) return console.log(`\nno .cpuprofile in ${dir}`);
-  const file = files[0]!;
-  const p = summarizeProfile(file, 25, window);
-  console.log(`\nserver CPU profile (${file}), the measured throughput rounds only (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`);
-  console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
-  console.log(
-    table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(
-      /^/gm,
-      "  ",
-    ),
-  );
-}
-
 run(async () => {
   const report: Ctx["report"] = {};
   const json: Ctx["json"] = { bench: "terminal" };
@@ -428,7 +254,7 @@ run(async () => {
   // session attached, bridged throughput measured about half.
   if (ONLY.has("memory")) {
     const ctx = await setup("terminal-memory", !args["no-inspect"], report, json);
-    await memoryPhase(ctx);
+    await memoryPhase({ ...ctx, sessions: SESSIONS, size: SIZE });
     ctx.inspector?.close();
     await ctx.server.stop();
   }

@@ -146,7 +146,7 @@ export const sshAccess = pgTable(
   (t) => [index("ssh_access_workspace").on(t.workspaceId, t.at)],
 );
 
-// Single-use tickets for opening a terminal socket (lib/terminal/tickets.ts). Held
+// Single-use tickets for opening a terminal socket (lib/terminal/server/tickets.ts). Held
 // here, not in one process's memory, so a ticket issued by one instance opens the
 // socket on another, exactly once. Only a hash of the ticket is stored.
 export const terminalTickets = pgTable(

@@ -10,7 +10,7 @@ import { addPerson, cookieHeader, createWorkspace, invite, newBrowserContext, ne
 import { e2e } from "./support/env";
 import { expect, test, waitLive } from "./support/fixtures";
 import { cspViolations, recordResponse } from "./support/record";
-import { FRAME, collect, handshake, inputFrame, issueTicket, jsonFrames, localTarget, resizeFrame, runAndRead, activeTabId, wsUrl } from "./support/terminal";
+import { handshake, issueTicket, localTarget, runAndRead, activeTabId, wsUrl } from "./support/terminal";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOWHERE = "00000000-0000-4000-8000-000000000000";
@@ -750,12 +750,12 @@ test.describe("audit", () => {
     // A terminal session that ends with exit code 7.
     const ticket = await issueTicket(request, { id: cast.wsA, name: "" }, { targetId: cast.localTargetId });
     const h = await handshake(wsUrl(baseURL!, ticket), { cookie: await cookieHeader(request), origin: e2e.origin });
-    if (!h.ws) throw new Error(`handshake refused: ${h.status}`);
-    const got = collect(h.ws);
-    h.ws.send(resizeFrame(80, 24));
-    h.ws.send(inputFrame("sleep 1; exit 7\r"));
-    await expect.poll(() => jsonFrames(got.frames, FRAME.exit)).toEqual([expect.objectContaining({ code: 7 })]);
-    await got.closed;
+    if (!h.client) throw new Error(`handshake refused: ${h.status}`);
+    const got = h.client;
+    got.resize(80, 24);
+    got.type("sleep 1; exit 7\r");
+    await expect.poll(() => got.framesOf("exit")).toEqual([expect.objectContaining({ code: 7 })]);
+    await got.whenClosed;
     // The session row is written when it ends: wait for it through the API.
     await expect
       .poll(

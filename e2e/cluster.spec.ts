@@ -9,6 +9,7 @@
 import { createHmac, hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import type { BrowserContext, Page } from "@playwright/test";
 import WebSocket from "ws";
+import { ProtocolClient } from "../lib/terminal/testing/protocol-client";
 import { e2e } from "./support/env";
 import { cookieHeader } from "./support/auth";
 import { expect, ssh, test, writeKeyFile } from "./support/fixtures";
@@ -17,12 +18,9 @@ import { CLUSTER_PORTS, clusterSkipReason, startCluster, type Cluster } from "./
 import {
   activeTabId,
   handshake,
-  jsonFrames,
-  FRAME,
   lines,
   recordStates,
   recordedStates,
-  resizeFrame,
   runAndRead,
   run,
   selectTab,
@@ -57,15 +55,14 @@ function grant(
  * opened), and the frames received (collected from the start: the first ones may
  * arrive with the 101 itself, before the caller could listen).
  */
-function upgradeStatus(url: string, headers: Record<string, string>): Promise<{ status: number; ws: WebSocket | null; frames: Buffer[] }> {
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<{ status: number; ws: WebSocket | null; client: ProtocolClient }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
-    const frames: Buffer[] = [];
-    ws.on("message", (data: Buffer) => frames.push(Buffer.from(data)));
-    ws.once("open", () => resolve({ status: 101, ws, frames }));
+    const client = new ProtocolClient(ws);
+    ws.once("open", () => resolve({ status: 101, ws, client }));
     ws.once("unexpected-response", (_req, res) => {
       res.resume();
-      resolve({ status: res.statusCode ?? 0, ws: null, frames });
+      resolve({ status: res.statusCode ?? 0, ws: null, client });
     });
     ws.once("error", reject);
   });
@@ -152,7 +149,7 @@ test.describe("several instances on one Postgres", () => {
     const opened = await handshake(`${cluster.a.base.replace("http", "ws")}${ticket.path}?ticket=${ticket.ticket}`, { origin: cluster.base, cookie });
     expect(opened.status).toBe(101);
     const probeWs = opened.ws!;
-    probeWs.send(resizeFrame(80, 24));
+    opened.client!.resize(80, 24);
     // The owner row is written as the session starts, a moment after the handshake.
     await expect.poll(() => ownerOf(ticket.sessionId)).toBe(ids.a);
     const userId = (await cluster.query<{ user_id: string }>("SELECT user_id FROM terminal_session_owners WHERE session_id = $1", [ticket.sessionId]))[0]!
@@ -189,7 +186,7 @@ test.describe("several instances on one Postgres", () => {
     const good = grant(cluster.internalSecret, fields);
     const ok = await upgradeStatus(internalA, { [GRANT_HEADER]: good });
     expect(ok.status).toBe(101);
-    await expect.poll(() => jsonFrames(ok.frames, FRAME.status).map((f) => f.state)).toContain("live");
+    await expect.poll(() => ok.client.states()).toContain("live");
     ok.ws!.close();
     await refused(internalA, { [GRANT_HEADER]: good }, "a replayed grant");
     expect(cluster.a.log()).toContain("internal terminal connection refused");

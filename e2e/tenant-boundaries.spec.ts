@@ -10,7 +10,7 @@ import { addPerson, cookieHeader, createWorkspace } from "./support/auth";
 import { e2e } from "./support/env";
 import { expect, freePort, ssh, test, writeKeyFile } from "./support/fixtures";
 import { sshdUnavailable, type SshdTarget } from "./support/sshd";
-import { collect, FRAME, handshake, inputFrame, jsonFrames, localTarget, outputText, resizeFrame, wsUrl, type Ticket } from "./support/terminal";
+import { handshake, localTarget, wsUrl, type Ticket } from "./support/terminal";
 
 const VICTIM_PORT = Number(process.env.E2E_SSHD_PORT_3 ?? 2223);
 const CONF = "/etc/meshia/target.conf";
@@ -51,15 +51,15 @@ async function attempt(who: APIRequestContext, ws: string, targetId: string) {
   expect(res.status(), await res.text()).toBe(200);
   const ticket = (await res.json()) as Ticket;
   const h = await handshake(wsUrl(e2e.baseURL, ticket), { cookie: await cookieHeader(who), origin: e2e.origin });
-  if (!h.ws) throw new Error(`handshake refused: ${h.status}`);
-  const got = collect(h.ws);
-  h.ws.send(resizeFrame(80, 24));
-  h.ws.send(inputFrame('echo __SHELL""_OK__\r'));
-  await got.closed;
+  if (!h.client) throw new Error(`handshake refused: ${h.status}`);
+  const got = h.client;
+  got.resize(80, 24);
+  got.type('echo __SHELL""_OK__\r');
+  await got.whenClosed;
   return {
-    errors: jsonFrames(got.frames, FRAME.error),
-    statuses: jsonFrames(got.frames, FRAME.status).filter((s) => s.state !== "connecting"),
-    output: outputText(got.frames),
+    errors: got.framesOf("error"),
+    statuses: got.framesOf("status").filter((s) => s.state !== "connecting"),
+    output: got.text(),
   };
 }
 
@@ -146,7 +146,7 @@ test("the attack on another workspace's OpenSSH target gets no shell, and the vi
   const acceptedBefore = (victim.log().match(/Accepted publickey/g) ?? []).length;
   const result = await attempt(attacker, st.attackerWs, mine.body.target.id);
   expect(result.output).not.toContain("__SHELL_OK__");
-  expect(result.errors).toEqual([{ code: "unreachable", message: UNREACHABLE }]);
+  expect(result.errors).toEqual([{ type: "error", code: "unreachable", message: UNREACHABLE }]);
   // sshd let nobody in meanwhile: the bridge's login with the attacker's target's credential was refused.
   await expect.poll(() => victim.log()).toMatch(/Failed publickey for mesh|Connection closed by authenticating user mesh/);
   expect((victim.log().match(/Accepted publickey/g) ?? []).length).toBe(acceptedBefore);
@@ -184,7 +184,10 @@ test("failures are not a port scanner: a closed port, a wrong host key and a ref
     const r = await attempt(attacker, st.attackerWs, reg.body.target.id);
     seen.push({ errors: r.errors, statuses: r.statuses });
   }
-  expect(seen[0]).toEqual({ errors: [{ code: "unreachable", message: UNREACHABLE }], statuses: [{ state: "ended", detail: UNREACHABLE }] });
+  expect(seen[0]).toEqual({
+    errors: [{ type: "error", code: "unreachable", message: UNREACHABLE }],
+    statuses: [{ type: "status", state: "ended", detail: UNREACHABLE }],
+  });
   expect(seen[1]).toEqual(seen[0]);
   expect(seen[2]).toEqual(seen[0]);
   await attacker.dispose();

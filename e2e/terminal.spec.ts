@@ -2,23 +2,18 @@
 // sizing, flow control, resume after a dropped socket or a reload, tabs, and the
 // WebSocket endpoint's refusals (origin, tickets, malformed frames).
 import { createHash, randomBytes } from "node:crypto";
+import type { ProtocolClient } from "../lib/terminal/testing/protocol-client";
 import { cookieHeader } from "./support/auth";
 import { expect, test, waitLive } from "./support/fixtures";
 import {
-  FRAME,
   activeTabId,
-  collect,
   focusTerminal,
   handshake,
-  inputFrame,
   issueTicket,
-  jsonFrames,
   lines,
   localTarget,
-  outputText,
   recordStates,
   recordedStates,
-  resizeFrame,
   run,
   runAndRead,
   sessionIdOf,
@@ -149,7 +144,7 @@ test.describe("in-browser terminal", () => {
     await page.goto("/");
     await waitLive(page);
     const tab = await activeTabId(page);
-    // 1 MiB of base64 lines (the 10 MB paste is in lib/terminal/session.test.ts) (a canonical tty takes lines up to 4095 bytes), echoed back as typed text would be.
+    // 1 MiB of base64 lines (the 10 MB paste is in lib/terminal/server/session.test.ts) (a canonical tty takes lines up to 4095 bytes), echoed back as typed text would be.
     const block = (
       randomBytes(768 * 1024)
         .toString("base64")
@@ -370,15 +365,15 @@ test.describe("terminal WebSocket endpoint", () => {
     const target = await localTarget(request, workspace);
     const t = await issueTicket(request, workspace, { targetId: target.id });
     const h = await handshake(wsUrl(baseURL!, t), { cookie: await cookieHeader(request) });
-    if (!h.ws) throw new Error(`handshake refused: ${h.status}`);
-    const got = collect(h.ws);
+    if (!h.client) throw new Error(`handshake refused: ${h.status}`);
+    const got = h.client;
     // Size and the command in one go, before any "live" status.
-    h.ws.send(resizeFrame(100, 30));
-    h.ws.send(inputFrame("echo early-$((6*7))\r"));
+    got.resize(100, 30);
+    got.type("echo early-$((6*7))\r");
     // The command's echo reads "early-$((6*7))"; only its output reads "early-42".
-    await expect.poll(() => outputText(got.frames)).toMatch(/early-42\r\n/);
-    expect(jsonFrames(got.frames, FRAME.status).map((s) => s.state)).toContain("live");
-    h.ws.close();
+    await expect.poll(() => got.text()).toMatch(/early-42\r\n/);
+    expect(got.states()).toContain("live");
+    got.ws.close();
     expect((await request.delete(`/api/workspaces/${workspace.id}/terminal/sessions/${t.sessionId}`)).status()).toBe(204);
   });
 
@@ -388,27 +383,28 @@ test.describe("terminal WebSocket endpoint", () => {
     const tab = await activeTabId(page);
     const target = await localTarget(request, workspace);
 
-    const cases: { name: string; send: (ws: import("ws").WebSocket) => void; code: string; close: number }[] = [
-      { name: "unknown type byte", send: (ws) => ws.send(Buffer.from([0x7f, 1, 2, 3])), code: "bad_frame", close: 1008 },
-      { name: "resize with 0 columns", send: (ws) => ws.send(resizeFrame(0, 24)), code: "bad_size", close: 1008 },
-      { name: "resize with 5000 columns", send: (ws) => ws.send(resizeFrame(5000, 24)), code: "bad_size", close: 1008 },
+    // The protocol's encoder does not validate: it writes exactly these malformed frames.
+    const cases: { name: string; send: (c: ProtocolClient) => void; code: string; close: number }[] = [
+      { name: "unknown type byte", send: (c) => c.ws.send(Buffer.from([0x7f, 1, 2, 3])), code: "bad_frame", close: 1008 },
+      { name: "resize with 0 columns", send: (c) => c.resize(0, 24), code: "bad_size", close: 1008 },
+      { name: "resize with 5000 columns", send: (c) => c.resize(5000, 24), code: "bad_size", close: 1008 },
       {
         name: "70 KiB frame",
-        send: (ws) => ws.send(Buffer.concat([Buffer.from([FRAME.input]), Buffer.alloc(70 * 1024, 0x61)])),
+        send: (c) => c.send({ type: "input", data: Buffer.alloc(70 * 1024, 0x61) }),
         code: "frame_too_large",
         close: 1009,
       },
-      { name: "text frame", send: (ws) => ws.send("echo hi\r"), code: "bad_frame", close: 1008 },
+      { name: "text frame", send: (c) => c.ws.send("echo hi\r"), code: "bad_frame", close: 1008 },
     ];
     for (const c of cases) {
       const t = await issueTicket(request, workspace, { targetId: target.id });
       const h = await handshake(wsUrl(baseURL!, t), { cookie: await cookieHeader(request) });
-      if (!h.ws) throw new Error(`${c.name}: handshake refused (${h.status})`);
-      const got = collect(h.ws);
-      c.send(h.ws);
-      const closed = await got.closed;
+      if (!h.client) throw new Error(`${c.name}: handshake refused (${h.status})`);
+      const got = h.client;
+      c.send(got);
+      const closed = await got.whenClosed;
       expect(closed.code, c.name).toBe(c.close);
-      const errors = jsonFrames(got.frames, FRAME.error);
+      const errors = got.framesOf("error");
       expect(errors, c.name).toHaveLength(1);
       expect(errors[0], c.name).toMatchObject({ code: c.code, message: expect.any(String) });
       expect(String(errors[0]!.message).length, c.name).toBeGreaterThan(0);

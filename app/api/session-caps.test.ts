@@ -11,8 +11,8 @@ import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
 import { config } from "@/lib/config";
 import { clearSingleton, setSingleton } from "@/lib/global";
 import { recordBoot, registerTarget } from "@/lib/targets/registry";
-import { sessionRegistry } from "@/lib/terminal/registry";
-import { consumeTicket } from "@/lib/terminal/tickets";
+import { sessionRegistry } from "@/lib/terminal/server/registry";
+import { consumeTicket } from "@/lib/terminal/server/tickets";
 import * as ticketsRoute from "./workspaces/[workspaceId]/terminal/tickets/route";
 
 const ORIGIN = "http://127.0.0.1:3000";

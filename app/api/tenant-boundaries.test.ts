@@ -10,7 +10,6 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { testDatabases } from "@/db/testing";
 import { createAuth, type Auth } from "@/lib/auth/auth";
 import { authHandler } from "@/lib/auth/http";
@@ -24,10 +23,11 @@ import { authorizedKeys } from "@/lib/targets/authorized-keys";
 import { LocalTarget } from "@/lib/targets/local/server";
 import { sandboxForTests } from "@/lib/targets/local/testing";
 import { findTarget, recordBoot, registerTarget } from "@/lib/targets/registry";
-import { attachTerminalGateway } from "@/lib/terminal/gateway";
-import { decodeServerFrame, encodeClientFrame, type ServerFrame } from "@/lib/terminal/protocol";
-import { sessionRegistry } from "@/lib/terminal/registry";
-import { UNREACHABLE_MESSAGE } from "@/lib/terminal/session";
+import { attachTerminalGateway } from "@/lib/terminal/server/gateway";
+import type { ServerFrame } from "@/lib/terminal/protocol";
+import { ProtocolClient } from "@/lib/terminal/testing/protocol-client";
+import { sessionRegistry } from "@/lib/terminal/server/registry";
+import { UNREACHABLE_MESSAGE } from "@/lib/terminal/server/shell-channel";
 import { createWorkspace, type Role } from "@/lib/workspaces";
 import * as invitationsRoute from "./workspaces/[workspaceId]/invitations/route";
 import * as membersRoute from "./workspaces/[workspaceId]/members/[userId]/route";
@@ -59,34 +59,28 @@ function sshKeyscan(host: string, port: number): Promise<string[]> {
 
 /** Everything a socket received until it closed (or `ms` passed). */
 function terminalRun(url: string, headers: Record<string, string>, origin: string, commands: string[] = [], ms = 15_000) {
+  const c = ProtocolClient.connect(url, { origin, headers, autoAck: false });
   return new Promise<{ status: number; frames: ServerFrame[]; output: string }>((resolve) => {
-    const frames: ServerFrame[] = [];
-    let output = "";
-    const ws = new WebSocket(url, { origin, headers });
     const done = (status: number) => {
       clearTimeout(timer);
-      resolve({ status, frames, output });
+      resolve({ status, frames: c.frames, output: c.text() });
     };
     const timer = setTimeout(() => {
-      ws.terminate();
+      c.ws.terminate();
       done(101);
     }, ms);
-    ws.on("unexpected-response", (_req, res) => {
+    c.ws.on("unexpected-response", (_req, res) => {
       res.resume();
       done(res.statusCode ?? 0);
     });
-    ws.on("error", () => undefined);
-    ws.on("open", () => {
-      ws.send(encodeClientFrame({ type: "resize", cols: 80, rows: 24 }));
-      for (const c of commands) ws.send(encodeClientFrame({ type: "input", data: new TextEncoder().encode(c) }));
+    c.ws.on("open", () => {
+      c.resize(80, 24);
+      for (const command of commands) c.type(command);
     });
-    ws.on("message", (data: Buffer) => {
-      const f = decodeServerFrame(data);
-      frames.push(f);
-      if (f.type === "output") output += Buffer.from(f.data).toString("utf8");
-      if (f.type === "output" && /__SHELL_OK__/.test(output)) ws.close();
-    });
-    ws.on("close", () => done(101));
+    c.onOutput = () => {
+      if (/__SHELL_OK__/.test(c.text())) c.ws.close();
+    };
+    c.ws.on("close", () => done(101));
   });
 }
 

@@ -1,6 +1,8 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) and tells where the time went: self time
 // per function and per module (package or file), top entries first.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { ms, table } from "./stats";
 
 interface ProfileNode {
   id: number;
@@ -22,7 +24,7 @@ export interface ProfileSummary {
   modules: { module: string; ms: number; share: number }[];
 }
 
-/** "ssh2", "ws", "@xterm/headless", "lib/terminal/session.ts", "(native)"... */
+/** "ssh2", "ws", "@xterm/headless", "lib/terminal/server/session.ts", "(native)"... */
 function moduleOf(url: string): string {
   if (!url) return "(native/V8)";
   const nm = url.lastIndexOf("node_modules/");
@@ -104,4 +106,41 @@ export function summarizeProfile(file: string, top = 20, focus?: string | { from
       .slice(0, top)
       .map(([module, ms]) => ({ module, ms, share: ms / total })),
   };
+}
+
+/** When the measured rounds ran (monotonic µs): the server's profile is read for these only. */
+const windows: { fromUs: number; toUs: number }[] = [];
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** Marks the start of a measured stretch; `end()` marks its end. */
+export function profileWindow(): { end: () => void } {
+  const fromUs = nowUs();
+  return { end: () => void windows.push({ fromUs, toUs: nowUs() }) };
+}
+
+/**
+ * The server's profile (written at its exit): top functions and modules by self time,
+ * from the first to the last measured stretch. The session code runs from Next's
+ * bundle in production (chunk names change with every build), so the window is
+ * the bench's own clock, not a file name.
+ */
+export function printProfile(dir: string): void {
+  if (!windows.length) return console.log("\nnothing was measured: no profile window");
+  const window = { fromUs: Math.min(...windows.map((w) => w.fromUs)), toUs: Math.max(...windows.map((w) => w.toUs)) };
+  // One file per thread (workers too): the main thread's, which ran the bridge, is the biggest.
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => path.join(dir, f))
+    .sort((a, b) => statSync(b).size - statSync(a).size);
+  if (!files.length) return console.log(`\nno .cpuprofile in ${dir}`);
+  const file = files[0]!;
+  const p = summarizeProfile(file, 25, window);
+  console.log(`\nserver CPU profile (${file}), the measured rounds only (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`);
+  console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
+  console.log(
+    table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(
+      /^/gm,
+      "  ",
+    ),
+  );
 }

@@ -6,9 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import WebSocket from "ws";
 import { clusterSkipReason, startCluster, type Cluster } from "@/e2e/support/cluster";
-import { decodeServerFrame, encodeClientFrame, type ClientFrame } from "@/lib/terminal/protocol";
+import { ProtocolClient } from "@/lib/terminal/testing/protocol-client";
 import { defer } from "./cleanup";
 import { bootstrapOwner, procCpuSeconds, ROOT } from "./server";
 import { median, mib, ms, summary, table, verdict } from "./stats";
@@ -28,9 +27,8 @@ interface Api {
 class HopShell implements Shell {
   readonly kind = "bridge";
   private listener: ((chunk: Buffer) => void) | null = null;
-  private state = "connecting";
-  private waiters: (() => void)[] = [];
-  private ws: WebSocket | null = null;
+  private client: ProtocolClient | null = null;
+  /** Output offset delivered to the listener: a re-attached socket's replay is not delivered twice. */
   received = 0;
 
   private constructor(
@@ -42,71 +40,41 @@ class HopShell implements Shell {
   static async open(api: Api, owner: string, via: string, size: Size): Promise<HopShell> {
     const first = await ticket(api, owner, {});
     const shell = new HopShell(api, owner, first.sessionId);
-    await shell.attach(owner, first, null);
-    shell.send({ type: "resize", ...size });
-    await shell.until("live");
+    const c = await shell.attach(owner, first, null);
+    c.resize(size.cols, size.rows);
+    await live(c);
     if (via !== owner) {
       // Leave the session running on its owner; come back through the other instance.
       await shell.detach();
-      await shell.attach(via, await ticket(api, via, { sessionId: shell.sessionId }), shell.received);
-      await shell.until("live");
+      await live(await shell.attach(via, await ticket(api, via, { sessionId: shell.sessionId }), shell.received));
     }
     return shell;
   }
 
-  private async attach(base: string, t: { ticket: string; path: string }, resume: number | null): Promise<void> {
+  private async attach(base: string, t: { ticket: string; path: string }, resume: number | null): Promise<ProtocolClient> {
     const q = new URLSearchParams({ ticket: t.ticket, ...(resume !== null ? { resume: String(resume) } : {}) });
-    const ws = new WebSocket(`${base.replace(/^http/, "ws")}${t.path}?${q}`, { perMessageDeflate: false, headers: this.api.auth });
-    ws.binaryType = "nodebuffer";
-    this.state = "connecting";
-    ws.on("message", (data: Buffer) => {
-      const f = decodeServerFrame(data);
-      if (f.type === "output") {
-        const end = f.seq + f.data.byteLength;
-        if (end <= this.received) return;
-        this.received = end;
-        this.listener?.(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength));
-        this.send({ type: "ack", bytes: end });
-      } else if (f.type === "status" || f.type === "error") {
-        this.state = f.type === "status" ? f.state : `error:${f.message}`;
-        for (const w of this.waiters.splice(0)) w();
-      }
+    const c = ProtocolClient.connect(`${base.replace(/^http/, "ws")}${t.path}?${q}`, {
+      headers: this.api.auth,
+      keep: "none",
+      onOutput: (chunk) => {
+        if (c.offset <= this.received) return;
+        this.received = c.offset;
+        this.listener?.(chunk);
+      },
     });
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", () => resolve());
-      ws.once("error", reject);
-    });
-    ws.on("error", () => undefined);
-    this.ws = ws;
+    await c.opened();
+    this.client = c;
+    return c;
   }
 
   private async detach(): Promise<void> {
-    const ws = this.ws;
-    this.ws = null;
-    if (!ws) return;
-    const closed = new Promise<void>((r) => ws.once("close", () => r()));
-    ws.close();
-    await closed;
-  }
-
-  private async until(state: string, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.state !== state) {
-      if (this.state.startsWith("error") || this.state === "ended" || this.state === "expired") throw new Error(`session ${this.state}`);
-      if (Date.now() > deadline) throw new Error(`session not ${state} in time (${this.state})`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 200);
-      });
-    }
-  }
-
-  private send(f: ClientFrame): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeClientFrame(f));
+    const c = this.client;
+    this.client = null;
+    await c?.close();
   }
 
   write(data: string | Buffer): void {
-    this.send({ type: "input", data: typeof data === "string" ? Buffer.from(data) : data });
+    this.client?.send({ type: "input", data: typeof data === "string" ? Buffer.from(data) : data });
   }
 
   onData(fn: ((chunk: Buffer) => void) | null): void {
@@ -119,6 +87,15 @@ class HopShell implements Shell {
     );
     await this.detach().catch(() => undefined);
   }
+}
+
+/** Waits for the session's "live" status; throws on an error frame or an end. */
+async function live(c: ProtocolClient, timeoutMs = 30_000): Promise<void> {
+  const state = () => c.states().at(-1) ?? "connecting";
+  const failed = () => c.framesOf("error").length > 0 || state() === "ended" || state() === "expired";
+  await c.until(() => state() === "live" || failed(), timeoutMs).catch(() => undefined);
+  if (c.framesOf("error")[0]) throw new Error(`session error:${c.framesOf("error")[0]!.message}`);
+  if (state() !== "live") throw new Error(`session ${failed() ? state() : `not live in time (${state()})`}`);
 }
 
 async function ticket(api: Api, base: string, extra: { sessionId?: string }): Promise<{ ticket: string; sessionId: string; path: string }> {

@@ -4,7 +4,7 @@
 // with the ssh2 package and the workspace key (the baseline without the bridge).
 import ssh2, { type ClientChannel } from "ssh2";
 import WebSocket from "ws";
-import { decodeServerFrame, encodeClientFrame, type ClientFrame } from "@/lib/terminal/protocol";
+import { ProtocolClient } from "@/lib/terminal/testing/protocol-client";
 import { authFor, getJson } from "./server";
 
 export interface Shell {
@@ -22,34 +22,13 @@ export interface Size {
 
 export class BridgeShell implements Shell {
   readonly kind = "bridge";
-  private listener: ((chunk: Buffer) => void) | null = null;
-  private state = "connecting";
-  private stateWaiters: (() => void)[] = [];
-  received = 0;
 
   private constructor(
-    private readonly ws: WebSocket,
+    private readonly client: ProtocolClient,
     readonly sessionId: string,
     private readonly base: string,
     private readonly workspaceId: string,
-  ) {
-    ws.on("message", (data: Buffer) => {
-      const f = decodeServerFrame(data);
-      if (f.type === "output") {
-        const end = f.seq + f.data.byteLength;
-        this.received = end;
-        const chunk = Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength);
-        this.listener?.(chunk);
-        this.send({ type: "ack", bytes: end });
-      } else if (f.type === "status") {
-        this.state = f.state;
-        for (const w of this.stateWaiters.splice(0)) w();
-      } else if (f.type === "error") {
-        this.state = `error:${f.code}:${f.message}`;
-        for (const w of this.stateWaiters.splice(0)) w();
-      }
-    });
-  }
+  ) {}
 
   static async open(base: string, workspaceId: string, targetId: string, size: Size, timeoutMs = 30_000): Promise<BridgeShell> {
     const t = await getJson<{ ticket: string; sessionId: string; path: string }>(`${base}/api/workspaces/${workspaceId}/terminal/tickets`, {
@@ -57,53 +36,40 @@ export class BridgeShell implements Shell {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ targetId }),
     });
-    // The socket must come from the ticket's holder: the same API token.
-    const ws = new WebSocket(`${base.replace(/^http/, "ws")}${t.path}?ticket=${encodeURIComponent(t.ticket)}`, {
-      perMessageDeflate: false,
+    // The socket must come from the ticket's holder: the same API token. Output is
+    // acked at once and not kept: the listener (onData) is all that reads it.
+    const client = ProtocolClient.connect(`${base.replace(/^http/, "ws")}${t.path}?ticket=${encodeURIComponent(t.ticket)}`, {
       headers: authFor(base),
+      keep: "none",
     });
-    ws.binaryType = "nodebuffer";
-    const shell = new BridgeShell(ws, t.sessionId, base, workspaceId);
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", () => resolve());
-      ws.once("error", reject);
-    });
-    ws.on("error", () => undefined);
+    const shell = new BridgeShell(client, t.sessionId, base, workspaceId);
+    await client.opened();
     // The shell opens at the size of the first resize frame.
-    shell.send({ type: "resize", cols: size.cols, rows: size.rows });
-    const deadline = Date.now() + timeoutMs;
-    while (shell.state !== "live") {
-      if (shell.state.startsWith("error") || shell.state === "ended" || shell.state === "expired") throw new Error(`session ${shell.state}`);
-      if (Date.now() > deadline) throw new Error("session not live in time");
-      await new Promise<void>((r) => {
-        shell.stateWaiters.push(r);
-        setTimeout(r, 200);
-      });
-    }
+    client.resize(size.cols, size.rows);
+    const failed = () => client.framesOf("error")[0] ?? client.framesOf("status").find((f) => f.state === "ended" || f.state === "expired");
+    await client.until(() => client.status("live") || !!failed() || client.closed !== null, timeoutMs).catch(() => undefined);
+    const f = failed();
+    if (f) throw new Error(`session ${f.type === "error" ? `error:${f.code}:${f.message}` : f.state}`);
+    if (!client.status("live")) throw new Error("session not live in time");
     return shell;
-  }
-
-  private send(f: ClientFrame): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeClientFrame(f));
   }
 
   /** Bytes queued in this client's socket, not yet handed to the kernel (for floods that must not grow the client). */
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    return this.client.ws.bufferedAmount;
   }
 
   /** Whether the socket is still open. */
   get open(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
+    return this.client.ws.readyState === WebSocket.OPEN;
   }
 
   write(data: string | Buffer): void {
-    const bytes = typeof data === "string" ? Buffer.from(data) : data;
-    this.send({ type: "input", data: bytes });
+    this.client.send({ type: "input", data: typeof data === "string" ? Buffer.from(data) : data });
   }
 
   onData(fn: ((chunk: Buffer) => void) | null): void {
-    this.listener = fn;
+    this.client.onOutput = fn;
   }
 
   private closing: Promise<void> | null = null;
@@ -117,12 +83,8 @@ export class BridgeShell implements Shell {
     await fetch(`${this.base}/api/workspaces/${this.workspaceId}/terminal/sessions/${this.sessionId}`, { method: "DELETE", headers: authFor(this.base) }).catch(
       () => undefined,
     );
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
-      const closed = new Promise<void>((r) => this.ws.once("close", () => r()));
-      this.ws.close();
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
-    }
-    this.ws.terminate();
+    await Promise.race([this.client.close(), new Promise((r) => setTimeout(r, 2000))]);
+    this.client.ws.terminate();
   }
 }
 

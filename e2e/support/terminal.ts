@@ -1,8 +1,10 @@
 // Helpers for the terminal specs: typing into a tab's xterm, reading which tabs
-// exist, and speaking the terminal WebSocket protocol from the test process (the
-// `ws` package) to probe the handshake and frame validation.
+// exist, and opening terminal WebSockets from the test process (the `ws` package)
+// to probe the handshake; the protocol itself is spoken through the shared
+// ProtocolClient (lib/terminal/testing/protocol-client.ts).
 import type { APIRequestContext, Page } from "@playwright/test";
 import WebSocket from "ws";
+import { ProtocolClient } from "../../lib/terminal/testing/protocol-client";
 import { expect, type Workspace } from "./fixtures";
 import { recordResponse } from "./record";
 
@@ -168,23 +170,24 @@ export function wsUrl(baseURL: string, t: Ticket): string {
   return u.toString();
 }
 
-/** The outcome of a handshake: the socket when it opened, or the HTTP status it was refused with. */
+/** The outcome of a handshake: the socket (and a protocol client on it) when it opened, or the HTTP status it was refused with. */
 export function handshake(
   url: string,
   opts: { origin?: string; cookie?: string } = {},
-): Promise<{ ws: WebSocket; status: 101 } | { ws: null; status: number; body: string }> {
+): Promise<{ ws: WebSocket; client: ProtocolClient; status: 101 } | { ws: null; client: null; status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = opts.cookie ? { Cookie: opts.cookie } : {};
     const ws = new WebSocket(url, { ...(opts.origin ? { origin: opts.origin } : {}), headers });
-    ws.binaryType = "nodebuffer";
-    ws.once("open", () => resolve({ ws, status: 101 }));
+    // Listening from the start: the first frames may arrive with the 101 itself.
+    const client = new ProtocolClient(ws);
+    ws.once("open", () => resolve({ ws, client, status: 101 }));
     ws.once("unexpected-response", (_req, res) => {
       const chunks: Buffer[] = [];
       const done = () => {
         const body = Buffer.concat(chunks);
         const headersList = Object.entries(res.headers).flatMap(([name, v]) => (Array.isArray(v) ? v : [v ?? ""]).map((value) => ({ name, value })));
         recordResponse({ source: "websocket", method: "GET", url, status: res.statusCode ?? 0, headers: headersList }, body);
-        resolve({ ws: null, status: res.statusCode ?? 0, body: body.toString("utf8") });
+        resolve({ ws: null, client: null, status: res.statusCode ?? 0, body: body.toString("utf8") });
       };
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", done);
@@ -192,44 +195,4 @@ export function handshake(
     });
     ws.once("error", (err) => reject(err));
   });
-}
-
-export interface Received {
-  frames: Buffer[];
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-/** Collects every server frame of a socket and its close. */
-export function collect(ws: WebSocket): Received {
-  const frames: Buffer[] = [];
-  ws.on("message", (data: Buffer) => frames.push(Buffer.from(data)));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
-  return { frames, closed };
-}
-
-export const FRAME = { input: 0x01, resize: 0x02, ack: 0x03, ping: 0x04, output: 0x81, status: 0x82, exit: 0x83, error: 0x84, pong: 0x85 } as const;
-
-export function resizeFrame(cols: number, rows: number): Buffer {
-  const b = Buffer.alloc(5);
-  b[0] = FRAME.resize;
-  b.writeUInt16BE(cols, 1);
-  b.writeUInt16BE(rows, 3);
-  return b;
-}
-
-export function inputFrame(text: string): Buffer {
-  return Buffer.concat([Buffer.from([FRAME.input]), Buffer.from(text, "utf8")]);
-}
-
-/** JSON payloads of the frames of one type. */
-export function jsonFrames(frames: Buffer[], type: number): Record<string, unknown>[] {
-  return frames.filter((f) => f[0] === type).map((f) => JSON.parse(f.subarray(1).toString("utf8")) as Record<string, unknown>);
-}
-
-/** Output bytes (type 0x81: f64 seq, u8 flags, data) joined as text. */
-export function outputText(frames: Buffer[]): string {
-  return frames
-    .filter((f) => f[0] === FRAME.output)
-    .map((f) => f.subarray(10).toString("utf8"))
-    .join("");
 }

@@ -11,7 +11,7 @@ import type { Db } from "@/db/client";
 import { controlPlaneInstances, terminalSessionOwners, terminalSessions } from "@/db/schema";
 import { singleton } from "@/lib/global";
 import type { Logger } from "@/lib/log";
-import { sessionRegistry, type RegistryEntry } from "@/lib/terminal/registry";
+import { sessionRegistry, type RegistryEntry } from "@/lib/terminal/server/registry";
 
 /** What the browser is told when the instance holding its session is gone. */
 export const OWNER_GONE_MESSAGE = "The server holding this session went away; start a new session to continue.";

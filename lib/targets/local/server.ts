@@ -82,10 +82,6 @@ export class LocalTarget {
     };
   }
 
-  get connections(): number {
-    return this.clients.size;
-  }
-
   async start(): Promise<{ port: number; bootId: string }> {
     this.port = await this.listen();
     if (!this.sftpServer) this.opts.log.warn("sftp-server is not installed: scp, sftp and rsync will be refused (Debian: apt-get install openssh-sftp-server)");

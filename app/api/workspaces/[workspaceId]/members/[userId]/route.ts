@@ -1,6 +1,6 @@
 // DELETE /api/workspaces/{workspaceId}/members/{userId} – owners remove a member (not
 // the last owner); the member's terminal sessions in this workspace end at once, on
-// every instance (removeMember publishes member.removed; lib/terminal/registry.ts).
+// every instance (removeMember publishes member.removed; lib/terminal/server/registry.ts).
 import { withWorkspace } from "@/lib/auth/access";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, param } from "@/lib/http/route";

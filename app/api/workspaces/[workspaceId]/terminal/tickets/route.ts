@@ -10,8 +10,8 @@ import { isDraining } from "@/lib/health";
 import { defineRoute, json, readJson } from "@/lib/http/route";
 import { effectiveStatus, findWorkspaceTarget } from "@/lib/targets/registry";
 import { TERMINAL_PATH } from "@/lib/terminal/protocol";
-import { sessionRegistry } from "@/lib/terminal/registry";
-import { issueTicket, TicketCapError } from "@/lib/terminal/tickets";
+import { sessionRegistry } from "@/lib/terminal/server/registry";
+import { issueTicket, TicketCapError } from "@/lib/terminal/server/tickets";
 import { metrics } from "@/lib/metrics";
 import { isUuid } from "@/lib/workspaces";
 

@@ -4,7 +4,7 @@ import { findOwnedElsewhere } from "@/lib/cluster/instances";
 import { publish } from "@/lib/events";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, param } from "@/lib/http/route";
-import { sessionRegistry } from "@/lib/terminal/registry";
+import { sessionRegistry } from "@/lib/terminal/server/registry";
 import { isUuid } from "@/lib/workspaces";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({

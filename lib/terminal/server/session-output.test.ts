@@ -1,13 +1,16 @@
 // TerminalSession against a real WebSocket and a scripted SSH channel: framing,
-// order, flow control and resume as a browser client sees them.
+// order, flow control and resume as a browser client sees them. The real shell
+// through the real bridge (input, exit status, snapshots, idle) is session.test.ts.
 import { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import type { Client, ClientChannel } from "ssh2";
 import { afterEach, describe, expect, it } from "vitest";
-import WebSocket, { WebSocketServer } from "ws";
-import { decodeServerFrame, encodeClientFrame, OUTPUT_CHUNK_BYTES, type ClientFrame, type ServerFrame } from "./protocol";
-import { HIGH_WATER, TerminalSession } from "./session";
+import { WebSocketServer } from "ws";
+import { OUTPUT_CHUNK_BYTES } from "../protocol";
+import { ProtocolClient } from "../testing/protocol-client";
+import { HIGH_WATER } from "./flow-control";
+import { TerminalSession } from "./session";
 
 class FakeChannel extends EventEmitter {
   readonly stderr = new EventEmitter();
@@ -35,46 +38,7 @@ class FakeClient extends EventEmitter {
 interface Rig {
   session: TerminalSession;
   channel: FakeChannel;
-  connect(resumeFrom?: number | null): Promise<Peer>;
-}
-
-class Peer {
-  frames: ServerFrame[] = [];
-  private waiters: (() => void)[] = [];
-  autoAck = true;
-  constructor(readonly ws: WebSocket) {
-    ws.on("message", (d: Buffer) => {
-      const f = decodeServerFrame(d);
-      this.frames.push(f);
-      if (f.type === "output" && this.autoAck) this.send({ type: "ack", bytes: f.seq + f.data.byteLength });
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-  send(f: ClientFrame): void {
-    this.ws.send(encodeClientFrame(f));
-  }
-  output(): Buffer {
-    return Buffer.concat(this.frames.flatMap((f) => (f.type === "output" ? [Buffer.from(f.data)] : [])));
-  }
-  outputFrames() {
-    return this.frames.filter((f): f is Extract<ServerFrame, { type: "output" }> => f.type === "output");
-  }
-  async until(cond: () => boolean, ms = 5000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > end) throw new Error("timed out waiting for frames");
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-  close(): Promise<void> {
-    return new Promise((r) => {
-      this.ws.once("close", () => r());
-      this.ws.close();
-    });
-  }
+  connect(resumeFrom?: number | null): Promise<ProtocolClient>;
 }
 
 const cleanups: (() => unknown)[] = [];
@@ -106,19 +70,18 @@ async function rig(opts: { resumeBufferBytes?: number } = {}): Promise<Rig> {
     channel,
     async connect(resumeFrom = null) {
       nextResume = resumeFrom;
-      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-      const peer = new Peer(ws);
-      await new Promise<void>((r) => ws.once("open", () => r()));
-      cleanups.push(() => ws.terminate());
+      const peer = ProtocolClient.connect(`ws://127.0.0.1:${port}`);
+      await peer.opened();
+      cleanups.push(() => peer.ws.terminate());
       return peer;
     },
   };
 }
 
-async function live(r: Rig): Promise<Peer> {
+async function live(r: Rig): Promise<ProtocolClient> {
   const peer = await r.connect();
   peer.send({ type: "resize", cols: 80, rows: 24 });
-  await peer.until(() => peer.frames.some((f) => f.type === "status" && f.state === "live"));
+  await peer.until(() => peer.status("live"));
   return peer;
 }
 
@@ -135,8 +98,8 @@ describe("terminal session", () => {
     const chunks = Array.from({ length: 40 }, (_, i) => bytes(4095, i));
     for (const c of chunks) r.channel.emit("data", c); // one turn, as ssh2 delivers the packets of one read
     const total = 40 * 4095;
-    await peer.until(() => peer.output().length === total);
-    expect(peer.output().equals(Buffer.concat(chunks))).toBe(true);
+    await peer.until(() => peer.output.length === total);
+    expect(peer.output.equals(Buffer.concat(chunks))).toBe(true);
     const frames = peer.outputFrames();
     expect(frames.length).toBe(Math.ceil(total / OUTPUT_CHUNK_BYTES));
     let seq = 0;
@@ -156,7 +119,7 @@ describe("terminal session", () => {
     expect(Buffer.concat(r.channel.written).toString()).toBe("x");
     const t0 = performance.now();
     r.channel.emit("data", Buffer.from("x"));
-    await peer.until(() => peer.output().toString() === "x");
+    await peer.until(() => peer.output.toString() === "x");
     expect(performance.now() - t0).toBeLessThan(100);
   });
 
@@ -171,7 +134,7 @@ describe("terminal session", () => {
     const outAt = peer.frames.findIndex((f) => f.type === "output");
     expect(outAt).toBeGreaterThanOrEqual(0);
     expect(outAt).toBeLessThan(exitAt);
-    expect(peer.output().toString()).toBe("last words\r\n");
+    expect(peer.output.toString()).toBe("last words\r\n");
   });
 
   it("pauses the SSH channel when the client stops acknowledging, and resumes when it catches up", async () => {
@@ -186,7 +149,7 @@ describe("terminal session", () => {
     }
     expect(r.channel.paused).toBe(true);
     expect(pushed).toBeLessThanOrEqual(HIGH_WATER + 64 * 1024);
-    await peer.until(() => peer.output().length === pushed);
+    await peer.until(() => peer.output.length === pushed);
     peer.send({ type: "ack", bytes: pushed });
     await peer.until(() => !r.channel.paused);
   });
@@ -195,34 +158,22 @@ describe("terminal session", () => {
     const r = await rig();
     const first = await live(r);
     r.channel.emit("data", bytes(10_000, 1));
-    await first.until(() => first.output().length === 10_000);
+    await first.until(() => first.output.length === 10_000);
     await first.close();
     const missed = bytes(50_000, 2);
     r.channel.emit("data", missed.subarray(0, 20_000));
     r.channel.emit("data", missed.subarray(20_000));
     await new Promise((res) => setTimeout(res, 20));
     const second = await r.connect(10_000);
-    await second.until(() => second.output().length === 50_000);
+    await second.until(() => second.output.length === 50_000);
     const replay = second.outputFrames();
     expect(replay[0]!.seq).toBe(10_000);
     expect(replay.every((f) => f.replay)).toBe(true);
-    expect(second.output().equals(missed)).toBe(true);
+    expect(second.output.equals(missed)).toBe(true);
     // Live output continues after the replay, not replayed.
     r.channel.emit("data", Buffer.from("after"));
-    await second.until(() => second.output().length === 50_005);
+    await second.until(() => second.output.length === 50_005);
     expect(second.outputFrames().at(-1)!.replay).toBe(false);
     expect(second.outputFrames().at(-1)!.seq).toBe(60_000);
-  });
-
-  it("sends a screen snapshot when the gap is larger than the ring", async () => {
-    const r = await rig({ resumeBufferBytes: 8192 });
-    const first = await live(r);
-    await first.close();
-    for (let i = 0; i < 2000; i++) r.channel.emit("data", Buffer.from(`line ${i}\r\n`));
-    const second = await r.connect(0);
-    await second.until(() => second.frames.some((f) => f.type === "status" && f.state === "live"));
-    const snap = second.frames.find((f) => f.type === "snapshot");
-    expect(snap).toBeDefined();
-    expect(Buffer.from(snap!.type === "snapshot" ? snap!.data : new Uint8Array()).toString()).toContain("line 1999");
   });
 });

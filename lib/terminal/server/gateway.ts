@@ -17,10 +17,12 @@ import { metrics } from "@/lib/metrics";
 import { roleIn } from "@/lib/workspaces";
 import type { Logger } from "@/lib/log";
 import { createBridgedSession } from "./bridged-session";
-import { MAX_FRAME_BYTES, TERMINAL_PATH } from "./protocol";
+import { MAX_FRAME_BYTES, TERMINAL_PATH } from "../protocol";
 import { sessionRegistry } from "./registry";
-import { sendFrame } from "./session";
+import { endSocket } from "./output";
 import { consumeTicket, type TicketBinding } from "./tickets";
+
+const EXPIRED = "This terminal session has ended or expired.";
 
 const REFUSALS = {
   400: { code: "bad_request", reason: "Bad Request" },
@@ -81,9 +83,7 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
           let session = sessionRegistry().ownedBy(binding.sessionId, binding.workspaceId, binding.actor);
           if (!session && binding.isNew && !sessionRegistry().get(binding.sessionId)) session = createBridgedSession(await db(), binding, log);
           if (!session || session.targetId !== binding.targetId) {
-            sendFrame(ws, { type: "status", state: "expired", detail: "This terminal session has ended or expired." });
-            ws.close(1000, "expired");
-            return;
+            return endSocket(ws, "expired", EXPIRED);
           }
           session.attach(ws, binding.isNew ? null : resumeFrom);
         })().catch((err: unknown) => {
@@ -141,8 +141,7 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
   /** Opens the socket only to tell the browser how its session ended. */
   function endWith(req: IncomingMessage, socket: Duplex, head: Buffer, state: "expired", detail: string): void {
     wss.handleUpgrade(req, socket, head, (ws) => {
-      sendFrame(ws, { type: "status", state, detail });
-      ws.close(1000, state);
+      endSocket(ws, state, detail);
     });
   }
 
@@ -163,9 +162,7 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session = sessionRegistry().ownedBy(g.sessionId, g.workspaceId, g.userId);
       if (!session || session.targetId !== g.targetId) {
-        sendFrame(ws, { type: "status", state: "expired", detail: "This terminal session has ended or expired." });
-        ws.close(1000, "expired");
-        return;
+        return endSocket(ws, "expired", EXPIRED);
       }
       session.attach(ws, g.resume);
     });

@@ -1,5 +1,7 @@
 // Terminal sessions end to end below the browser: a real embedded target, the real
-// bridge (ssh2 client, pinned host key) and real WebSockets.
+// bridge (ssh2 client, pinned host key) and real WebSockets. Framing, order, output
+// flow control and exact resume are checked against a scripted channel in
+// session-output.test.ts.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -7,15 +9,18 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { loadOrCreateKeyFile, type KeyFile } from "@/lib/keys/key-file";
 import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { connectBridge, openShell } from "@/lib/ssh/bridge";
 import { LocalTarget } from "@/lib/targets/local/server";
 import { sandboxForTests } from "@/lib/targets/local/testing";
 import { terminalSocketServer } from "./gateway";
-import { CLOSE, MAX_FRAME_BYTES, decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from "./protocol";
-import { HIGH_WATER, INPUT_HIGH_WATER, TerminalSession, UNREACHABLE_MESSAGE, type SessionDeps } from "./session";
+import { CLOSE, MAX_FRAME_BYTES, type ServerFrame } from "../protocol";
+import { ProtocolClient } from "../testing/protocol-client";
+import { INPUT_HIGH_WATER } from "./input";
+import { TerminalSession } from "./session";
+import type { SessionDeps } from "./session-deps";
+import { UNREACHABLE_MESSAGE } from "./shell-channel";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-session-"));
 const log = pino({ level: "silent" });
@@ -81,60 +86,15 @@ function newSession(
   return s;
 }
 
-/** A protocol client that records everything and acks only when told to. */
-class Client {
-  readonly ws: WebSocket;
-  frames: ServerFrame[] = [];
-  output = Buffer.alloc(0);
-  offset = 0;
-  closed: { code: number; reason: string } | null = null;
-  /** `tail`: keep only the last 64 KiB of output (for floods). */
-  constructor(
-    id: string,
-    resume: number | null = null,
-    private autoAck = true,
-    private tail = false,
-  ) {
-    this.ws = new WebSocket(`ws://127.0.0.1:${port}/?id=${id}${resume === null ? "" : `&resume=${resume}`}`);
-    this.ws.on("message", (d: Buffer) => {
-      const f = decodeServerFrame(d);
-      if (!(this.tail && f.type === "output")) this.frames.push(f);
-      if (f.type === "output" || f.type === "snapshot") {
-        if (f.type === "output") this.output = Buffer.concat([this.tail ? this.output.subarray(-64 * 1024) : this.output, Buffer.from(f.data)]);
-        this.offset = f.seq + (f.type === "output" ? f.data.byteLength : 0);
-        if (this.autoAck) this.send({ type: "ack", bytes: this.offset });
-      }
-    });
-    this.ws.on("close", (code, reason) => (this.closed = { code, reason: reason.toString() }));
-  }
-  opened(): Promise<void> {
-    return new Promise((r) => (this.ws.readyState === WebSocket.OPEN ? r() : this.ws.once("open", () => r())));
-  }
-  send(f: ClientFrame) {
-    this.ws.send(encodeClientFrame(f));
-  }
-  type(text: string) {
-    this.send({ type: "input", data: new TextEncoder().encode(text) });
-  }
-  text() {
-    return this.output.toString("utf8");
-  }
-  async until(pred: () => boolean, ms = 10_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out; output so far: ${JSON.stringify(this.text().slice(-300))}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  status(state: string) {
-    return this.frames.some((f) => f.type === "status" && f.state === state);
-  }
+/** A protocol client on session `id`: records everything; `tail` keeps only the last 64 KiB of output (for floods). */
+function client(id: string, resume: number | null = null, autoAck = true, tail = false): ProtocolClient {
+  return ProtocolClient.connect(`ws://127.0.0.1:${port}/?id=${id}${resume === null ? "" : `&resume=${resume}`}`, { autoAck, keep: tail ? "tail" : "all" });
 }
 
 describe("terminal session", () => {
   it("opens the shell at the size of the first frame and delivers keystrokes typed before it was ready", async () => {
     const s = newSession();
-    const c = new Client(s.id);
+    const c = client(s.id);
     await c.opened();
     c.send({ type: "resize", cols: 123, rows: 45 });
     c.type("stty size\r"); // typed while still connecting
@@ -146,47 +106,9 @@ describe("terminal session", () => {
     c.ws.close();
   });
 
-  it("pauses the SSH channel when output is not acknowledged, and resumes on ack", async () => {
-    const s = newSession();
-    const c = new Client(s.id, null, false);
-    await c.opened();
-    c.send({ type: "resize", cols: 80, rows: 24 });
-    c.type("yes\r");
-    await c.until(() => c.output.length > HIGH_WATER);
-    await new Promise((r) => setTimeout(r, 1000));
-    const stalled = c.output.length;
-    // Without acks the server stops near the high-water mark (plus one chunk in flight).
-    expect(stalled).toBeLessThan(HIGH_WATER + 256 * 1024);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(c.output.length).toBe(stalled);
-    c.send({ type: "ack", bytes: c.offset });
-    await c.until(() => c.output.length > stalled + HIGH_WATER / 2);
-    c.type("\x03");
-    c.ws.close();
-    s.close("done");
-  });
-
-  it("resumes a dropped socket with exactly the bytes it missed", async () => {
-    const s = newSession();
-    const a = new Client(s.id);
-    await a.opened();
-    a.send({ type: "resize", cols: 80, rows: 24 });
-    a.type("for i in $(seq 1 40); do echo line-$i; sleep 0.05; done; echo done-$((6*7))\r");
-    await a.until(() => a.text().includes("line-10\r\n"));
-    a.ws.terminate();
-    await new Promise((r) => setTimeout(r, 600)); // output continues into the ring meanwhile
-    const b = new Client(s.id, a.offset);
-    await b.until(() => b.text().includes("done-42"));
-    const all = a.text() + b.text();
-    for (let i = 1; i <= 40; i++) expect(all.split(`line-${i}\r\n`).length - 1).toBe(1);
-    // The replayed part is flagged so the browser does not answer queries in it.
-    expect(b.frames.some((f) => f.type === "output" && f.replay)).toBe(true);
-    b.ws.close();
-  });
-
   it("sends a screen snapshot when the gap is larger than the ring", async () => {
     const s = newSession({ ring: 8 * 1024 });
-    const a = new Client(s.id);
+    const a = client(s.id);
     await a.opened();
     a.send({ type: "resize", cols: 80, rows: 24 });
     a.type("clear; echo ready\r");
@@ -194,13 +116,13 @@ describe("terminal session", () => {
     a.ws.close();
     await new Promise((r) => setTimeout(r, 100));
     // Printed while nobody watches: far more than the 8 KiB ring holds.
-    const b0 = new Client(s.id, a.offset);
+    const b0 = client(s.id, a.offset);
     await b0.opened();
     b0.type("seq 1 5000; echo marker-$((1+1))\r");
     await b0.until(() => b0.text().includes("marker-2"));
     b0.ws.close();
     await new Promise((r) => setTimeout(r, 100));
-    const b = new Client(s.id, 0);
+    const b = client(s.id, 0);
     await b.until(() => b.frames.some((f) => f.type === "snapshot") && b.status("live"));
     const snap = b.frames.find((f) => f.type === "snapshot") as Extract<ServerFrame, { type: "snapshot" }>;
     const screen = Buffer.from(snap.data).toString("utf8");
@@ -211,7 +133,7 @@ describe("terminal session", () => {
 
   it("answers a malformed frame with an error frame and a policy close, and the session carries on", async () => {
     const s = newSession();
-    const a = new Client(s.id);
+    const a = client(s.id);
     await a.opened();
     a.send({ type: "resize", cols: 80, rows: 24 });
     await a.until(() => a.status("live"));
@@ -220,13 +142,13 @@ describe("terminal session", () => {
     expect(a.closed!.code).toBe(CLOSE.policy);
     expect(a.frames.some((f) => f.type === "error" && f.code === "bad_size")).toBe(true);
 
-    const b = new Client(s.id, a.offset);
+    const b = client(s.id, a.offset);
     await b.opened();
     b.ws.send(Buffer.alloc(70 * 1024, 0x01)); // oversized input frame
     await b.until(() => b.closed !== null);
     expect(b.closed!.code).toBe(CLOSE.tooBig);
 
-    const c = new Client(s.id, b.offset);
+    const c = client(s.id, b.offset);
     await c.opened();
     c.type("echo still-$((2+3))\r");
     await c.until(() => c.text().includes("still-5"));
@@ -235,7 +157,7 @@ describe("terminal session", () => {
 
   it("reports the exit status when the shell exits", async () => {
     const s = newSession();
-    const c = new Client(s.id);
+    const c = client(s.id);
     await c.opened();
     c.send({ type: "resize", cols: 80, rows: 24 });
     c.type("exit 3\r");
@@ -246,7 +168,7 @@ describe("terminal session", () => {
 
   it("warns before the idle timeout ends a session, and typing resets it", async () => {
     const s = newSession({ idleMs: 1500 });
-    const c = new Client(s.id);
+    const c = client(s.id);
     await c.opened();
     c.send({ type: "resize", cols: 80, rows: 24 });
     await c.until(() => c.status("live"));
@@ -265,7 +187,7 @@ describe("terminal session", () => {
   it("refuses a target whose host key is not the pinned one, telling the user only that it could not be reached", async () => {
     const failures: string[] = [];
     const s = newSession({ pinned: Buffer.from("not the key"), onConnectFailed: (reason) => failures.push(reason) });
-    const c = new Client(s.id);
+    const c = client(s.id);
     await c.opened();
     c.send({ type: "resize", cols: 80, rows: 24 });
     await c.until(() => c.closed !== null);
@@ -291,7 +213,7 @@ function text(bytes: number): Buffer {
 }
 
 /** Sends `data` as input frames as fast as the socket takes them, keeping at most `inFlight` queued on the client. */
-async function pour(c: Client, data: Buffer, inFlight = 1024 * 1024): Promise<void> {
+async function pour(c: ProtocolClient, data: Buffer, inFlight = 1024 * 1024): Promise<void> {
   const frame = MAX_FRAME_BYTES - 1;
   for (let off = 0; off < data.length; off += frame) {
     while (c.ws.bufferedAmount > inFlight) {
@@ -305,7 +227,7 @@ async function pour(c: Client, data: Buffer, inFlight = 1024 * 1024): Promise<vo
 describe("terminal input flow control", () => {
   it("stops reading a flood of input the shell does not read: the session's buffer and the process stay bounded", async () => {
     const s = newSession();
-    const c = new Client(s.id, null, true, true);
+    const c = client(s.id, null, true, true);
     await c.opened();
     c.send({ type: "resize", cols: 80, rows: 24 });
     c.type("stty -echo; echo fl$((0))od-ready; sleep 600\r");
@@ -351,7 +273,7 @@ describe("terminal input flow control", () => {
 
   it("closes a session whose input goes over the cap, with an error frame and close code 4009", async () => {
     const s = newSession({ inputCap: 96 * 1024 }); // below the pause threshold: flow control cannot hold it
-    const c = new Client(s.id, null, true, true);
+    const c = client(s.id, null, true, true);
     await c.opened();
     c.send({ type: "resize", cols: 80, rows: 24 });
     c.type("stty -echo; echo c$((0))ap-ready; sleep 600\r");
@@ -368,7 +290,7 @@ describe("terminal input flow control", () => {
 
   it("delivers a 10 MB paste into `cat > file` intact, echoed, slowed down but never dropped", async () => {
     const s = newSession();
-    const c = new Client(s.id, null, true, true);
+    const c = client(s.id, null, true, true);
     await c.opened();
     c.send({ type: "resize", cols: 80, rows: 24 });
     c.type("cd && cat > paste-$((1+1)).txt\r");

@@ -13,6 +13,7 @@ import { performance } from "node:perf_hooks";
 import headlessPkg from "@xterm/headless";
 import serializePkg from "@xterm/addon-serialize";
 import { singleton } from "@/lib/global";
+import { ByteQueue } from "@/lib/util/byte-queue";
 import type { OutputRing } from "./output-ring";
 
 // Both packages are CommonJS: named ESM imports fail under Node/tsx.
@@ -44,8 +45,7 @@ const FULL_RESET = "\x1bc";
 export class ScreenSnapshot {
   private term: InstanceType<typeof Terminal> | null = null;
   private serializer: InstanceType<typeof SerializeAddon> | null = null;
-  private backlog: Buffer[] = [];
-  private backlogBytes = 0;
+  private readonly backlog = new ByteQueue<Buffer>();
   /** Offset up to which output has been handed to the headless terminal (or dropped). */
   private fed = 0;
   /** Completion of the slice being parsed, if any (called at most once). */
@@ -75,12 +75,12 @@ export class ScreenSnapshot {
 
   /** Evicted bytes not yet parsed. */
   get pendingBytes(): number {
-    return this.backlogBytes;
+    return this.backlog.size;
   }
 
   /** A flood is on (see FLOOD_BACKLOG): parsing waits for a lull. */
   get deferred(): boolean {
-    return this.backlogBytes > FLOOD_BACKLOG && performance.now() - this.lastEviction < LULL_MS;
+    return this.backlog.size > FLOOD_BACKLOG && performance.now() - this.lastEviction < LULL_MS;
   }
 
   /** Bytes that fell out of the ring, `endOffset` being the ring's new start. */
@@ -92,17 +92,14 @@ export class ScreenSnapshot {
     for (const c of chunks) {
       const end = pos + c.length;
       if (end > this.fed) {
-        const part = pos >= this.fed ? c : c.subarray(this.fed - pos);
-        this.backlog.push(part);
-        this.backlogBytes += part.length;
+        this.backlog.push(pos >= this.fed ? c : c.subarray(this.fed - pos));
       }
       pos = end;
     }
     this.fed = Math.max(this.fed, endOffset);
-    if (this.backlogBytes > MAX_BACKLOG) {
+    if (this.backlog.size > MAX_BACKLOG) {
       // Cannot keep up: forget the past; the ring alone will rebuild the screen.
-      this.backlog = [];
-      this.backlogBytes = 0;
+      this.backlog.clear();
       this.term?.write(FULL_RESET);
       return;
     }
@@ -111,18 +108,8 @@ export class ScreenSnapshot {
 
   /** Parses the next slice of the backlog; `done` is called once it is parsed (or the terminal is gone). */
   parseSlice(done: () => void): void {
-    if (this.disposed || !this.backlog.length) return done();
-    const parts: Buffer[] = [];
-    let bytes = 0;
-    while (bytes < SLICE && this.backlog.length) {
-      const c = this.backlog[0]!;
-      const take = Math.min(c.length, SLICE - bytes);
-      parts.push(take === c.length ? c : c.subarray(0, take));
-      if (take === c.length) this.backlog.shift();
-      else this.backlog[0] = c.subarray(take);
-      bytes += take;
-    }
-    this.backlogBytes -= bytes;
+    if (this.disposed || !this.backlog.size) return done();
+    const parts = this.backlog.take(SLICE);
     let called = false;
     this.sliceDone = () => {
       if (called) return;
@@ -138,9 +125,7 @@ export class ScreenSnapshot {
   /** The current screen: everything fed so far plus the ring's bytes, serialized. */
   async snapshot(ring: OutputRing): Promise<{ seq: number; data: string }> {
     const term = this.ensure();
-    const pending = this.backlog;
-    this.backlog = [];
-    this.backlogBytes = 0;
+    const pending = this.backlog.clear();
     const from = Math.max(this.fed, ring.start);
     const rest = ring.since(from);
     const seq = ring.head;
@@ -156,8 +141,7 @@ export class ScreenSnapshot {
     this.disposed = true;
     this.term?.dispose();
     this.term = null;
-    this.backlog = [];
-    this.backlogBytes = 0;
+    this.backlog.clear();
     scheduler().forget(this);
     this.sliceDone?.(); // a disposed terminal never calls back
   }

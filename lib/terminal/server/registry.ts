@@ -5,7 +5,8 @@
 import { defaultBus, type EventBus, type MeshiaEvent } from "@/lib/events";
 import { singleton } from "@/lib/global";
 import { metrics } from "@/lib/metrics";
-import { TerminalSession, type SessionDeps } from "./session";
+import type { SessionDeps } from "./session-deps";
+import { TerminalSession } from "./session";
 
 export const ENDED_MEMBER_REMOVED = "You are no longer a member of this workspace.";
 export const ENDED_TOKEN_REVOKED = "The API token this terminal was opened with was revoked.";

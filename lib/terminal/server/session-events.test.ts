@@ -15,7 +15,7 @@ import { addMember, createWorkspace, removeMember } from "@/lib/workspaces";
 import { revokeToken } from "@/lib/auth/tokens";
 import { apikey } from "@/db/schema";
 import { ENDED_BRIDGE_ROTATED, ENDED_MEMBER_REMOVED, ENDED_TARGET_REMOVED, ENDED_TOKEN_REVOKED, SessionRegistry, sessionRegistry } from "./registry";
-import type { SessionEnd } from "./session";
+import type { SessionEnd } from "./session-deps";
 
 const log = pino({ level: "silent" });
 
