@@ -1,0 +1,75 @@
+"use client";
+import Link from "next/link";
+import { Field } from "@/components/ui/field";
+import { useApiForm } from "@/components/api/use-api-form";
+
+export function AcceptInvitation({
+  invitationId,
+  email,
+  signedInAs,
+  hasAccount,
+}: {
+  invitationId: string;
+  email: string;
+  signedInAs: string | null;
+  hasAccount: boolean;
+}) {
+  const { busy, error, fieldErrors, submit } = useApiForm();
+  const url = `/api/invitations/${invitationId}/accept`;
+  const go = async (body: unknown) => {
+    const res = await submit(url, body);
+    if (res) window.location.href = `/w/${((await res.json()) as { workspaceId: string }).workspaceId}`;
+  };
+  const errorLine = error && (
+    <p role="alert" className="error">
+      {error}
+    </p>
+  );
+
+  if (signedInAs) {
+    return (
+      <div className="auth-form">
+        <p>
+          You are signed in as <strong>{signedInAs}</strong>.
+        </p>
+        {errorLine}
+        <button type="button" className="button primary" disabled={busy} onClick={() => void go({})}>
+          {busy ? "Joining…" : "Join the workspace"}
+        </button>
+      </div>
+    );
+  }
+  if (hasAccount) {
+    return (
+      <p>
+        {email} already has an account: <Link href={`/sign-in?next=${encodeURIComponent(`/invite/${invitationId}`)}`}>sign in</Link> to accept.
+      </p>
+    );
+  }
+  return (
+    <form
+      className="auth-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const f = new FormData(e.currentTarget);
+        void go({ name: f.get("name"), password: f.get("password") });
+      }}
+    >
+      <Field label="Email" name="email" value={email} readOnly />
+      <Field label="Your name" name="name" autoComplete="name" required error={fieldErrors.name} />
+      <Field
+        label="Choose a password (10 characters or more)"
+        name="password"
+        type="password"
+        autoComplete="new-password"
+        minLength={10}
+        required
+        error={fieldErrors.password}
+      />
+      {errorLine}
+      <button type="submit" className="button primary" disabled={busy}>
+        {busy ? "Creating your account…" : "Create account and join"}
+      </button>
+    </form>
+  );
+}
