@@ -16,7 +16,7 @@ export interface ApiErrorInfo {
 export async function readApiError(res: Response): Promise<ApiErrorInfo> {
   const data = (await res.json().catch(() => null)) as ApiErrorBody | null;
   const fields: Record<string, string> = {};
-  for (const f of data?.error?.details?.fields ?? []) fields[f.field] = f.message;
+  for (const f of data?.error?.details?.fields ?? []) fields[f.field] ??= f.message;
   return { status: res.status, message: data?.error?.message ?? `The server answered ${res.status}.`, fields };
 }
 

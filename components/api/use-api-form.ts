@@ -29,6 +29,6 @@ export function useApiForm() {
     return null;
   }
   /** Shows a message that was not the server's (a check made in the browser). */
-  const fail = (error: string, fieldErrors: Record<string, string> = {}) => setState({ busy: false, error, fieldErrors });
+  const fail = (error: string | null, fieldErrors: Record<string, string> = {}) => setState({ busy: false, error, fieldErrors });
   return { ...state, submit, fail };
 }

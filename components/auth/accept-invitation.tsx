@@ -1,4 +1,6 @@
 "use client";
+import { loadFresh } from "./load-fresh";
+import type { JoinedWorkspace } from "@/lib/http/contract";
 import Link from "next/link";
 import { Field } from "@/components/ui/field";
 import { useApiForm } from "@/components/api/use-api-form";
@@ -18,7 +20,7 @@ export function AcceptInvitation({
   const url = `/api/invitations/${invitationId}/accept`;
   const go = async (body: unknown) => {
     const res = await submit(url, body);
-    if (res) window.location.href = `/w/${((await res.json()) as { workspaceId: string }).workspaceId}`;
+    if (res) loadFresh(`/w/${((await res.json()) as JoinedWorkspace).workspaceId}`);
   };
   const errorLine = error && (
     <p role="alert" className="error">

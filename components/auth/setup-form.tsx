@@ -1,4 +1,6 @@
 "use client";
+import { loadFresh } from "./load-fresh";
+import type { JoinedWorkspace } from "@/lib/http/contract";
 import { Field } from "@/components/ui/field";
 import { useApiForm } from "@/components/api/use-api-form";
 
@@ -11,7 +13,7 @@ export function SetupForm({ token }: { token: string }) {
         e.preventDefault();
         const f = new FormData(e.currentTarget);
         const res = await submit("/api/setup", { token, name: f.get("name"), email: f.get("email"), password: f.get("password") });
-        if (res) window.location.href = `/w/${((await res.json()) as { workspaceId: string }).workspaceId}`;
+        if (res) loadFresh(`/w/${((await res.json()) as JoinedWorkspace).workspaceId}`);
       }}
     >
       <Field label="Your name" name="name" autoComplete="name" required error={fieldErrors.name} />

@@ -1,35 +1,22 @@
 "use client";
-import { useState } from "react";
-import { OFFLINE_MESSAGE, readApiError } from "@/components/api/client";
+import { useApiForm } from "@/components/api/use-api-form";
 import { Field } from "@/components/ui/field";
+import { loadFresh } from "./load-fresh";
 
 export function SignInForm({ next }: { next: string }) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit } = useApiForm();
   return (
     <form
       className="auth-form"
       onSubmit={async (e) => {
         e.preventDefault();
         const form = new FormData(e.currentTarget);
-        setBusy(true);
-        setError(null);
-        try {
-          const res = await fetch("/api/auth/sign-in/email", {
-            method: "POST",
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify({ email: form.get("email"), password: form.get("password") }),
-          });
-          if (res.ok) {
-            window.location.href = next;
-            return;
-          }
-          setError(res.status === 429 ? "Too many attempts. Wait a few seconds and try again." : (await readApiError(res)).message);
-        } catch {
-          setError(OFFLINE_MESSAGE);
-        } finally {
-          setBusy(false);
-        }
+        const res = await submit(
+          "/api/auth/sign-in/email",
+          { email: form.get("email"), password: form.get("password") },
+          { message: (err) => (err.status === 429 ? "Too many attempts. Wait a few seconds and try again." : err.message) },
+        );
+        if (res) loadFresh(next);
       }}
     >
       <Field label="Email" name="email" type="email" autoComplete="username" required />

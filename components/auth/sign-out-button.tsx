@@ -1,4 +1,5 @@
 "use client";
+import { loadFresh } from "./load-fresh";
 import { useState } from "react";
 
 export function SignOutButton() {
@@ -13,7 +14,7 @@ export function SignOutButton() {
         await fetch("/api/auth/sign-out", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }).catch(() => undefined);
         // Open terminals keep their server-side sessions for the grace period; the
         // next visit (signed in again) resumes them.
-        window.location.href = "/sign-in";
+        loadFresh("/sign-in");
       }}
     >
       Sign out

@@ -2,7 +2,7 @@
 // Step 2 of the SSH access dialog: how to connect to the selected target from one's
 // own machine — the command per OS, the ssh config and editors, port forwarding, and
 // a connection test.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { connectCommand, detectClientOs, isLoopbackHost, type ClientOs } from "@/lib/connect/commands";
 import type { TargetView } from "@/lib/targets/registry";
 import { ConnectionTest } from "@/components/ssh-access/connection-test";
@@ -11,10 +11,11 @@ import { OsCommand, OsTabs } from "@/components/ssh-access/os-command-tabs";
 import { PortForwardForm } from "@/components/ssh-access/port-forward-form";
 import { SshConfigPanel } from "@/components/ssh-access/ssh-config-panel";
 import type { KeyFile } from "@/components/ssh-access/use-key-file";
+import { useBrowserValue } from "@/components/ui/use-browser-value";
 
-function browserPlatform(): { platform: string; ua: string } {
+function detectedOs(): ClientOs {
   const nav = navigator as Navigator & { userAgentData?: { platform?: string } };
-  return { platform: nav.userAgentData?.platform || nav.platform || "", ua: nav.userAgent };
+  return detectClientOs(nav.userAgentData?.platform || nav.platform || "", nav.userAgent);
 }
 
 export function ConnectStep({
@@ -31,11 +32,9 @@ export function ConnectStep({
   canManageKey: boolean;
   keyFile: KeyFile;
 }) {
-  const [os, setOs] = useState<ClientOs>("unix");
-  useEffect(() => {
-    const { platform, ua } = browserPlatform();
-    setOs(detectClientOs(platform, ua));
-  }, []);
+  const detected = useBrowserValue(detectedOs, "unix");
+  const [chosen, setOs] = useState<ClientOs | null>(null);
+  const os = chosen ?? detected;
 
   const at = target?.sshCommand && target.port ? { host: target.host, port: target.port } : null;
   const canCopy = keyExists === true;
@@ -83,7 +82,7 @@ export function ConnectStep({
             </p>
           )}
           <ConnectionTest workspaceId={workspaceId} targetId={target.id} />
-          <SshConfigPanel workspaceId={workspaceId} targetId={target.id} port={at.port} os={os} file={keyFile.name} />
+          <SshConfigPanel key={`${target.id}:${at.port}`} workspaceId={workspaceId} targetId={target.id} port={at.port} os={os} file={keyFile.name} />
           <PortForwardForm os={os} at={at} file={keyFile.name} canCopy={canCopy} />
         </>
       )}

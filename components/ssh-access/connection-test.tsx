@@ -3,7 +3,7 @@
 // user can tell whether the fault is their own network or the target.
 import { useState } from "react";
 import type { ConnectionTestResult } from "@/lib/connect/connection-test";
-import { readApiError } from "@/components/api/client";
+import { apiFetch } from "@/components/api/client";
 
 type State = { kind: "idle" } | { kind: "testing" } | { kind: "done"; result: ConnectionTestResult } | { kind: "error"; message: string };
 
@@ -11,13 +11,8 @@ export function ConnectionTest({ workspaceId, targetId }: { workspaceId: string;
   const [state, setState] = useState<State>({ kind: "idle" });
   const run = async () => {
     setState({ kind: "testing" });
-    try {
-      const res = await fetch(`/api/workspaces/${workspaceId}/targets/${targetId}/connection-test`, { method: "POST" });
-      if (!res.ok) return setState({ kind: "error", message: (await readApiError(res)).message });
-      setState({ kind: "done", result: (await res.json()) as ConnectionTestResult });
-    } catch {
-      setState({ kind: "error", message: "Could not reach Meshia." });
-    }
+    const r = await apiFetch<ConnectionTestResult>(`/api/workspaces/${workspaceId}/targets/${targetId}/connection-test`, { method: "POST" });
+    setState(r.ok ? { kind: "done", result: r.data } : { kind: "error", message: r.message });
   };
   return (
     <div className="connection-test">

@@ -5,8 +5,9 @@
 import { useEffect, useState } from "react";
 import type { ClientOs } from "@/lib/connect/commands";
 import type { SshConfig } from "@/lib/connect/ssh-config";
-import { readApiError } from "@/components/api/client";
+import { apiFetch } from "@/components/api/client";
 import { CopyButton } from "@/components/ui/copy-button";
+import { browserValuesChanged, useBrowserValue } from "@/components/ui/use-browser-value";
 
 const copiedPortKey = (targetId: string) => `meshia.sshConfigPort.${targetId}`;
 
@@ -25,26 +26,20 @@ const KNOWN_HOSTS: Record<ClientOs, string> = { unix: "~/.ssh/known_hosts", powe
 export function SshConfigPanel({ workspaceId, targetId, port, os, file }: { workspaceId: string; targetId: string; port: number; os: ClientOs; file: string }) {
   const [cfg, setCfg] = useState<SshConfig | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [was, setWas] = useState<number | null>(null);
-  const [open, setOpen] = useState(false);
-
-  useEffect(() => {
-    const prev = copiedPort(targetId);
-    setWas(prev !== null && prev !== port ? prev : null);
-    if (prev !== null && prev !== port) setOpen(true);
-  }, [targetId, port]);
+  const prev = useBrowserValue(() => copiedPort(targetId), null);
+  const was = prev !== null && prev !== port ? prev : null;
+  // Open from the start when the port changed since the entry was copied (the parent
+  // keys this panel by target and port, so a new port starts it again).
+  const [open, setOpen] = useState(was !== null);
 
   useEffect(() => {
     let live = true;
     const q = new URLSearchParams({ os, file });
-    fetch(`/api/workspaces/${workspaceId}/targets/${targetId}/ssh-config?${q}`, { cache: "no-store" })
-      .then(async (res) => {
-        if (!live) return;
-        if (!res.ok) return setError((await readApiError(res)).message);
-        setError(null);
-        setCfg((await res.json()) as SshConfig);
-      })
-      .catch(() => live && setError("Could not reach Meshia."));
+    void apiFetch<SshConfig>(`/api/workspaces/${workspaceId}/targets/${targetId}/ssh-config?${q}`).then((r) => {
+      if (!live) return;
+      setError(r.ok ? null : r.message);
+      if (r.ok) setCfg(r.data);
+    });
     return () => {
       live = false;
     };
@@ -56,7 +51,7 @@ export function SshConfigPanel({ workspaceId, targetId, port, os, file }: { work
     } catch {
       // Private mode: no notice next time.
     }
-    setWas(null);
+    browserValuesChanged();
   };
 
   return (

@@ -4,7 +4,8 @@
 // where the browser can (showSaveFilePicker) people choose the file and the
 // commands use its name; otherwise, from the second download on, the dialog warns
 // and lets them type the name their browser used.
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useState } from "react";
+import { browserValuesChanged, useBrowserValue } from "@/components/ui/use-browser-value";
 import { KEY_FILE_NAME, isSafeKeyFileName } from "@/lib/connect/key-file";
 
 const DOWNLOADS_KEY = "meshia.keyDownloads";
@@ -59,15 +60,10 @@ export interface KeyFile {
 
 export function useKeyFile(): KeyFile {
   const [draft, setDraft] = useState(KEY_FILE_NAME);
-  const [renamed, setRenamed] = useState(false);
-  const [canPick, setCanPick] = useState(false);
+  // The browser's abilities and this browser's earlier downloads.
+  const canPick = useBrowserValue(() => picker() !== null, false);
+  const renamed = useBrowserValue(() => downloads() >= 2, false);
   const [picked, setPicked] = useState(false);
-
-  // After mount: the browser's abilities and this browser's earlier downloads.
-  useEffect(() => {
-    setCanPick(picker() !== null);
-    if (downloads() >= 2) setRenamed(true);
-  }, []);
 
   const download = useCallback((pem: string) => {
     anchorDownload(pem);
@@ -77,7 +73,7 @@ export function useKeyFile(): KeyFile {
     } catch {
       // Private mode: no count, no warning.
     }
-    if (n >= 2) setRenamed(true);
+    browserValuesChanged();
     setPicked(false);
   }, []);
 

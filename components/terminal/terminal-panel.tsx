@@ -2,9 +2,10 @@
 // The Terminal panel: tabs of terminals, each bound to a compute target; the key
 // button on the active tab (and "Connect via SSH" in the panel header) opens the SSH access dialog. Tabs and their sessions
 // survive a page reload (kept in localStorage, resumed on the server).
-import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { KeyDialog } from "@/components/ssh-access/key-dialog";
 import { CloseIcon, KeyIcon, PlusIcon } from "@/components/ui/icons";
+import { useHydrated } from "@/components/ui/use-browser-value";
 import { useTargets } from "@/components/workspace/use-targets";
 import type { TargetView } from "@/lib/http/contract";
 import type { TerminalConnection } from "@/lib/terminal/browser/client-connection";
@@ -59,15 +60,9 @@ function restoreTabs(workspaceId: string, targets: TargetView[]): Tabs {
   return { tabs: known, active: known.some((t) => t.id === saved.active) ? saved.active : (known[0]?.id ?? null) };
 }
 
-const noSubscription = () => () => undefined;
-
 export function TerminalPanel({ workspaceId, initialTargets, role }: { workspaceId: string; initialTargets: TargetView[]; role: "owner" | "member" }) {
   // localStorage exists only in the browser: the server (and hydration) render no tabs.
-  const hydrated = useSyncExternalStore(
-    noSubscription,
-    () => true,
-    () => false,
-  );
+  const hydrated = useHydrated();
   // Tabs come from this browser's storage until the person changes them. Later target
   // changes must not reopen tabs: only the server's first list is used to restore.
   const [initial] = useState(initialTargets);

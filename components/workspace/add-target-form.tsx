@@ -3,23 +3,12 @@
 // and exactly what to install on the host. Field errors from the API (400/422 with
 // details.fields) are shown next to the field they name.
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
-import type { InstallStep } from "@/lib/targets/install";
-import type { TargetView } from "@/lib/targets/registry";
+import { useApiForm } from "@/components/api/use-api-form";
 import { CopyButton } from "@/components/ui/copy-button";
+import type { Registration, TargetView } from "@/lib/http/contract";
 
 type Field = "name" | "host" | "port";
-const FIELDS: Field[] = ["name", "host", "port"];
-
-export interface Registration {
-  target: TargetView;
-  token: string;
-  /** Files by absolute path, plus the script URLs and the install steps. */
-  install: Record<string, unknown> & { steps?: InstallStep[] };
-}
-
-interface ApiErrorBody {
-  error?: { message?: string; details?: { fields?: { field: string; message: string }[] } };
-}
+const FIELDS: readonly string[] = ["name", "host", "port"] satisfies Field[];
 
 function basename(p: string): string {
   return p.slice(p.lastIndexOf("/") + 1);
@@ -28,49 +17,31 @@ function basename(p: string): string {
 export function AddTargetForm({ workspaceId, onAdded }: { workspaceId: string; onAdded(target: TargetView): void }) {
   const id = useId();
   const [values, setValues] = useState<Record<Field, string>>({ name: "", host: "", port: "22" });
-  const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useApiForm();
+  const busy = form.busy;
   const [registration, setRegistration] = useState<Registration | null>(null);
+  // Errors on our three fields go next to them; any other field's, and the message, go under the form.
+  const errors: Partial<Record<Field, string>> = Object.fromEntries(Object.entries(form.fieldErrors).filter(([f]) => FIELDS.includes(f)));
+  const other = Object.entries(form.fieldErrors)
+    .filter(([f]) => !FIELDS.includes(f))
+    .map(([f, m]) => `${f}: ${m}`);
+  const formError = form.error && (other.length || Object.keys(errors).length === 0) ? other.join("; ") || form.error : null;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setErrors({});
-    setFormError(null);
     const port = values.port.trim();
     // Only the shape is checked here; what a valid name, host or port is, the API decides.
-    if (port !== "" && !/^\d+$/.test(port)) {
-      setErrors({ port: "port must be a number (1-65535)" });
-      return;
-    }
-    setBusy(true);
-    try {
-      const res = await fetch(`/api/workspaces/${workspaceId}/targets`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ name: values.name, host: values.host, ...(port !== "" ? { port: Number(port) } : {}) }),
-      });
-      if (!res.ok) {
-        const body = (await res.json().catch(() => null)) as ApiErrorBody | null;
-        const byField: Partial<Record<Field, string>> = {};
-        const other: string[] = [];
-        for (const f of body?.error?.details?.fields ?? []) {
-          if ((FIELDS as string[]).includes(f.field)) byField[f.field as Field] ??= f.message;
-          else other.push(`${f.field}: ${f.message}`);
-        }
-        setErrors(byField);
-        if (other.length || Object.keys(byField).length === 0) setFormError(other.join("; ") || body?.error?.message || `The server answered ${res.status}.`);
-        return;
-      }
-      const reg = (await res.json()) as Registration;
-      setRegistration(reg);
-      setValues({ name: "", host: "", port: "22" });
-      onAdded(reg.target);
-    } catch {
-      setFormError("Could not reach Meshia; the target was not added.");
-    } finally {
-      setBusy(false);
-    }
+    if (port !== "" && !/^\d+$/.test(port)) return form.fail("port must be a number (1-65535)", { port: "port must be a number (1-65535)" });
+    const res = await form.submit(`/api/workspaces/${workspaceId}/targets`, {
+      name: values.name,
+      host: values.host,
+      ...(port !== "" ? { port: Number(port) } : {}),
+    });
+    if (!res) return;
+    const reg = (await res.json()) as Registration;
+    setRegistration(reg);
+    setValues({ name: "", host: "", port: "22" });
+    onAdded(reg.target);
   };
 
   const input = (field: Field, label: string, extra: { placeholder?: string; inputMode?: "numeric"; autoComplete?: string } = {}) => {
