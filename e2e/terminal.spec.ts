@@ -8,7 +8,6 @@ import {
   FRAME,
   activeTabId,
   collect,
-  droppableTerminalSockets,
   focusTerminal,
   handshake,
   inputFrame,
@@ -29,6 +28,7 @@ import {
   waitTabLive,
   wsUrl,
 } from "./support/terminal";
+import { droppableTerminalSockets } from "./support/terminal";
 
 const exactLine = (all: string[], text: string) => all.filter((l) => l === text).length;
 

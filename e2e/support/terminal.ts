@@ -1,7 +1,7 @@
 // Helpers for the terminal specs: typing into a tab's xterm, reading which tabs
 // exist, and speaking the terminal WebSocket protocol from the test process (the
 // `ws` package) to probe the handshake and frame validation.
-import type { APIRequestContext, Page, WebSocketRoute } from "@playwright/test";
+import type { APIRequestContext, Page } from "@playwright/test";
 import WebSocket from "ws";
 import { expect, type Workspace } from "./fixtures";
 import { recordResponse } from "./record";
@@ -12,7 +12,7 @@ import { recordResponse } from "./record";
  * the page opens its terminals.
  */
 export async function droppableTerminalSockets(page: Page): Promise<{ drop(): Promise<void> }> {
-  let latest: WebSocketRoute | null = null;
+  let latest: import("@playwright/test").WebSocketRoute | null = null;
   await page.routeWebSocket(/\/ws\/terminal/, (ws) => {
     ws.connectToServer();
     latest = ws;
