@@ -3,7 +3,9 @@ import { loadFresh } from "./load-fresh";
 import type { JoinedWorkspace } from "@/lib/http/contract";
 import Link from "next/link";
 import { Field } from "@/components/ui/field";
+import { NewPasswordField } from "./new-password-field";
 import { useApiForm } from "@/components/api/use-api-form";
+import { ErrorAlert } from "@/components/ui/error-alert";
 
 export function AcceptInvitation({
   invitationId,
@@ -22,11 +24,7 @@ export function AcceptInvitation({
     const res = await submit(url, body);
     if (res) loadFresh(`/w/${((await res.json()) as JoinedWorkspace).workspaceId}`);
   };
-  const errorLine = error && (
-    <p role="alert" className="error">
-      {error}
-    </p>
-  );
+  const errorLine = <ErrorAlert message={error} />;
 
   if (signedInAs) {
     return (
@@ -59,15 +57,7 @@ export function AcceptInvitation({
     >
       <Field label="Email" name="email" value={email} readOnly />
       <Field label="Your name" name="name" autoComplete="name" required error={fieldErrors.name} />
-      <Field
-        label="Choose a password (10 characters or more)"
-        name="password"
-        type="password"
-        autoComplete="new-password"
-        minLength={10}
-        required
-        error={fieldErrors.password}
-      />
+      <NewPasswordField label="Choose a password" error={fieldErrors.password} />
       {errorLine}
       <button type="submit" className="button primary" disabled={busy}>
         {busy ? "Creating your account…" : "Create account and join"}

@@ -2,7 +2,9 @@
 import { loadFresh } from "./load-fresh";
 import type { JoinedWorkspace } from "@/lib/http/contract";
 import { Field } from "@/components/ui/field";
+import { NewPasswordField } from "./new-password-field";
 import { useApiForm } from "@/components/api/use-api-form";
+import { ErrorAlert } from "@/components/ui/error-alert";
 
 export function SetupForm({ token }: { token: string }) {
   const { busy, error, fieldErrors, submit } = useApiForm();
@@ -18,20 +20,8 @@ export function SetupForm({ token }: { token: string }) {
     >
       <Field label="Your name" name="name" autoComplete="name" required error={fieldErrors.name} />
       <Field label="Email" name="email" type="email" autoComplete="username" required error={fieldErrors.email} />
-      <Field
-        label="Password (10 characters or more)"
-        name="password"
-        type="password"
-        autoComplete="new-password"
-        minLength={10}
-        required
-        error={fieldErrors.password}
-      />
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <NewPasswordField label="Password" error={fieldErrors.password} />
+      <ErrorAlert message={error} />
       <button type="submit" className="button primary" disabled={busy}>
         {busy ? "Creating…" : "Create the owner account"}
       </button>

@@ -2,6 +2,7 @@
 import { useApiForm } from "@/components/api/use-api-form";
 import { Field } from "@/components/ui/field";
 import { loadFresh } from "./load-fresh";
+import { ErrorAlert } from "@/components/ui/error-alert";
 
 export function SignInForm({ next }: { next: string }) {
   const { busy, error, submit } = useApiForm();
@@ -21,11 +22,7 @@ export function SignInForm({ next }: { next: string }) {
     >
       <Field label="Email" name="email" type="email" autoComplete="username" required />
       <Field label="Password" name="password" type="password" autoComplete="current-password" required />
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert message={error} />
       <button type="submit" className="button primary" disabled={busy}>
         {busy ? "Signing in…" : "Sign in"}
       </button>

@@ -6,6 +6,7 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { DateTime } from "@/components/ui/date-time";
 import type { KeyFile } from "@/components/ssh-access/use-key-file";
 import type { useWorkspaceKey } from "@/components/ssh-access/use-workspace-key";
+import { ErrorAlert } from "@/components/ui/error-alert";
 
 type Confirm = null | "regenerate" | "revoke";
 
@@ -135,11 +136,7 @@ export function KeyStep({
           )}
         </>
       )}
-      {actionError && (
-        <p role="alert" className="error">
-          {actionError}
-        </p>
-      )}
+      <ErrorAlert message={actionError} />
     </section>
   );
 }

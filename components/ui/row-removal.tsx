@@ -3,6 +3,7 @@
 // confirmation in place, the DELETE goes out, and a refusal is shown under the table.
 import { useState } from "react";
 import { apiDelete } from "@/components/api/client";
+import { ErrorAlert } from "./error-alert";
 
 export interface RowRemoval {
   confirming: string | null;
@@ -76,10 +77,5 @@ export function RemoveButton({
 }
 
 export function RemovalError({ removal }: { removal: RowRemoval }) {
-  if (!removal.error) return null;
-  return (
-    <p role="alert" className="error">
-      {removal.error}
-    </p>
-  );
+  return <ErrorAlert message={removal.error} />;
 }

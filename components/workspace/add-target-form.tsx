@@ -6,6 +6,7 @@ import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { useApiForm } from "@/components/api/use-api-form";
 import { CopyButton } from "@/components/ui/copy-button";
 import type { Registration, TargetView } from "@/lib/http/contract";
+import { ErrorAlert } from "@/components/ui/error-alert";
 
 type Field = "name" | "host" | "port";
 const FIELDS: readonly string[] = ["name", "host", "port"] satisfies Field[];
@@ -86,11 +87,7 @@ export function AddTargetForm({ workspaceId, onAdded }: { workspaceId: string; o
             {busy ? "Adding…" : "Add target"}
           </button>
         </div>
-        {formError && (
-          <p role="alert" className="error">
-            {formError}
-          </p>
-        )}
+        <ErrorAlert message={formError} />
         {Object.keys(errors).length > 0 && (
           <p role="alert" className="visually-hidden">
             {Object.entries(errors)

@@ -9,6 +9,7 @@ import { DateTime } from "@/components/ui/date-time";
 import { Field } from "@/components/ui/field";
 import { RemovalError, RemoveButton, useRowRemoval } from "@/components/ui/row-removal";
 import type { InvitationWithLink, InvitationsResponse, MemberView, MembersResponse } from "@/lib/http/contract";
+import { ErrorAlert } from "@/components/ui/error-alert";
 
 const MEMBER_COLUMNS: Column<MemberView>[] = [
   { header: "Name", cell: (m) => m.name },
@@ -110,11 +111,7 @@ export function MembersManager({
               Invite
             </button>
           </form>
-          {form.error && (
-            <p role="alert" className="error">
-              {form.error}
-            </p>
-          )}
+          <ErrorAlert message={form.error} />
           {invitations.length > 0 && (
             <DataTable
               rows={invitations}

@@ -9,6 +9,7 @@ import { DateTime } from "@/components/ui/date-time";
 import { Field } from "@/components/ui/field";
 import { RemovalError, RemoveButton, useRowRemoval } from "@/components/ui/row-removal";
 import type { CreatedToken, TokenView, TokensResponse } from "@/lib/http/contract";
+import { ErrorAlert } from "@/components/ui/error-alert";
 
 const COLUMNS: Column<TokenView>[] = [
   { header: "Name", cell: (t) => t.name },
@@ -54,11 +55,7 @@ export function TokensManager({ workspaceId, origin, initialTokens }: { workspac
             Create token
           </button>
         </form>
-        {form.error && (
-          <p role="alert" className="error">
-            {form.error}
-          </p>
-        )}
+        <ErrorAlert message={form.error} />
         {created && (
           <div className="one-time" role="status">
             <p>
