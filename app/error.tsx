@@ -1,7 +1,7 @@
 "use client";
 // The error boundary of every page: an unreachable database gets its own message;
 // anything else is a generic error with the id the server logged.
-import { DatabaseUnavailable } from "@/components/database-unavailable";
+import { DatabaseUnavailable } from "@/components/ui/database-unavailable";
 import { DATABASE_UNAVAILABLE_DIGEST } from "@/lib/database-unavailable";
 
 export default function PageError({ error, reset }: { error: Error & { digest?: string }; reset: () => void }) {

@@ -1,6 +1,6 @@
 "use client";
 // Errors the page boundary (app/error.tsx) cannot catch, in the root layout itself.
-import { DatabaseUnavailable } from "@/components/database-unavailable";
+import { DatabaseUnavailable } from "@/components/ui/database-unavailable";
 import { DATABASE_UNAVAILABLE_DIGEST } from "@/lib/database-unavailable";
 
 export default function GlobalError({ error }: { error: Error & { digest?: string } }) {

@@ -463,6 +463,7 @@ test.describe("removing a member", () => {
     // The owner removes them on the members page.
     await page.goto(`/w/${cast.wsA}/members`);
     await page.getByRole("button", { name: `Remove ${person.email}` }).click();
+    await page.getByRole("button", { name: `Remove ${person.email}` }).click(); // the confirmation
     await expect(page.getByRole("row", { name: new RegExp(person.email.replace(/[.+]/g, "\\$&")) })).toHaveCount(0);
 
     const status = theirs.locator('.terminal-view:not([hidden]) [data-testid="terminal-status"]');
@@ -599,6 +600,7 @@ test.describe("API tokens", () => {
     expect((await script.get(`/w/${cast.wsA}`, { headers: bearer, maxRedirects: 0 })).status()).toBe(307);
 
     await page.getByRole("button", { name: "Revoke ci-deploy" }).click();
+    await page.getByRole("button", { name: "Revoke ci-deploy" }).click(); // the confirmation
     await expect(page.getByRole("row", { name: /ci-deploy/ })).toHaveCount(0);
     await expectError(await script.get(`/api/workspaces/${cast.wsA}/targets`, { headers: bearer }), 401, "unauthorized");
     await expectError(await script.post(`/api/workspaces/${cast.wsA}/key`, { headers: bearer }), 401, "unauthorized");
@@ -673,6 +675,7 @@ test.describe("invitations", () => {
     await expect(page.getByTestId("invitation-link").filter({ hasText: id })).toHaveCount(0);
     // And can remove them.
     await page.getByRole("button", { name: `Remove ${email}` }).click();
+    await page.getByRole("button", { name: `Remove ${email}` }).click(); // the confirmation
     await expect(page.getByRole("row", { name: /Ivy Invitee/ })).toHaveCount(0);
     await ctx.close();
   });
@@ -719,6 +722,7 @@ test.describe("invitations", () => {
     const ownerPage = await owner.newPage();
     await ownerPage.goto(`/w/${cast.wsA}/members`);
     await ownerPage.getByRole("button", { name: `Cancel the invitation of ${email}` }).click();
+    await ownerPage.getByRole("button", { name: `Cancel the invitation of ${email}` }).click(); // the confirmation
     await expect(ownerPage.getByText(email)).toHaveCount(0);
     await page.reload();
     await expect(page.getByText("This invitation is not valid any more")).toBeVisible();

@@ -16,7 +16,7 @@ test("the browser terminal runs as mesh, without supplementary groups, in the wo
   expect(out).toEqual(["mesh", "1", path.join(e2e.volumesDir, workspace.id), path.join(e2e.volumesDir, workspace.id)]);
   // The prompt is mesh's, not root's.
   const text = await page.evaluate((t) => {
-    const buf = window.__meshia!.terminals[t]!.term.buffer.active;
+    const buf = window.__meshiaTest!.terminals[t]!.term.buffer.active;
     return Array.from({ length: buf.length }, (_, i) => buf.getLine(i)?.translateToString(true) ?? "").join("\n");
   }, tab);
   expect(text).toMatch(/mesh@/);

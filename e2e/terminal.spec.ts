@@ -23,6 +23,7 @@ import {
   waitTabLive,
   wsUrl,
 } from "./support/terminal";
+import { droppableTerminalSockets } from "./support/terminal";
 
 const exactLine = (all: string[], text: string) => all.filter((l) => l === text).length;
 
@@ -109,7 +110,7 @@ test.describe("in-browser terminal", () => {
       const w = window as unknown as { __lastWrite: number; __written: number };
       w.__lastWrite = performance.now();
       w.__written = 0;
-      window.__meshia!.terminals[id]!.term.onWriteParsed(() => {
+      window.__meshiaTest!.terminals[id]!.term.onWriteParsed(() => {
         w.__lastWrite = performance.now();
         w.__written++;
       });
@@ -166,13 +167,14 @@ test.describe("in-browser terminal", () => {
   });
 
   test("output printed across a forced socket drop arrives exactly once", async ({ page }) => {
+    const sockets = await droppableTerminalSockets(page);
     await page.goto("/");
     await waitLive(page);
     const tab = await activeTabId(page);
     await recordStates(page, tab);
     await run(page, tab, "for i in $(seq 1 50); do echo line-$i; sleep 0.1; done");
     await expect.poll(async () => exactLine(await lines(page, tab), "line-10")).toBe(1);
-    await page.evaluate((id) => window.__meshia!.terminals[id]!.connection.dropSocketForTest(), tab);
+    await sockets.drop();
     await expect.poll(async () => recordedStates(page, tab)).toContain("reconnecting");
     await waitTabLive(page, tab);
     await expect.poll(async () => exactLine(await lines(page, tab), "line-50"), { timeout: 20_000 }).toBe(1);
@@ -236,6 +238,7 @@ test.describe("in-browser terminal", () => {
   });
 
   test("status bar: reconnecting with attempt, countdown and Retry now; ended with exit code; expired", async ({ page, context, request, workspace }) => {
+    const sockets = await droppableTerminalSockets(page);
     await page.goto("/");
     await waitLive(page);
     const tab = await activeTabId(page);
@@ -243,7 +246,7 @@ test.describe("in-browser terminal", () => {
 
     // The network is down (ticket requests fail) when the socket drops.
     await page.route("**/terminal/tickets", (route) => route.abort("connectionrefused"));
-    await page.evaluate((id) => window.__meshia!.terminals[id]!.connection.dropSocketForTest(), tab);
+    await sockets.drop();
     await expect(status).toHaveAttribute("data-state", "reconnecting");
     await expect(status).toContainText(/Reconnecting \(attempt \d+\) in \d+ s/);
     await expect(status).toContainText("attempt 2");

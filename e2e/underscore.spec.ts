@@ -9,12 +9,12 @@ test("an underscore is visible at 1x", async ({ page }) => {
   await waitLive(page);
   const tab = await page.locator(".terminal-view:not([hidden])").getAttribute("data-tab");
   // Written locally (not through the shell): clear the screen, then "_" alone on row 1, column 1.
-  await page.evaluate((id) => new Promise<void>((r) => window.__meshia!.terminals[id!]!.term.write("\x1b[?25l\x1b[2J\x1b[H_", () => r())), tab);
+  await page.evaluate((id) => new Promise<void>((r) => window.__meshiaTest!.terminals[id!]!.term.write("\x1b[?25l\x1b[2J\x1b[H_", () => r())), tab);
   await page.waitForTimeout(200);
   const screen = page.locator(".terminal-view:not([hidden]) .xterm-screen");
   const box = (await screen.boundingBox())!;
   const size = await page.evaluate((id) => {
-    const t = window.__meshia!.terminals[id!]!.term;
+    const t = window.__meshiaTest!.terminals[id!]!.term;
     return { cols: t.cols, rows: t.rows };
   }, tab);
   const cell = { width: box.width / size.cols, height: box.height / size.rows };

@@ -1,7 +1,7 @@
 // The first-start setup link: creates the owner account of the default workspace.
 import type { Metadata } from "next";
 import { connection } from "next/server";
-import { SetupForm } from "@/components/setup-form";
+import { SetupForm } from "@/components/auth/setup-form";
 import { db } from "@/db/client";
 import { hasUsers } from "@/lib/auth/setup";
 import Link from "next/link";

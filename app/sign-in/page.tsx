@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
-import { SignInForm } from "@/components/sign-in-form";
+import { SignInForm } from "@/components/auth/sign-in-form";
 import { db } from "@/db/client";
 import { currentUser } from "@/lib/auth/page-access";
 import { hasUsers } from "@/lib/auth/setup";

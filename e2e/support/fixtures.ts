@@ -67,7 +67,7 @@ export { expect };
 /** All lines of a terminal's buffer (scrollback included), trailing blanks trimmed. */
 export async function terminalText(page: Page, tab?: string): Promise<string> {
   return page.evaluate((tabId) => {
-    const terms = window.__meshia?.terminals ?? {};
+    const terms = window.__meshiaTest?.terminals ?? {};
     const entry = tabId
       ? terms[tabId]
       : (Object.entries(terms).find(([id]) => !document.querySelector(`[data-tab="${id}"]`)?.hasAttribute("hidden"))?.[1] ?? Object.values(terms)[0]);

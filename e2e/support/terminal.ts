@@ -8,6 +8,25 @@ import { ProtocolClient } from "../../lib/terminal/testing/protocol-client";
 import { expect, type Workspace } from "./fixtures";
 import { recordResponse } from "./record";
 
+/**
+ * Routes the page's terminal sockets through the test (frames pass unchanged), so
+ * that `drop()` can close the latest one as a network failure would. Call it before
+ * the page opens its terminals.
+ */
+export async function droppableTerminalSockets(page: Page): Promise<{ drop(): Promise<void> }> {
+  let latest: import("@playwright/test").WebSocketRoute | null = null;
+  await page.routeWebSocket(/\/ws\/terminal/, (ws) => {
+    ws.connectToServer();
+    latest = ws;
+  });
+  return {
+    async drop() {
+      if (!latest) throw new Error("no terminal socket was opened");
+      await latest.close({ code: 4001, reason: "dropped for a test" });
+    },
+  };
+}
+
 /** Tab ids in the order the tab bar shows them. */
 export async function tabIds(page: Page): Promise<string[]> {
   return page.locator(".terminal-view").evaluateAll((els) => els.map((el) => el.getAttribute("data-tab") ?? ""));
@@ -69,7 +88,7 @@ export async function run(page: Page, tab: string, line: string): Promise<void> 
 /** Buffer lines of a tab (scrollback included), soft-wrapped rows joined into one line, trimmed on the right. */
 export async function lines(page: Page, tab: string): Promise<string[]> {
   return page.evaluate((id) => {
-    const t = window.__meshia?.terminals[id]?.term;
+    const t = window.__meshiaTest?.terminals[id]?.term;
     if (!t) return [];
     const buf = t.buffer.active;
     const out: string[] = [];
@@ -117,7 +136,7 @@ export async function runAndRead(page: Page, tab: string, command: string, timeo
 /** Grid size of a tab's xterm. */
 export async function termSize(page: Page, tab: string): Promise<{ cols: number; rows: number }> {
   return page.evaluate((id) => {
-    const t = window.__meshia?.terminals[id]?.term;
+    const t = window.__meshiaTest?.terminals[id]?.term;
     if (!t) throw new Error(`no terminal ${id}`);
     return { cols: t.cols, rows: t.rows };
   }, tab);
@@ -125,7 +144,7 @@ export async function termSize(page: Page, tab: string): Promise<{ cols: number;
 
 /** The server-side session id of a tab. */
 export async function sessionIdOf(page: Page, tab: string): Promise<string> {
-  const id = await page.evaluate((t) => window.__meshia?.terminals[t]?.connection.currentSessionId ?? null, tab);
+  const id = await page.evaluate((t) => window.__meshiaTest?.terminals[t]?.connection.currentSessionId ?? null, tab);
   if (!id) throw new Error(`tab ${tab} has no session`);
   return id;
 }

@@ -5,6 +5,7 @@ import { db } from "@/db/client";
 import { auth } from "@/lib/auth/auth";
 import { assertSameOrigin } from "@/lib/auth/access";
 import { completeSetup } from "@/lib/auth/setup";
+import type { JoinedWorkspace } from "@/lib/http/contract";
 import { defineRoute, json, readJson } from "@/lib/http/route";
 import { accountFields } from "@/lib/auth/validate";
 
@@ -15,7 +16,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     assertSameOrigin(req);
     const input = await readJson(req, body);
     const { headers, workspaceId } = await completeSetup(await db(), await auth(), input);
-    const res = json({ workspaceId }, { status: 201 });
+    const res = json({ workspaceId } satisfies JoinedWorkspace, { status: 201 });
     for (const c of headers.getSetCookie()) res.headers.append("Set-Cookie", c);
     return res;
   },

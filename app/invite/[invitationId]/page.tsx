@@ -1,7 +1,7 @@
 // An invitation link: join a workspace, creating an account if needed.
 import type { Metadata } from "next";
 import Link from "next/link";
-import { AcceptInvitation } from "@/components/accept-invitation";
+import { AcceptInvitation } from "@/components/auth/accept-invitation";
 import { db } from "@/db/client";
 import { openInvitation } from "@/lib/auth/invitations";
 import { currentUser } from "@/lib/auth/page-access";

@@ -1,7 +1,7 @@
 // The workspace page: the Terminal panel on the workspace's compute targets.
 import type { Metadata } from "next";
-import { TerminalPanel } from "@/components/terminal-panel";
-import { WorkspaceHeader } from "@/components/workspace-header";
+import { TerminalPanel } from "@/components/terminal/terminal-panel";
+import { WorkspaceHeader } from "@/components/workspace/workspace-header";
 import { requireMember } from "@/lib/auth/page-access";
 import { config } from "@/lib/config";
 import { listTargets, targetView } from "@/lib/targets/registry";

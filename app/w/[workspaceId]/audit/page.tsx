@@ -1,9 +1,9 @@
 // The workspace's audit trail: sign-ins, keys, targets, members, and terminal sessions.
 import type { Metadata } from "next";
-import { WorkspaceHeader } from "@/components/workspace-header";
+import { WorkspaceHeader } from "@/components/workspace/workspace-header";
 import { requireMember } from "@/lib/auth/page-access";
 import { workspaceAudit } from "@/lib/audit";
-import { DateTime } from "@/components/date-time";
+import { DateTime } from "@/components/ui/date-time";
 
 export const metadata: Metadata = { title: "Audit — Meshia" };
 

@@ -2,8 +2,8 @@
 import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { publicOrigin } from "@/lib/http/origin";
-import { MembersManager } from "@/components/members-manager";
-import { WorkspaceHeader } from "@/components/workspace-header";
+import { MembersManager } from "@/components/workspace/members-manager";
+import { WorkspaceHeader } from "@/components/workspace/workspace-header";
 import { listInvitations } from "@/lib/auth/invitations";
 import { requireMember } from "@/lib/auth/page-access";
 import { listMembers } from "@/lib/workspaces";

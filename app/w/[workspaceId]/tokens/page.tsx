@@ -2,8 +2,8 @@
 import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { publicOrigin } from "@/lib/http/origin";
-import { TokensManager } from "@/components/tokens-manager";
-import { WorkspaceHeader } from "@/components/workspace-header";
+import { TokensManager } from "@/components/workspace/tokens-manager";
+import { WorkspaceHeader } from "@/components/workspace/workspace-header";
 import { requireMember } from "@/lib/auth/page-access";
 import { listTokens } from "@/lib/auth/tokens";
 

@@ -9,6 +9,7 @@ import { acceptInvitation } from "@/lib/auth/invitations";
 import { principalFrom } from "@/lib/auth/principal";
 import { accountFields } from "@/lib/auth/validate";
 import { ApiError } from "@/lib/http/errors";
+import type { JoinedWorkspace } from "@/lib/http/contract";
 import { defineRoute, json, param, readJson } from "@/lib/http/route";
 
 const newAccount = z.strictObject({ name: accountFields.name, password: accountFields.password });
@@ -21,7 +22,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     if (principal?.via === "token") throw new ApiError("forbidden", "Invitations are accepted by people, not API tokens.");
     const who = principal ? { userId: principal.userId, email: principal.email } : { newAccount: await readJson(req, newAccount) };
     const { workspaceId, headers } = await acceptInvitation(await db(), await auth(), id, who);
-    const res = json({ workspaceId });
+    const res = json({ workspaceId } satisfies JoinedWorkspace);
     for (const c of headers?.getSetCookie() ?? []) res.headers.append("Set-Cookie", c);
     return res;
   },

@@ -6,6 +6,7 @@ import { withWorkspace } from "@/lib/auth/access";
 import { invite, listInvitations } from "@/lib/auth/invitations";
 import { accountFields, roleField } from "@/lib/auth/validate";
 import { requestOrigin } from "@/lib/http/origin";
+import type { InvitationWithLink, InvitationsResponse } from "@/lib/http/contract";
 import { defineRoute, json, readJson } from "@/lib/http/route";
 
 const body = z.strictObject({ email: accountFields.email, role: roleField.default("member") });
@@ -16,7 +17,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: withWorkspace(
     async (req, { db, workspace }) => {
       const rows = await listInvitations(db, workspace.id);
-      return json({ invitations: rows.map((i) => ({ ...i, link: linkFor(req, i.id) })) });
+      return json({ invitations: rows.map((i) => ({ ...i, link: linkFor(req, i.id) })) } satisfies InvitationsResponse);
     },
     { role: "owner" },
   ),
@@ -24,7 +25,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     async (req, { db, workspace, actor }) => {
       const input = await readJson(req, body);
       const inv = await invite(db, workspace, { email: input.email, role: input.role, inviterId: actor });
-      return json({ ...inv, link: linkFor(req, inv.id) }, { status: 201 });
+      return json({ ...inv, link: linkFor(req, inv.id) } satisfies InvitationWithLink, { status: 201 });
     },
     { role: "owner" },
   ),
