@@ -15,7 +15,7 @@
 // of direct throughput, and echo p99 <= direct p99 + 1 ms.
 // Prints numbers and PASS/MISS per goal; never fails on slowness.
 import { randomBytes } from "node:crypto";
-import { createWriteStream, readdirSync, rmSync } from "node:fs";
+import { createWriteStream, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { defer, run } from "./lib/cleanup";
@@ -25,7 +25,7 @@ import { defaultWorkspace, getJson, procCpuSeconds, procStatusBytes, ROOT, start
 import { median, mib, ms, sleep, summary, table, verdict } from "./lib/stats";
 import { BridgeShell, DirectShell, echoRoundTrips, runUntilMarker, type Shell } from "./lib/terminal-client";
 import { SshdHarness, sshdUnavailable } from "../e2e/support/sshd";
-import { summarizeProfile } from "./lib/cpuprofile";
+import { printProfile } from "./lib/cpuprofile";
 
 const { values: args } = parseArgs({
   options: {
@@ -389,35 +389,6 @@ async function openSshTarget(ctx: Ctx): Promise<Target | null> {
   }
 }
 
-/** The server's profile (written at its exit): top functions and modules by self time. */
-function printProfile(dir: string): void {
-  // One file per thread (workers too): the main thread's is the one that ran the session code.
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".cpuprofile"))
-    .map((f) => path.join(dir, f));
-  let found: { file: string; p: ReturnType<typeof summarizeProfile> } | null = null;
-  for (const file of files) {
-    try {
-      found = { file, p: summarizeProfile(file, 25, "lib/terminal/session.ts") };
-      break;
-    } catch {
-      // not this thread
-    }
-  }
-  if (!found) return console.log(`\nno .cpuprofile in ${dir} has the terminal session code`);
-  const { file, p } = found;
-  console.log(
-    `\nserver CPU profile (${file}), from the first to the last sample in the terminal session code (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`,
-  );
-  console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
-  console.log(
-    table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(
-      /^/gm,
-      "  ",
-    ),
-  );
-}
-
 run(async () => {
   const report: Ctx["report"] = {};
   const json: Ctx["json"] = { bench: "terminal" };
@@ -446,7 +417,7 @@ run(async () => {
     }
     if (TARGETS.has("embedded")) await runOn("embedded", ctx.target);
     await ctx.server.stop();
-    if (args.profile) printProfile(profDir);
+    if (args.profile) printProfile(profDir, "lib/terminal/session.ts");
   }
   if (ONLY.has("proxy")) {
     const r = await crossInstancePhase({ mib: SIZE_MIB, rounds: ROUNDS, samples: SAMPLES, size: SIZE });

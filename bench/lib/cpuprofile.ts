@@ -1,6 +1,8 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) and tells where the time went: self time
 // per function and per module (package or file), top entries first.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { ms, table } from "./stats";
 
 interface ProfileNode {
   id: number;
@@ -98,4 +100,36 @@ export function summarizeProfile(file: string, top = 20, focus?: string): Profil
       .slice(0, top)
       .map(([module, ms]) => ({ module, ms, share: ms / total })),
   };
+}
+
+/**
+ * Prints the profile in `dir` (node --cpu-prof writes one file per thread, workers
+ * too) whose samples include `focus`: top modules and functions by self time, from
+ * the first to the last sample in `focus`. Returns the summary, or null when no file has it.
+ */
+export function printProfile(dir: string, focus: string, top = 25): (ProfileSummary & { windowMs: number; file: string }) | null {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => path.join(dir, f));
+  for (const file of files) {
+    let p: ProfileSummary & { windowMs: number };
+    try {
+      p = summarizeProfile(file, top, focus);
+    } catch {
+      continue; // not this thread
+    }
+    console.log(
+      `\nserver CPU profile (${file}), from the first to the last sample in ${focus} (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`,
+    );
+    console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
+    console.log(
+      table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(
+        /^/gm,
+        "  ",
+      ),
+    );
+    return { ...p, file };
+  }
+  console.log(`\nno .cpuprofile in ${dir} has samples in ${focus}`);
+  return null;
 }
