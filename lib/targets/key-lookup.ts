@@ -4,7 +4,8 @@
 // bridge generation) and each workspace's current key. Dropped by the events of
 // lib/events.ts (key regenerated or revoked, target booted, stopped, removed or
 // rotated), which run before the request that made the change answers: a revoked
-// key is refused at the very next login.
+// key is refused at the very next login. A login whose token was already seen to
+// match its target is answered synchronously (`fromMemory`): no hash, no promise.
 import { timingSafeEqual } from "node:crypto";
 import type { Db } from "@/db/client";
 import type { ComputeTarget, WorkspaceKey } from "@/db/schema";
