@@ -119,28 +119,42 @@ export function profileWindow(): { end: () => void } {
 }
 
 /**
- * The server's profile (written at its exit): top functions and modules by self time,
- * from the first to the last measured stretch. The session code runs from Next's
- * bundle in production (chunk names change with every build), so the window is
- * the bench's own clock, not a file name.
+ * Prints the profile in `dir` (node --cpu-prof writes one file per thread, workers
+ * too): top modules and functions by self time. With `focus`, from the first to the
+ * last sample in a file whose URL contains it (code server.ts loads itself); without,
+ * from the first to the last stretch marked by `profileWindow()` (the terminal's
+ * session code runs from Next's bundle, whose chunk names change with every build).
+ * Returns the summary, or null when no file has samples there.
  */
-export function printProfile(dir: string): void {
-  if (!windows.length) return console.log("\nnothing was measured: no profile window");
-  const window = { fromUs: Math.min(...windows.map((w) => w.fromUs)), toUs: Math.max(...windows.map((w) => w.toUs)) };
-  // One file per thread (workers too): the main thread's, which ran the bridge, is the biggest.
+export function printProfile(dir: string, focus?: string, top = 25): (ProfileSummary & { windowMs: number; file: string }) | null {
+  const window = windows.length ? { fromUs: Math.min(...windows.map((w) => w.fromUs)), toUs: Math.max(...windows.map((w) => w.toUs)) } : null;
+  if (!focus && !window) {
+    console.log("\nnothing was measured: no profile window");
+    return null;
+  }
+  // The main thread's file, which ran the measured code, is the biggest.
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".cpuprofile"))
     .map((f) => path.join(dir, f))
     .sort((a, b) => statSync(b).size - statSync(a).size);
-  if (!files.length) return console.log(`\nno .cpuprofile in ${dir}`);
-  const file = files[0]!;
-  const p = summarizeProfile(file, 25, window);
-  console.log(`\nserver CPU profile (${file}), the measured rounds only (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`);
-  console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
-  console.log(
-    table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(
-      /^/gm,
-      "  ",
-    ),
-  );
+  const what = focus ? `from the first to the last sample in ${focus}` : "the measured rounds only";
+  for (const file of files) {
+    let p: ProfileSummary & { windowMs: number };
+    try {
+      p = summarizeProfile(file, top, focus ?? window!);
+    } catch {
+      continue; // not this thread
+    }
+    console.log(`\nserver CPU profile (${file}), ${what} (${ms(p.windowMs, 0)}): ${ms(p.totalMs, 0)} of work (idle excluded)`);
+    console.log(table([["module", "self", "share"], ...p.modules.map((m) => [m.module, ms(m.ms, 0), `${(m.share * 100).toFixed(1)}%`])]).replace(/^/gm, "  "));
+    console.log(
+      table([["function", "where", "self", "share"], ...p.functions.map((f) => [f.name, f.where, ms(f.ms, 0), `${(f.share * 100).toFixed(1)}%`])]).replace(
+        /^/gm,
+        "  ",
+      ),
+    );
+    return { ...p, file };
+  }
+  console.log(`\nno .cpuprofile in ${dir} has samples ${what}`);
+  return null;
 }

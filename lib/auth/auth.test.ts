@@ -1,6 +1,8 @@
 // Accounts against real databases: the setup link, sign-in and its rate limit,
 // sessions and API tokens as principals, invitations, and the access helper's rules.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { apikey } from "@/db/schema";
 import { testDatabases } from "@/db/testing";
 import { config } from "@/lib/config";
 import { clearSingleton, setSingleton } from "@/lib/global";
@@ -165,7 +167,12 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
       const t = await createToken(handle.db, auth, { userId: ownerId, workspaceId, name: "ci" });
       const bearer = { authorization: `Bearer ${t.token}` };
       expect(await (await call("GET", workspaceId, bearer)).json()).toMatchObject({ role: "owner", actor: ownerId });
+      // Verified once, remembered briefly: the next requests do not write the token's row again.
+      const row = async () => (await handle.db.select().from(apikey).where(eq(apikey.id, t.id)))[0]!;
+      const seen = await row();
       expect((await call("POST", workspaceId, bearer)).status).toBe(200);
+      expect((await row()).updatedAt).toEqual(seen.updatedAt);
+      expect((await row()).lastRequest).toEqual(seen.lastRequest);
       expect((await call("GET", otherWorkspace, bearer)).status).toBe(404);
       await revokeToken(handle.db, { userId: ownerId, workspaceId, tokenId: t.id });
       expect((await call("GET", workspaceId, bearer)).status).toBe(401);

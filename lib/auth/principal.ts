@@ -6,6 +6,7 @@ import { assertDatabaseReachable } from "@/db/outage";
 import { user } from "@/db/schema";
 import { auth } from "./auth";
 import { API_TOKEN_PREFIX } from "./options";
+import { verifiedTokens } from "./verified-tokens";
 
 export interface Principal {
   userId: string;
@@ -32,6 +33,12 @@ export async function principalFrom(headers: Headers): Promise<Principal | null>
   if (token) {
     // Target tokens (mtt_) belong to other routes; only API tokens identify a person.
     if (!token.startsWith(API_TOKEN_PREFIX)) return null;
+    // Verified a moment ago (and not revoked since): no need to ask better-auth, which
+    // writes the token's row at every verification (lib/auth/verified-tokens.ts).
+    const cache = verifiedTokens();
+    const known = cache.get(token);
+    if (known) return { userId: known.userId, email: known.email, name: known.name, via: "token", tokenWorkspaceId: known.workspaceId, tokenId: known.tokenId };
+    const epoch = cache.current;
     let failure: unknown;
     const res = await a.api.verifyApiKey({ body: { key: token } }).catch((err: unknown) => ((failure = err), null));
     if (!res?.valid || !res.key) {
@@ -44,6 +51,8 @@ export async function principalFrom(headers: Headers): Promise<Principal | null>
     if (typeof metadata.workspaceId !== "string") return null;
     const [owner] = await (await db()).select().from(user).where(eq(user.id, res.key.referenceId)).limit(1);
     if (!owner) return null;
+    const expiresAt = res.key.expiresAt ? new Date(res.key.expiresAt).getTime() : null;
+    cache.set(token, { userId: owner.id, email: owner.email, name: owner.name, workspaceId: metadata.workspaceId, tokenId: res.key.id, expiresAt }, epoch);
     return {
       userId: owner.id,
       email: owner.email,

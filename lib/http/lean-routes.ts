@@ -84,7 +84,7 @@ export function serveLean(req: IncomingMessage, res: ServerResponse, clientIp: s
     const m = AUTHORIZED_KEYS_PATH.exec(path);
     if (m) {
       // The id is used as it came: a UUID needs no decoding, anything else is a 401.
-      void serveAuthorizedKeys(req, res, m[1]!, clientIp, {
+      serveAuthorizedKeys(req, res, m[1]!, clientIp, {
         db: deps.db,
         liveWindowMs: deps.liveWindowMs,
         failureRate: deps.targetAuthFailureRate,

@@ -56,15 +56,15 @@ describe.each(testDatabases())("rate limits on $name", (tdb) => {
       const rows = await handle.db.select().from(rateLimits);
       expect(rows.some((r) => r.key === `${name}:10.0.0.7` && r.points === 8)).toBe(true);
       // Each instance now knows from memory that the address is blocked (no query needed).
-      expect(await a.blockedHere(handle.db, "10.0.0.7")).toBeGreaterThan(0);
-      expect(await b.blockedHere(other.db, "10.0.0.7")).toBeGreaterThan(0);
-      expect(await a.blockedHere(handle.db, "10.0.0.8")).toBe(0);
+      expect(a.blockedHere(handle.db, "10.0.0.7")).toBeGreaterThan(0);
+      expect(b.blockedHere(other.db, "10.0.0.7")).toBeGreaterThan(0);
+      expect(a.blockedHere(handle.db, "10.0.0.8")).toBe(0);
     } else {
       // Separate processes would count separately; here both objects are in one process with their own memory.
       expect(results.filter((r) => r === 0)).toHaveLength(8);
       // a spent its whole budget of 4 (b has its own): a is blocked now.
-      expect(await a.blockedHere(handle.db, "10.0.0.7")).toBeGreaterThan(0);
-      expect(await a.blockedHere(handle.db, "10.0.0.8")).toBe(0);
+      expect(a.blockedHere(handle.db, "10.0.0.7")).toBeGreaterThan(0);
+      expect(a.blockedHere(handle.db, "10.0.0.8")).toBe(0);
     }
   });
 

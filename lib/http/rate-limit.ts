@@ -90,17 +90,21 @@ export class Limiter {
   /**
    * Seconds `key` is still blocked for as far as this instance knows without a query
    * (0 when not): on Postgres only keys this instance saw go over the limit, so a hot
-   * path can ask it on every request for free.
+   * path can ask it on every request for free. Synchronous: memory only, both ways.
    */
-  async blockedHere(db: Db, key: string): Promise<number> {
+  blockedHere(db: Db, key: string): number {
     const s = this.store(db);
+    let ms: number;
     if (s instanceof RateLimiterPostgres) {
       // Public in the library's JavaScript, missing from its type declarations.
-      const ms = (s as unknown as { getInMemoryBlockMsBeforeExpire(k: string): number }).getInMemoryBlockMsBeforeExpire(s.getKey(key));
-      return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
+      ms = (s as unknown as { getInMemoryBlockMsBeforeExpire(k: string): number }).getInMemoryBlockMsBeforeExpire(s.getKey(key));
+    } else {
+      // RateLimiterMemory.get wraps this synchronous read in a promise; the hot path needs no promise.
+      const storage = (s as unknown as { _memoryStorage: { get(k: string): { consumedPoints: number; msBeforeNext: number } | null } })._memoryStorage;
+      const state = storage.get(s.getKey(key));
+      ms = state && state.consumedPoints >= this.rule.max ? state.msBeforeNext : 0;
     }
-    const state = await s.get(key);
-    return state && state.remainingPoints <= 0 && state.msBeforeNext > 0 ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
+    return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
   }
 }
 

@@ -6,6 +6,7 @@
 // Wrong tokens are limited per client address (429); right ones never are.
 import { isDatabaseUnavailable, reportDatabaseError } from "@/db/outage";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
 import { z } from "zod";
 import type { Db } from "@/db/client";
 import { rateLimiter, type Limiter } from "@/lib/http/rate-limit";
@@ -21,6 +22,45 @@ export const AUTHORIZED_KEYS_PATH = /^\/api\/targets\/([^/]+)\/authorized-keys$/
 // `client` and `fingerprint` are what the shipped drop-in has sshd pass (%C and %f):
 // who is logging in, from where, with which key. Optional: older drop-ins pass only the user.
 const query = z.object({ user: z.string().max(64), client: z.string().max(200).optional(), fingerprint: z.string().max(100).optional() });
+type Query = z.infer<typeof query>;
+const MAX_LENGTH: Record<keyof Query, number> = { user: 64, client: 200, fingerprint: 100 };
+
+function decoded(v: string): string | null {
+  if (!v.includes("%") && !v.includes("+")) return v;
+  try {
+    return decodeURIComponent(v.replaceAll("+", " "));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The query of `url` read by hand, for the hot path: what `query` accepts, as URLSearchParams
+ * reads it (the last of repeated names wins, others are ignored). Null for anything
+ * out of the plain (an encoded name, a bad escape, a value too long, no user): the full
+ * path then validates it with `query`, and answers a bad one with its 4xx.
+ */
+export function plainQuery(url: string): Query | null {
+  const at = url.indexOf("?");
+  if (at < 0 || url.includes("#")) return null;
+  const out: Partial<Query> = {};
+  for (const pair of url.slice(at + 1).split("&")) {
+    const eq = pair.indexOf("=");
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    if (name !== "user" && name !== "client" && name !== "fingerprint") {
+      if (name.includes("%") || name.includes("+")) return null;
+      continue;
+    }
+    const value = decoded(eq < 0 ? "" : pair.slice(eq + 1));
+    if (value === null || value.length > MAX_LENGTH[name]) return null;
+    out[name] = value;
+  }
+  return out.user === undefined ? null : (out as Query);
+}
+
+function bearer(header: string | null | undefined): string | null {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? null;
+}
 
 /** sshd's %C: "client-address client-port server-address server-port". */
 function clientOf(c: string | undefined): string | null {
@@ -46,8 +86,10 @@ export interface Answer {
   headers: Record<string, string>;
 }
 
+const TEXT_HEADERS = { ...SECURITY_HEADERS, "Content-Type": "text/plain; charset=utf-8" };
+
 function text(status: number, body: string): Answer {
-  return { status, body, headers: { ...SECURITY_HEADERS, "Content-Type": "text/plain; charset=utf-8" } };
+  return { status, body, headers: TEXT_HEADERS };
 }
 
 function error(status: number, code: ErrorCode, message: string, details?: Record<string, unknown>, headers: Record<string, string> = {}): Answer {
@@ -88,14 +130,48 @@ export interface AuthorizedKeysRequest {
 
 /** The answer to one lookup, framework-free: the lean path and the Next route both send it. */
 export async function answerAuthorizedKeys(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Promise<Answer> {
+  const t0 = performance.now();
+  return counted(fromMemory(req, deps) ?? (await answer(req, deps)), t0);
+}
+
+function counted(a: Answer, t0: number): Answer {
   const m = metrics();
-  const stop = m.keyLookupSeconds.startTimer();
-  const a = await answer(req, deps);
-  stop();
+  m.keyLookupSeconds.observe((performance.now() - t0) / 1000);
   const result = a.status === 200 ? (a.body ? "served" : "none") : a.status === 401 ? "unauthorized" : a.status === 429 ? "limited" : "error";
   m.keyLookups.inc({ result });
   if (result === "limited") m.limitsHit.inc({ limit: "target-auth-failures" });
   return a;
+}
+
+/**
+ * The hot path, synchronous: a token already seen to be the target's, for a target and
+ * key in memory (key-lookup.ts `fromMemory`). Null for everything else, which `answer`
+ * decides: unknown or wrong tokens, a query out of the plain, anything to read.
+ */
+function fromMemory(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Answer | null {
+  try {
+    if (Number(req.contentLength ?? "0") > MAX_BODY_BYTES) return null;
+    const q = plainQuery(req.url);
+    const token = q && bearer(req.authorization);
+    const result = token ? keyLookup(deps.db, deps.liveWindowMs).fromMemory(req.targetId, token, q.user) : null;
+    if (!result?.ok) return null;
+    return served(result, q!, deps);
+  } catch {
+    return null; // `answer` tries again and reports it
+  }
+}
+
+function served(result: { text: string; target: { id: string; workspaceId: string } }, q: Query, deps: AuthorizedKeysDeps): Answer {
+  sshAccessLog(deps.db, deps.log).record({
+    workspaceId: result.target.workspaceId,
+    targetId: result.target.id,
+    kind: "key-lookup",
+    source: clientOf(q.client),
+    user: q.user,
+    fingerprint: fingerprintOf(q.fingerprint),
+    result: result.text ? "served" : "none",
+  });
+  return text(200, result.text);
 }
 
 async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Promise<Answer> {
@@ -106,7 +182,7 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
       const e = validationError(parsed.error);
       return error(e.status, e.code, e.message, e.details);
     }
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(req.authorization ?? "")?.[1] ?? null;
+    const token = bearer(req.authorization);
     const limiter = targetAuthFailureLimiter(deps.failureRate);
     const lookup = keyLookup(deps.db, deps.liveWindowMs);
     const tooMany = (retry: number) =>
@@ -121,7 +197,7 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
     // An address that keeps sending wrong tokens is not let through to the database;
     // a token we can check from memory (a target already cached) is still checked.
     // Asked from memory only (right tokens never wait for the limit's table).
-    const blocked = await limiter.blockedHere(deps.db, req.clientIp);
+    const blocked = limiter.blockedHere(deps.db, req.clientIp);
     if (blocked && !lookup.isCached(req.targetId)) return tooMany(blocked);
 
     const result = await lookup.lookup(req.targetId, token, parsed.data.user);
@@ -130,16 +206,7 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
       if (retry) return tooMany(retry);
       return error(401, "unauthorized", UNAUTHORIZED, undefined, { "WWW-Authenticate": 'Bearer realm="meshia-target"' });
     }
-    sshAccessLog(deps.db, deps.log).record({
-      workspaceId: result.target.workspaceId,
-      targetId: result.target.id,
-      kind: "key-lookup",
-      source: clientOf(parsed.data.client),
-      user: parsed.data.user,
-      fingerprint: fingerprintOf(parsed.data.fingerprint),
-      result: result.text ? "served" : "none",
-    });
-    return text(200, result.text);
+    return served(result, parsed.data, deps);
   } catch (err) {
     // Cannot tell who may log in: nobody does (sshd's script fails closed on a non-200).
     // A database outage is logged once (db/outage.ts), not at every login attempt.
@@ -149,19 +216,17 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
   }
 }
 
-/** The lean path: answers straight on the Node response, before Next sees the request. */
-export async function serveAuthorizedKeys(
-  req: IncomingMessage,
-  res: ServerResponse,
-  targetId: string,
-  clientIp: string,
-  deps: AuthorizedKeysDeps,
-): Promise<void> {
-  req.resume(); // a GET's body, if any, is ignored
-  const a = await answerAuthorizedKeys(
-    { targetId, url: req.url ?? "/", authorization: req.headers.authorization, contentLength: req.headers["content-length"], clientIp },
-    deps,
-  );
+/** The lean path: answers straight on the Node response, before Next sees the request (at once when memory can). */
+export function serveAuthorizedKeys(req: IncomingMessage, res: ServerResponse, targetId: string, clientIp: string, deps: AuthorizedKeysDeps): void {
+  // A GET's body, if any, is ignored: Node's server drains whatever is left unread once the answer is sent.
+  const t0 = performance.now();
+  const r = { targetId, url: req.url ?? "/", authorization: req.headers.authorization, contentLength: req.headers["content-length"], clientIp };
+  const known = fromMemory(r, deps);
+  if (known) return send(res, counted(known, t0));
+  void answer(r, deps).then((a) => send(res, counted(a, t0)));
+}
+
+function send(res: ServerResponse, a: Answer): void {
   res.writeHead(a.status, { ...a.headers, "Content-Length": Buffer.byteLength(a.body) });
   res.end(a.body);
 }

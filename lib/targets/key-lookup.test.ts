@@ -9,9 +9,12 @@ import { revokeKey, saveKey } from "@/lib/keys/store";
 import { generateWorkspaceKey } from "@/lib/keys/workspace-key";
 import { bridgePublicKey } from "@/lib/ssh/bridge-credential";
 import { createWorkspace } from "@/lib/workspaces";
-import { answerAuthorizedKeys } from "./authorized-keys-http";
+import { eq } from "drizzle-orm";
+import { computeTargets } from "@/db/schema";
+import { publish } from "@/lib/events";
+import { answerAuthorizedKeys, plainQuery } from "./authorized-keys-http";
 import { KeyLookup } from "./key-lookup";
-import { findTarget, heartbeat, markStopped, recordBoot, registerTarget, rotateBridgeCredential } from "./registry";
+import { findTarget, hashToken, heartbeat, markStopped, recordBoot, registerTarget, removeTarget, rotateBridgeCredential } from "./registry";
 
 const HOST = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnJ9R0Xg7N2z2r9w9A0Qe3v4yP5mX8fJk1L2qS3t4uV host";
 const WINDOW = 60_000;
@@ -68,6 +71,34 @@ describe.each(testDatabases())("cached key lookup on $name", (tdb) => {
     expect(await lookup.lookup("not-a-uuid", token, "mesh")).toEqual({ ok: false });
     expect(await text(row.id, token)).not.toBe("");
     expect(((await lookup.lookup(row.id, token, "root")) as { text: string }).text).toBe("");
+  });
+
+  it("answers a token it has checked from memory at once; a wrong token, a changed token and a removed target never are", async () => {
+    const { row, token } = await liveTarget();
+    const k = await newKey();
+    expect(lookup.fromMemory(row.id, token, "mesh")).toBeNull(); // never checked yet
+    expect(await text(row.id, token)).toContain(k);
+    const known = lookup.fromMemory(row.id, token, "mesh");
+    expect(known).toMatchObject({ ok: true });
+    expect((known as { text: string }).text).toContain(k);
+    // Not a promise: the hot path answers synchronously.
+    expect(known).not.toBeInstanceOf(Promise);
+    expect(lookup.fromMemory(row.id, token.slice(0, -1) + (token.endsWith("A") ? "B" : "A"), "mesh")).toBeNull();
+    expect(lookup.fromMemory(row.id, token + "x", "mesh")).toBeNull();
+    expect(lookup.fromMemory(row.id, null, "mesh")).toBeNull();
+    expect((lookup.fromMemory(row.id, token, "root") as { text: string }).text).toBe("");
+    // Another instance gave the target a new token: the old one is refused at the next lookup.
+    await handle.db
+      .update(computeTargets)
+      .set({ tokenHash: hashToken("mtt_other") })
+      .where(eq(computeTargets.id, row.id));
+    await publish(handle.db, { type: "target.changed", targetId: row.id, workspaceId: ws });
+    expect(lookup.fromMemory(row.id, token, "mesh")).toBeNull();
+    expect(await lookup.lookup(row.id, token, "mesh")).toEqual({ ok: false });
+    expect(await lookup.lookup(row.id, "mtt_other", "mesh")).toMatchObject({ ok: true });
+    await removeTarget(handle.db, (await findTarget(handle.db, row.id))!, null);
+    expect(lookup.fromMemory(row.id, "mtt_other", "mesh")).toBeNull();
+    expect(await lookup.lookup(row.id, "mtt_other", "mesh")).toEqual({ ok: false });
   });
 
   it("a stopped target and a rotated bridge credential change the next answer", async () => {
@@ -131,7 +162,41 @@ describe.each(testDatabases())("cached key lookup on $name", (tdb) => {
     expect(Number(limited.headers["Retry-After"])).toBeGreaterThan(0);
     // The right token from the same address still works; another address is not limited.
     expect((await ask()).status).toBe(200);
+    // Wrong tokens for the target whose right token is answered from memory are limited too.
+    expect((await ask({ authorization: `Bearer ${token}x` })).status).toBe(429);
+    // The query read by hand on the hot path is validated like any other.
+    expect((await ask({ url: `/api/targets/${row.id}/authorized-keys?user=${"m".repeat(65)}` })).status).toBe(400);
+    expect((await ask({ url: `/api/targets/${row.id}/authorized-keys?client=x` })).status).toBe(422);
     expect((await ask({ authorization: "Bearer mtt_wrong", clientIp: "10.0.0.8" })).status).toBe(401);
     clearSingleton("keyLookup");
+  });
+});
+
+describe("the hot path's query reader", () => {
+  const zodLike = (q: string) => {
+    const p = Object.fromEntries(new URLSearchParams(q));
+    return typeof p.user === "string" && p.user.length <= 64 && (p.client ?? "").length <= 200 && (p.fingerprint ?? "").length <= 100
+      ? { user: p.user, ...(p.client !== undefined ? { client: p.client } : {}), ...(p.fingerprint !== undefined ? { fingerprint: p.fingerprint } : {}) }
+      : null;
+  };
+  it.each([
+    "user=mesh",
+    "user=mesh&client=10.0.0.1%2055000%2010.0.0.2%2022&fingerprint=SHA256%3Aabc",
+    "user=mesh&client=10.0.0.1+55000+10.0.0.2+22",
+    "user=a&user=mesh",
+    "user=",
+    "user",
+    "x=1&user=mesh&y",
+    `user=${"m".repeat(64)}`,
+    `user=${"m".repeat(65)}`,
+    "client=x",
+    "user=%E2%82%AC",
+    "user=%zz",
+    "us%65r=mesh",
+    "user=mesh&fingerprint=" + "f".repeat(101),
+  ])("reads %s as URLSearchParams and the schema do, or leaves it to them", (q) => {
+    const hand = plainQuery(`/api/targets/x/authorized-keys?${q}`);
+    if (hand !== null) expect(hand).toEqual(zodLike(q));
+    else expect(["user=%zz", "us%65r=mesh"].includes(q) || zodLike(q) === null).toBe(true);
   });
 });

@@ -4,7 +4,9 @@
 // bridge generation) and each workspace's current key. Dropped by the events of
 // lib/events.ts (key regenerated or revoked, target booted, stopped, removed or
 // rotated), which run before the request that made the change answers: a revoked
-// key is refused at the very next login.
+// key is refused at the very next login. A login whose token was already seen to
+// match its target is answered synchronously (`fromMemory`): no hash, no promise.
+import { timingSafeEqual } from "node:crypto";
 import type { Db } from "@/db/client";
 import type { ComputeTarget, WorkspaceKey } from "@/db/schema";
 import { eventsHeard, subscribe } from "@/lib/events";
@@ -27,6 +29,19 @@ const MAX_AGE_MS = 5 * 60_000;
 interface TargetEntry {
   row: ComputeTarget;
   checkedAt: number;
+  /**
+   * The token last seen to match this row's hash, byte for byte: the same string again
+   * is let in without hashing it (compared in constant time). Dropped with the entry,
+   * so by every change to the target (a rotated token included).
+   */
+  token?: Buffer;
+  /** The last answer, for the key and liveness it was made from. */
+  answer?: { user: string; key: WorkspaceKey | null; live: boolean; text: string };
+}
+
+function sameToken(known: Buffer, token: string): boolean {
+  const got = Buffer.from(token);
+  return got.length === known.length && timingSafeEqual(got, known);
 }
 
 export class KeyLookup {
@@ -76,7 +91,8 @@ export class KeyLookup {
    */
   async lookup(targetId: string, token: string | null, user: string, now = Date.now()): Promise<LookupResult> {
     if (!token || !isUuid(targetId)) return { ok: false };
-    this.distrustIfDeaf(now);
+    const known = this.fromMemory(targetId, token, user, now); // distrusts the cache first when deaf
+    if (known) return known;
     let entry = this.targets.get(targetId);
     if (!entry) {
       if ((this.missing.get(targetId) ?? 0) > now) return { ok: false };
@@ -92,9 +108,35 @@ export class KeyLookup {
       target = (await this.loadTarget(targetId, now)) ?? target;
       if (!tokenMatches(target, token)) return { ok: false };
     }
+    // Remembered only on the entry holding the very row it was checked against.
+    const current = this.targets.get(targetId);
+    if (current?.row === target) current.token = Buffer.from(token);
     const live = effectiveStatus(target, this.liveWindowMs, now) === "live";
     const key = live ? await this.workspaceKey(target.workspaceId) : null;
     return { ok: true, text: formatAuthorizedKeys(authorizedKeysFor(target, user, key, { liveWindowMs: this.liveWindowMs, now })), target };
+  }
+
+  /**
+   * The answer when memory alone can give it, at once (no promise): the target and its
+   * workspace's key are cached and `token` is the one already seen to match. Null
+   * otherwise, and for a token it does not know: `lookup` then decides (a wrong token
+   * is only ever refused there, with the hash compared).
+   */
+  fromMemory(targetId: string, token: string | null, user: string, now = Date.now()): LookupResult | null {
+    if (!token) return null;
+    this.distrustIfDeaf(now);
+    const entry = this.targets.get(targetId);
+    if (!entry?.token || !sameToken(entry.token, token)) return null;
+    const target = entry.row;
+    const live = effectiveStatus(target, this.liveWindowMs, now) === "live";
+    if (!live && now - entry.checkedAt >= RECHECK_MS) return null; // may be out of date: read it again
+    if (live && !this.keys.has(target.workspaceId)) return null;
+    const key = live ? (this.keys.get(target.workspaceId) ?? null) : null;
+    const a = entry.answer;
+    if (a && a.user === user && a.key === key && a.live === live) return { ok: true, text: a.text, target };
+    const text = formatAuthorizedKeys(authorizedKeysFor(target, user, key, { liveWindowMs: this.liveWindowMs, now }));
+    entry.answer = { user, key, live, text };
+    return { ok: true, text, target };
   }
 
   /**

@@ -33,6 +33,16 @@ describe.each(testDatabases())("SSH access log on $name", (tdb) => {
     );
   });
 
+  it("writes what it was given exactly: quotes, commas, braces, backslashes, NULL-looking text and the time", async () => {
+    const log = new SshAccessLog(handle.db, pino({ level: "silent" }));
+    const odd = crypto.randomUUID();
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000 + 678); // recent: older rows are pruned
+    log.record({ workspaceId: ws, targetId: odd, kind: "key-lookup", source: null, user: 'a"b,{c}\\ NULL', fingerprint: "NULL", result: "served", at });
+    await log.flush();
+    const rows = await handle.db.select().from(sshAccess).where(eq(sshAccess.targetId, odd));
+    expect(rows.map((r) => [r.user, r.source, r.fingerprint, r.at.toISOString(), r.more])).toEqual([['a"b,{c}\\ NULL', null, "NULL", at.toISOString(), 0]]);
+  });
+
   it("summarises a flood: a bounded number of rows, every event counted", async () => {
     const log = new SshAccessLog(handle.db, pino({ level: "silent" }));
     const flood = crypto.randomUUID();
