@@ -17,7 +17,7 @@ import { startDraining } from "@/lib/health";
 import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
 import { issueSetupToken } from "@/lib/auth/setup";
-import { ensureDefaultWorkspace } from "@/lib/workspaces";
+import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 
 async function main() {
   const cfg = config();

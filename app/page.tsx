@@ -3,7 +3,7 @@ import { redirect } from "next/navigation";
 import { db } from "@/db/client";
 import { currentUser } from "@/lib/auth/page-access";
 import { hasUsers } from "@/lib/auth/setup";
-import { workspacesOf } from "@/lib/workspaces";
+import { workspacesOf } from "@/lib/workspaces/workspaces";
 
 export default async function Home() {
   const user = await currentUser();

@@ -1,8 +1,8 @@
 "use client";
 // Members of a workspace, pending invitations, and (for owners) inviting and removing.
 import { useCallback, useState } from "react";
-import type { InvitationView } from "@/lib/auth/invitations";
-import type { MemberView } from "@/lib/workspaces";
+import type { InvitationView } from "@/lib/workspaces/invitations";
+import type { MemberView } from "@/lib/workspaces/members";
 import { apiDelete } from "./api-errors";
 import { CopyButton } from "./copy-button";
 import { Field } from "./field";

@@ -1,7 +1,7 @@
 "use client";
 // The signed-in person's API tokens for this workspace: create (shown once), list, revoke.
 import { useState } from "react";
-import type { TokenView } from "@/lib/auth/tokens";
+import type { TokenView } from "@/lib/workspaces/tokens";
 import { apiDelete } from "./api-errors";
 import { CopyButton } from "./copy-button";
 import { Field } from "./field";

@@ -17,7 +17,7 @@ import * as authRoute from "@/app/api/auth/[...all]/route";
 import * as workspacesRoute from "@/app/api/workspaces/route";
 import { createAuth } from "@/lib/auth/auth";
 import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
-import { createToken } from "@/lib/auth/tokens";
+import { createToken } from "@/lib/workspaces/tokens";
 
 const lines: string[] = [];
 const capture = () => pino({ serializers: { err: serializeError } }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { user } from "@/db/schema";
 import { testDatabases } from "@/db/testing";
 import { createAuth, type Auth } from "@/lib/auth/auth";
-import { invite } from "@/lib/auth/invitations";
+import { invite } from "@/lib/workspaces/invitations";
 import { issueSetupToken } from "@/lib/auth/setup";
 import { loadConfig } from "@/lib/config";
 import { clearSingleton, setSingleton } from "@/lib/global";

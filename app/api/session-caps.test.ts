@@ -6,7 +6,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
 import { createAuth, type Auth } from "@/lib/auth/auth";
-import { acceptInvitation, invite } from "@/lib/auth/invitations";
+import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
 import { config } from "@/lib/config";
 import { clearSingleton, setSingleton } from "@/lib/global";

@@ -7,7 +7,7 @@ import type { Workspace } from "@/db/schema";
 import { ApiError } from "@/lib/http/errors";
 import { originAllowed } from "@/lib/http/origin";
 import { param, type Handler, type HandlerContext } from "@/lib/http/route";
-import { membership, type Role } from "@/lib/workspaces";
+import { membership, type Role } from "@/lib/workspaces/workspaces";
 import { principalFrom, type Principal } from "./principal";
 
 export interface UserContext extends HandlerContext {

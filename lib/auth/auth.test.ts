@@ -5,13 +5,13 @@ import { testDatabases } from "@/db/testing";
 import { config } from "@/lib/config";
 import { clearSingleton, setSingleton } from "@/lib/global";
 import { defineRoute, json } from "@/lib/http/route";
-import { createWorkspace } from "@/lib/workspaces";
+import { createWorkspace } from "@/lib/workspaces/workspaces";
 import { withWorkspace } from "./access";
 import { createAuth, type Auth } from "./auth";
-import { acceptInvitation, invite } from "./invitations";
+import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { principalFrom } from "./principal";
 import { completeSetup, hasUsers, issueSetupToken } from "./setup";
-import { createToken, revokeToken } from "./tokens";
+import { createToken, revokeToken } from "@/lib/workspaces/tokens";
 
 const ORIGIN = "http://127.0.0.1:3000";
 const PASSWORD = "correct horse battery";

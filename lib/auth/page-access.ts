@@ -6,7 +6,7 @@ import { connection } from "next/server";
 import { db as openDb, type Db } from "@/db/client";
 import { assertDatabaseReachable } from "@/db/outage";
 import type { Workspace } from "@/db/schema";
-import { workspacesOf, type Role } from "@/lib/workspaces";
+import { workspacesOf, type Role } from "@/lib/workspaces/workspaces";
 import { principalFrom, type Principal } from "./principal";
 
 export async function currentUser(): Promise<Principal | null> {

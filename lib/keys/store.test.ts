@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
 import { auditEvents, workspaceKeys } from "@/db/schema";
-import { ensureDefaultWorkspace } from "@/lib/workspaces";
+import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 import { currentKey, keyHistory, revokeKey, saveKey } from "./store";
 import { generateWorkspaceKey } from "./workspace-key";
 

@@ -2,26 +2,18 @@
 // bridge credential and accepts only the target's pinned host key.
 import ssh2, { type Client, type ClientChannel } from "ssh2";
 import { SSH_USER } from "@/lib/targets/ssh-command";
+import { BrandedError } from "@/lib/util/branded-error";
 
 /** How a bridge connection failed; for the server log only (users are told "could not be reached"). */
 export type BridgeFailure = "address_refused" | "dns" | "tcp" | "timeout" | "handshake" | "host_key_mismatch" | "auth_refused" | "channel";
 
-/** Marks the error across module copies (server.ts's and Next's bundle each load this file). */
-const BRIDGE_ERROR = Symbol.for("meshia.BridgeConnectError");
-
-export class BridgeConnectError extends Error {
-  readonly [BRIDGE_ERROR] = true;
+export class BridgeConnectError extends BrandedError {
+  static override readonly brand: string = "BridgeConnectError";
   constructor(
     readonly reason: BridgeFailure,
     readonly detail: string,
   ) {
     super(`${reason}: ${detail}`);
-    this.name = "BridgeConnectError";
-  }
-
-  /** `instanceof` that also holds for an error made by the other module copy. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRIDGE_ERROR] === true;
   }
 }
 

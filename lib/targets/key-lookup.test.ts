@@ -8,7 +8,7 @@ import { clearSingleton } from "@/lib/global";
 import { revokeKey, saveKey } from "@/lib/keys/store";
 import { generateWorkspaceKey } from "@/lib/keys/workspace-key";
 import { bridgePublicKey } from "@/lib/ssh/bridge-credential";
-import { createWorkspace } from "@/lib/workspaces";
+import { createWorkspace } from "@/lib/workspaces/workspaces";
 import { answerAuthorizedKeys } from "./authorized-keys-http";
 import { KeyLookup } from "./key-lookup";
 import { findTarget, heartbeat, markStopped, recordBoot, registerTarget, rotateBridgeCredential } from "./registry";

@@ -10,9 +10,10 @@ import type { ComputeTarget, WorkspaceKey } from "@/db/schema";
 import { eventsHeard, subscribe } from "@/lib/events";
 import { singleton } from "@/lib/global";
 import { currentKey } from "@/lib/keys/store";
-import { isUuid } from "@/lib/workspaces";
+import { isUuid } from "@/lib/util/uuid";
 import { authorizedKeysFor, formatAuthorizedKeys, type AuthorizedKey } from "./authorized-keys";
-import { effectiveStatus, findTarget, tokenMatches } from "./registry";
+import { effectiveStatus, findTarget } from "./registry";
+import { tokenMatches } from "./target-token";
 
 export type LookupResult = { ok: true; text: string; target: ComputeTarget } | { ok: false };
 

@@ -4,8 +4,9 @@ import type { ComputeTarget } from "@/db/schema";
 import { ApiError } from "@/lib/http/errors";
 import { originAllowed } from "@/lib/http/origin";
 import { param, type Handler, type HandlerContext } from "@/lib/http/route";
-import { isUuid } from "@/lib/workspaces";
-import { findTarget, tokenMatches } from "./registry";
+import { isUuid } from "@/lib/util/uuid";
+import { findTarget } from "./registry";
+import { tokenMatches } from "./target-token";
 
 export interface TargetContext extends HandlerContext {
   db: Db;

@@ -3,6 +3,7 @@
 import net from "node:net";
 import { z } from "zod";
 import { nameField } from "@/lib/http/names";
+import { keyIdentity } from "@/lib/keys/fingerprint";
 import { isPasteSafeHost } from "./ssh-command";
 
 const HOSTNAME_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
@@ -46,7 +47,8 @@ export const bootReportBody = z.strictObject({
   hostKeys: z
     .array(z.string().max(16 * 1024))
     .min(1, "at least one host key")
-    .max(16),
+    .max(16)
+    .refine((lines) => lines.every((l) => keyIdentity(l) !== null), "each entry must be an OpenSSH public-key line"),
 });
 
 export const bootRefBody = z.strictObject({ bootId });

@@ -14,7 +14,7 @@ import { acceptInternalUpgrade, proxyToOwner } from "@/lib/cluster/terminal-prox
 import { isDraining } from "@/lib/health";
 import { originAllowed } from "@/lib/http/origin";
 import { metrics } from "@/lib/metrics";
-import { roleIn } from "@/lib/workspaces";
+import { roleIn } from "@/lib/workspaces/workspaces";
 import type { Logger } from "@/lib/log";
 import { createBridgedSession } from "./bridged-session";
 import { MAX_FRAME_BYTES, TERMINAL_PATH } from "./protocol";

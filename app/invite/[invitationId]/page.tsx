@@ -3,7 +3,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { AcceptInvitation } from "@/components/accept-invitation";
 import { db } from "@/db/client";
-import { openInvitation } from "@/lib/auth/invitations";
+import { openInvitation } from "@/lib/workspaces/invitations";
 import { currentUser } from "@/lib/auth/page-access";
 
 export const metadata: Metadata = { title: "Invitation — Meshia" };

@@ -1,7 +1,7 @@
 // GET /api/invitations/{invitationId} – what the invite page shows: the workspace, the
 // invited email, and whether that email already has an account.
 import { db } from "@/db/client";
-import { openInvitation } from "@/lib/auth/invitations";
+import { openInvitation } from "@/lib/workspaces/invitations";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, json, param } from "@/lib/http/route";
 

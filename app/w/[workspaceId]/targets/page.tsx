@@ -4,20 +4,18 @@ import type { Metadata } from "next";
 import { TargetsManager } from "@/components/targets-manager";
 import { WorkspaceHeader } from "@/components/workspace-header";
 import { requireMember } from "@/lib/auth/page-access";
-import { config } from "@/lib/config";
-import { listTargets, targetView } from "@/lib/targets/registry";
+import { listTargetViews } from "@/lib/targets/registry";
 
 export const metadata: Metadata = { title: "Compute targets — Meshia" };
 
 export default async function TargetsPage({ params }: { params: Promise<{ workspaceId: string }> }) {
   const { db, user, workspace, role, workspaces } = await requireMember((await params).workspaceId, "/targets");
-  const now = Date.now();
-  const targets = (await listTargets(db, workspace.id)).map((t) => targetView(t, config().targetLiveWindowMs, now));
+  const { targets, at } = await listTargetViews(db, workspace.id);
   return (
     <main className="workspace-page">
       <WorkspaceHeader workspace={workspace} current="targets" user={user} workspaces={workspaces} />
       {/* `renderedAt` lets the server and the browser print the same "seen 5 s ago" on first paint. */}
-      <TargetsManager workspaceId={workspace.id} initialTargets={targets} renderedAt={now} canManage={role === "owner"} />
+      <TargetsManager workspaceId={workspace.id} initialTargets={targets} renderedAt={at} canManage={role === "owner"} />
     </main>
   );
 }

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { db } from "@/db/client";
 import { assertSameOrigin } from "@/lib/auth/access";
 import { auth } from "@/lib/auth/auth";
-import { acceptInvitation } from "@/lib/auth/invitations";
+import { acceptInvitation } from "@/lib/workspaces/invitations";
 import { principalFrom } from "@/lib/auth/principal";
 import { accountFields } from "@/lib/auth/validate";
 import { ApiError } from "@/lib/http/errors";

@@ -6,8 +6,9 @@ import type { Db } from "@/db/client";
 import { invitation, member, organization, user, type Workspace } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { ApiError } from "@/lib/http/errors";
-import { isUuid, roleIn, type Role } from "@/lib/workspaces";
-import type { Auth } from "./auth";
+import type { Auth } from "@/lib/auth/auth";
+import { isUuid } from "@/lib/util/uuid";
+import { roleIn, type Role } from "./workspaces";
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 

@@ -7,8 +7,8 @@ import { apikey } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { publish } from "@/lib/events";
 import { ApiError } from "@/lib/http/errors";
-import { isUuid, tokenWorkspace } from "@/lib/workspaces";
-import type { Auth } from "./auth";
+import type { Auth } from "@/lib/auth/auth";
+import { isUuid } from "@/lib/util/uuid";
 
 export interface TokenView {
   id: string;
@@ -51,4 +51,14 @@ export async function revokeToken(db: Db, input: { userId: string; workspaceId: 
   await audit(db, { workspaceId: input.workspaceId, actor: input.userId, action: "token.revoked", detail: { tokenId: row.id, name: row.name } });
   // Terminals opened through it end, on every instance.
   await publish(db, { type: "token.revoked", workspaceId: input.workspaceId, tokenIds: [row.id] });
+}
+
+/** The workspace an API token is scoped to (kept in its metadata), or null. */
+export function tokenWorkspace(metadata: string | null): string | null {
+  try {
+    const m = JSON.parse(metadata ?? "null") as { workspaceId?: unknown } | null;
+    return typeof m?.workspaceId === "string" ? m.workspaceId : null;
+  } catch {
+    return null;
+  }
 }
