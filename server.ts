@@ -64,7 +64,7 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
-  const lean: LeanDeps = { db, log, liveWindowMs: cfg.targetLiveWindowMs, targetAuthFailureRate: cfg.targetAuthFailureRate, metricsToken: cfg.metricsToken };
+  const lean: LeanDeps = { db, log, targetAuthFailureRate: cfg.targetAuthFailureRate, metricsToken: cfg.metricsToken };
   server.on("request", (req, res) => {
     trustForwarding(req, cfg.trustProxy);
     // Key lookups, probes and metrics: answered here, ahead of Next's pipeline.

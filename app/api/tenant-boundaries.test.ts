@@ -451,7 +451,7 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
   it("rotating a target's bridge credential refuses the old one at the next login and ends its terminals; only owners may", async () => {
     const before = (await findTarget(handle.db, victimTargetId))!;
     const oldKey = deriveBridgeKey(process.env.MESHIA_BRIDGE_SECRET!, before.id, before.bridgeGeneration).privateKey;
-    const pinned = { address: "127.0.0.2", port: victimTarget.port, isPinned: () => true };
+    const pinned = { address: "127.0.0.2", port: victimTarget.port, user: "mesh", isPinned: () => true };
     (await connectBridge(pinned, { privateKey: oldKey })).end(); // works before
     const t = await ticket(wsA, victimTargetId, { cookie: owner.cookie });
     const open = terminalRun(socketUrl(t.body.ticket as string), { cookie: owner.cookie }, origin, [], 10_000);

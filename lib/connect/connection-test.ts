@@ -13,6 +13,7 @@ import type { ComputeTarget } from "@/db/schema";
 import { bridgePrivateKey } from "@/lib/ssh/bridge-credential";
 import { BridgeConnectError, connectBridge, type BridgeTarget } from "@/lib/ssh/bridge";
 import { resolveTargetAddress, TargetAddressRefused } from "@/lib/targets/network-policy";
+import { SSH_USER } from "@/lib/targets/ssh-command";
 import { hostKeyIsPinned } from "@/lib/targets/host-keys";
 
 export const UNREACHABLE_MESSAGE = "The target could not be reached from Meshia.";
@@ -60,7 +61,7 @@ export async function testConnection(
       return fail("dns", err instanceof Error ? err.message : String(err));
     }
   }
-  const pinned = { address, port: target.port, isPinned: (key: Buffer) => hostKeyIsPinned(target, key) };
+  const pinned = { address, port: target.port, user: SSH_USER, isPinned: (key: Buffer) => hostKeyIsPinned(target, key) };
   let loggedIn = true;
   try {
     const client = await deps.connect(pinned, target);

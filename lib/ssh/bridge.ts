@@ -1,7 +1,8 @@
-// The bridge's SSH client: logs in to a target as `mesh` with that target's own
-// bridge credential and accepts only the target's pinned host key.
+// The bridge's SSH client: logs in to a target as its sandboxed user with that
+// target's own bridge credential and accepts only the target's pinned host key.
+// It knows nothing of how targets are stored: the caller says where, as whom, and
+// which host keys are pinned.
 import ssh2, { type Client, type ClientChannel } from "ssh2";
-import { SSH_USER } from "@/lib/targets/ssh-command";
 import { BrandedError } from "@/lib/util/branded-error";
 
 /** How a bridge connection failed; for the server log only (users are told "could not be reached"). */
@@ -21,6 +22,8 @@ export interface BridgeTarget {
   /** The address to connect to: an IP address the network policy already allowed. */
   address: string;
   port: number;
+  /** Who to log in as (lib/targets/ssh-command.ts's SSH_USER). */
+  user: string;
   /** True when the host key blob the server presented is pinned for this target. */
   isPinned(hostKey: Buffer): boolean;
 }
@@ -63,7 +66,7 @@ export function connectBridge(target: BridgeTarget, opts: BridgeConnectOptions):
     client.connect({
       host: target.address,
       port: target.port,
-      username: SSH_USER,
+      username: target.user,
       privateKey: opts.privateKey,
       readyTimeout: opts.readyTimeoutMs ?? 10_000,
       keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,

@@ -6,6 +6,7 @@
 // rotated), which run before the request that made the change answers: a revoked
 // key is refused at the very next login.
 import type { Db } from "@/db/client";
+import { config } from "@/lib/config";
 import type { ComputeTarget, WorkspaceKey } from "@/db/schema";
 import { eventsHeard, subscribe } from "@/lib/events";
 import { singleton } from "@/lib/global";
@@ -172,6 +173,6 @@ export class KeyLookup {
 }
 
 /** The process's lookup (the lean HTTP path in server.ts and the Next route share it). */
-export function keyLookup(db: Db, liveWindowMs: number): KeyLookup {
+export function keyLookup(db: Db, liveWindowMs = config().targetLiveWindowMs): KeyLookup {
   return singleton("keyLookup", () => new KeyLookup(db, liveWindowMs));
 }

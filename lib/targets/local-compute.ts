@@ -44,7 +44,7 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     ports: cfg.localTarget.ports,
     liveWindowMs: cfg.targetLiveWindowMs,
     // The very lookup OpenSSH targets reach over HTTP (and its cache), asked at every login.
-    allowedKeys: (user) => keyLookup(db, cfg.targetLiveWindowMs).keysFor(row.id, user),
+    allowedKeys: (user) => keyLookup(db).keysFor(row.id, user),
     // Its terminal sessions end by the target.stopped event (lib/terminal/registry.ts), on every instance.
     stopDetail: COMPUTE_STOPPED_DETAIL,
     // Every login attempt on the embedded target goes to the workspace's SSH access audit.

@@ -13,6 +13,7 @@ import { BridgeConnectError, connectBridge, openShell, receiveWindow } from "@/l
 import { resolveTargetAddress, TargetAddressRefused } from "@/lib/targets/network-policy";
 import { hostKeyIsPinned } from "@/lib/targets/host-keys";
 import { effectiveStatus, findTarget } from "@/lib/targets/registry";
+import { SSH_USER } from "@/lib/targets/ssh-command";
 import { sessionRegistry } from "./registry";
 import type { TerminalSession } from "./session";
 import type { TicketBinding } from "./tickets";
@@ -66,7 +67,7 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
           }
         }
         const client = await connectBridge(
-          { address, port: target.port, isPinned: (key) => hostKeyIsPinned(target, key) },
+          { address, port: target.port, user: SSH_USER, isPinned: (key) => hostKeyIsPinned(target, key) },
           { privateKey: bridgePrivateKey(target) },
         );
         try {

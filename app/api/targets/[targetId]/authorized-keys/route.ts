@@ -11,7 +11,6 @@ import { answerAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: async (req, ctx) => {
-    const cfg = config();
     const a = await answerAuthorizedKeys(
       {
         targetId: param(ctx, "targetId"),
@@ -20,7 +19,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
         contentLength: req.headers.get("content-length"),
         clientIp: req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? "",
       },
-      { db: await db(), liveWindowMs: cfg.targetLiveWindowMs, failureRate: cfg.targetAuthFailureRate, log: logger() },
+      { db: await db(), failureRate: config().targetAuthFailureRate, log: logger() },
     );
     return new Response(a.body, { status: a.status, headers: a.headers });
   },

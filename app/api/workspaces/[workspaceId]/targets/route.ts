@@ -4,11 +4,9 @@
 import { withWorkspace } from "@/lib/auth/access";
 import { requestOrigin } from "@/lib/http/origin";
 import { defineRoute, json, readJson } from "@/lib/http/route";
-import { AGENT_UNIT_PATH, agentUnit, installSteps, SSHD_DROP_IN_PATH, sshdConfig, targetConf, TARGET_CONF_PATH, TARGET_SCRIPTS } from "@/lib/targets/install";
+import { installBundle } from "@/lib/targets/install";
 import { listTargetViews, registerTarget, targetView } from "@/lib/targets/registry";
 import { registerTargetBody } from "@/lib/targets/validate";
-
-const controlPlaneUrl = (req: Request) => requestOrigin(req.headers);
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: withWorkspace(async (_req, { db, workspace }) => json({ targets: (await listTargetViews(db, workspace.id)).targets })),
@@ -17,29 +15,10 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     async (req, { db, workspace, actor }) => {
       const input = await readJson(req, registerTargetBody);
       // Before anything is stored: no registration whose install steps cannot be handed out.
-      const url = controlPlaneUrl(req);
-      const { target, token } = await registerTarget(db, {
-        workspaceId: workspace.id,
-        kind: "openssh",
-        name: input.name,
-        host: input.host,
-        port: input.port ?? null,
-        actor,
-      });
-      return json(
-        {
-          target: targetView(target),
-          token,
-          install: {
-            [TARGET_CONF_PATH]: targetConf({ controlPlaneUrl: url, targetId: target.id, token: token!, publicPort: input.port ?? 22 }),
-            [SSHD_DROP_IN_PATH]: sshdConfig(),
-            [AGENT_UNIT_PATH]: agentUnit(),
-            scripts: Object.fromEntries(TARGET_SCRIPTS.map((s) => [s, `${url}/target-scripts/${s}`])),
-            steps: installSteps(url),
-          },
-        },
-        { status: 201 },
-      );
+      const controlPlaneUrl = requestOrigin(req.headers);
+      const { target, token } = await registerTarget(db, { workspaceId: workspace.id, kind: "openssh", ...input, port: input.port ?? null, actor });
+      const install = installBundle({ controlPlaneUrl, targetId: target.id, token: token!, publicPort: input.port ?? 22 });
+      return json({ target: targetView(target), token, install }, { status: 201 });
     },
     { role: "owner" },
   ),
