@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema";
 import { config } from "@/lib/config";
-import { getSingleton, setSingleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { reportDatabaseError, reportDatabaseOk } from "./outage";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -54,20 +54,22 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return { db: db as unknown as Db, kind: "pglite", close: () => client.close() };
 }
 
-const KEY = "database";
+/** Opened by the first appDatabase() call; a test sets its own database here. */
+export const databaseGlobal = processGlobal<Promise<Database> | null>("database", () => null);
 
 /** The app's database, opened once per process from the configuration. */
-export async function database(): Promise<Database> {
-  let pending = getSingleton<Promise<Database>>(KEY);
+export async function appDatabase(): Promise<Database> {
+  let pending = databaseGlobal.get();
   if (!pending) {
     const c = config();
-    pending = openDatabase(c.databaseUrl ? { url: c.databaseUrl } : { dataDir: path.join(c.dataDir, "pgdata") });
-    setSingleton(KEY, pending);
-    pending.catch(() => setSingleton(KEY, undefined));
+    pending = databaseGlobal.set(openDatabase(c.databaseUrl ? { url: c.databaseUrl } : { dataDir: path.join(c.dataDir, "pgdata") }));
+    // A failed open is tried again by the next caller.
+    pending.catch(() => databaseGlobal.set(null));
   }
   return pending;
 }
 
-export async function db(): Promise<Db> {
-  return (await database()).db;
+/** The app's Drizzle instance (what domain functions take as `db`). */
+export async function appDb(): Promise<Db> {
+  return (await appDatabase()).db;
 }

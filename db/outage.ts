@@ -4,7 +4,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { DATABASE_UNAVAILABLE_DIGEST } from "@/lib/database-unavailable";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { logger } from "@/lib/log";
 import { metrics } from "@/lib/metrics";
 import { BrandedError } from "@/lib/util/branded-error";
@@ -47,8 +47,11 @@ interface OutageState {
   failures: number;
 }
 
+/** A test forgets it to start outside an outage. */
+export const outageState = processGlobal<OutageState>("database-outage", () => ({ since: null, failures: 0 }));
+
 function state(): OutageState {
-  return singleton("database-outage", () => ({ since: null, failures: 0 }));
+  return outageState.get();
 }
 
 /** The database is known to be unreachable (since a failure, until a connection succeeds). */

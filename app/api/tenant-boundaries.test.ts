@@ -12,12 +12,11 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { testDatabases } from "@/db/testing";
-import { createAuth, type Auth } from "@/lib/auth/auth";
+import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
 import { authHandler } from "@/lib/auth/http";
 import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
 import { createToken } from "@/lib/workspaces/tokens";
-import { clearSingleton, setSingleton } from "@/lib/global";
 import { defineRoute } from "@/lib/http/route";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
 import { authorizedKeys } from "@/lib/targets/authorized-keys";
@@ -37,6 +36,7 @@ import * as bootRoute from "./targets/[targetId]/boot/route";
 import * as rotateRoute from "./workspaces/[workspaceId]/targets/[targetId]/bridge-credential/route";
 import { deriveBridgeKey } from "@/lib/ssh/bridge-credential";
 import { BridgeConnectError, connectBridge } from "@/lib/ssh/bridge";
+import { databaseGlobal } from "@/db/client";
 
 const PASSWORD = "correct horse battery";
 const log = pino({ level: "silent" });
@@ -144,9 +144,9 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
 
   beforeAll(async () => {
     handle = await tdb.open();
-    setSingleton("database", Promise.resolve(handle));
+    databaseGlobal.set(Promise.resolve(handle));
     auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    setSingleton("auth", auth);
+    authGlobal.set(auth);
 
     server = http.createServer();
     attachTerminalGateway(server, log);
@@ -192,8 +192,8 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     await victimTarget?.stop();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     rmSync(dir, { recursive: true, force: true });
-    clearSingleton("database");
-    clearSingleton("auth");
+    databaseGlobal.resetForTests();
+    authGlobal.resetForTests();
     await handle?.dispose();
   });
 

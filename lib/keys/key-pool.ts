@@ -7,7 +7,7 @@
 // file, the database, a log or a cache), a pair is handed out once (taken out of the
 // array, no other reference kept), and a restart simply loses it.
 import { config } from "@/lib/config";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { logger } from "@/lib/log";
 import { ApiError } from "@/lib/http/errors";
 import { metrics } from "@/lib/metrics";
@@ -122,13 +122,15 @@ export class KeyPool {
 }
 
 /** The process's pool, made on first use from the configuration. */
-export function workspaceKeyPool(): KeyPool {
-  return singleton("key-pool", () => {
-    const { keys } = config();
-    return new KeyPool({
-      size: keys.poolSize,
-      maxConcurrent: keys.maxConcurrent,
-      onError: (err) => logger().error({ err }, "could not pre-generate a workspace key"),
-    });
+export const keyPoolGlobal = processGlobal("key-pool", () => {
+  const { keys } = config();
+  return new KeyPool({
+    size: keys.poolSize,
+    maxConcurrent: keys.maxConcurrent,
+    onError: (err) => logger().error({ err }, "could not pre-generate a workspace key"),
   });
+});
+
+export function workspaceKeyPool(): KeyPool {
+  return keyPoolGlobal.get();
 }

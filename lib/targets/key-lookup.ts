@@ -9,7 +9,7 @@ import type { Db } from "@/db/client";
 import { config } from "@/lib/config";
 import type { ComputeTarget, WorkspaceKey } from "@/db/schema";
 import { eventsHeard, subscribe } from "@/lib/events";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { currentKey } from "@/lib/keys/store";
 import { isUuid } from "@/lib/util/uuid";
 import { authorizedKeysFor, formatAuthorizedKeys, type AuthorizedKey } from "./authorized-keys";
@@ -174,5 +174,8 @@ export class KeyLookup {
 
 /** The process's lookup (the lean HTTP path in server.ts and the Next route share it). */
 export function keyLookup(db: Db, liveWindowMs = config().targetLiveWindowMs): KeyLookup {
-  return singleton("keyLookup", () => new KeyLookup(db, liveWindowMs));
+  return keyLookupGlobal.get() ?? keyLookupGlobal.set(new KeyLookup(db, liveWindowMs));
 }
+
+/** Made by the first keyLookup() call, with its database; a test forgets it to start with an empty cache. */
+export const keyLookupGlobal = processGlobal<KeyLookup | null>("key-lookup", () => null);

@@ -7,9 +7,9 @@ import type { ComputeTarget, Workspace } from "@/db/schema";
 import { and, eq } from "drizzle-orm";
 import { computeTargets } from "@/db/schema";
 import { config } from "@/lib/config";
-import { setSingleton } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 import { keyLookup } from "./key-lookup";
+import { embeddedTargets } from "./power";
 import { LocalCompute } from "./local/lifecycle";
 import { registerTarget } from "./registry";
 import { sshAccessLog } from "./ssh-access-log";
@@ -51,7 +51,7 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     onLogin: (attempt) => sshAccessLog(db, log).record({ workspaceId: row.workspaceId, targetId: row.id, kind: "login", ...attempt }),
   });
   // Route handlers find it here (lib/targets/power.ts) to stop and start it.
-  setSingleton(`local-compute:${row.id}`, compute);
+  embeddedTargets.get().set(row.id, compute);
   await compute.start();
   return compute;
 }

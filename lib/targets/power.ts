@@ -3,13 +3,15 @@
 import type { Db } from "@/db/client";
 import { audit } from "@/lib/audit";
 import { ApiError } from "@/lib/http/errors";
-import { getSingleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import type { LocalCompute } from "./local/lifecycle";
 import { findTarget, requireWorkspaceTarget, targetView, type TargetView } from "./registry";
 
-/** The embedded target this process runs with that id (started by server.ts; see local-compute.ts). Type-only import: routes need not bundle ssh2 and node-pty. */
+/** The embedded targets this process runs, by target id (started by server.ts; see local-compute.ts). Type-only import: routes need not bundle ssh2 and node-pty. */
+export const embeddedTargets = processGlobal("local-computes", () => new Map<string, LocalCompute>());
+
 function localCompute(targetId: string): LocalCompute | undefined {
-  return getSingleton<LocalCompute>(`local-compute:${targetId}`);
+  return embeddedTargets.get().get(targetId);
 }
 
 async function embeddedTarget(db: Db, workspaceId: string, id: string) {

@@ -12,7 +12,7 @@
 import { performance } from "node:perf_hooks";
 import headlessPkg from "@xterm/headless";
 import serializePkg from "@xterm/addon-serialize";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import type { OutputRing } from "./output-ring";
 
 // Both packages are CommonJS: named ESM imports fail under Node/tsx.
@@ -216,4 +216,5 @@ class ParseScheduler {
 }
 
 // Process-wide, like the budget it enforces (module copies share it).
-const scheduler = () => singleton("screen-parse-scheduler", () => new ParseScheduler());
+const schedulerGlobal = processGlobal("screen-parse-scheduler", () => new ParseScheduler());
+const scheduler = () => schedulerGlobal.get();

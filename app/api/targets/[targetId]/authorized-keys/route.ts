@@ -3,7 +3,7 @@
 // key, for user mesh on a live target; nothing for anyone or anything else.
 // server.ts answers GETs on a lean path before Next (lib/targets/authorized-keys-http.ts);
 // this route gives the same answer when Next sees one anyway, and the contract's 405s.
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { config } from "@/lib/config";
 import { defineRoute, param } from "@/lib/http/route";
 import { logger } from "@/lib/log";
@@ -19,7 +19,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
         contentLength: req.headers.get("content-length"),
         clientIp: req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? "",
       },
-      { db: await db(), failureRate: config().targetAuthFailureRate, log: logger() },
+      { db: await appDb(), failureRate: config().targetAuthFailureRate, log: logger() },
     );
     return new Response(a.body, { status: a.status, headers: a.headers });
   },
