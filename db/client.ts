@@ -31,7 +31,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // A database that does not answer fails a query in 5 s rather than holding it forever.
     const pool = new Pool({ connectionString: opts.url, max: 10, connectionTimeoutMillis: 5000 });
     // An idle client whose connection drops emits 'error' on the pool; unhandled, that
-    // was an uncaughtException dump per connection. It is one line per outage instead.
+    // is an uncaughtException dump per connection. Here it is one line per outage.
     pool.on("error", (err) => reportDatabaseError(err));
     pool.on("connect", () => reportDatabaseOk());
     const db = drizzle(pool, { schema });

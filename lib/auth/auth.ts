@@ -36,7 +36,7 @@ export function createAuth(db: Db, s: AuthSettings) {
     },
     // Unexpected errors (a query that failed) are thrown to our route plumbing, which
     // answers 503 for a database outage and a JSON 500 otherwise, and logs without the
-    // query's parameters. Left to better-auth, they were printed with console.error,
+    // query's parameters. Left to better-auth, they are printed with console.error,
     // parameters (an email) included, and answered with an empty 500.
     onAPIError: { throw: true },
     secret: s.secret,

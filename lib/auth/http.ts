@@ -134,7 +134,7 @@ export const authHandler: Handler = async (req) => {
   const res = await (await auth()).handler(forward);
   if (res.status >= 500) {
     // better-auth answers its own failures with a bare 500 (sign-in with the database
-    // gone had an empty body): a 503 when the database is the cause, a JSON 500 otherwise.
+    // gone has an empty body): a 503 when the database is the cause, a JSON 500 otherwise.
     await res.body?.cancel().catch(() => undefined);
     await assertDatabaseReachable(await appDb());
     throw new Error(`better-auth answered ${res.status} on ${path}`);

@@ -43,7 +43,7 @@ export function effectiveStatus(t: ComputeTarget, liveWindowMs = config().target
   return "live";
 }
 
-/** The command for this target, or null when there is none to show (no port yet, or a host stored before validation was tightened). */
+/** The command for this target, or null when there is none to show (no port yet, or a stored host the ssh command refuses). */
 function commandFor(t: ComputeTarget): string | null {
   if (!t.port) return null;
   try {

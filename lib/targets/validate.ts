@@ -10,8 +10,8 @@ const HOSTNAME_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
 export function isValidHost(host: string): boolean {
   // net.isIP accepts IPv6 zone ids ("fe80::1%eth0"): a zone names an interface of
-  // *this* machine, never a public address, and the ssh command refuses `%`. Such a
-  // host used to be stored, and every later listing of the workspace then failed.
+  // *this* machine, never a public address, and the ssh command refuses `%`: stored,
+  // such a host would break every later listing of the workspace.
   if (!isPasteSafeHost(host)) return false;
   if (net.isIP(host)) return true;
   if (host.length > 253 || host.endsWith(".")) return false;
