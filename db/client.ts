@@ -1,5 +1,6 @@
 // The database handle: node-postgres when DATABASE_URL is set, embedded PGlite in
 // the data directory otherwise. Migrations are applied when the handle is opened.
+import "@/lib/server-only";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,6 +1,7 @@
 // Accounts and sessions: better-auth on our database. Only signing in and out (and
 // reading the session) is open over HTTP at /api/auth/*; sign-up, membership and
 // API tokens go through Meshia's own routes, which call better-auth server-side.
+import "@/lib/server-only";
 import path from "node:path";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";

@@ -1,4 +1,5 @@
 // The workspace key as stored: the public half, its fingerprint and when it was saved.
+import "@/lib/server-only";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { organization as workspaces, workspaceKeys, type WorkspaceKey } from "@/db/schema";

@@ -7,6 +7,7 @@
 // the database, and every control-plane instance that shares the secret derives the
 // same keys without coordinating. Rotation bumps the target's generation (one
 // target) or changes the secret (every target at once).
+import "@/lib/server-only";
 import { hkdfSync } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
