@@ -18,6 +18,27 @@ export default defineConfig([
     },
   },
   {
+    // Browser code never imports the database, accounts, keys or their secrets (types
+    // are erased and may be imported). This stands in for `import "server-only"`, which
+    // throws outside Next's build, where server.ts and the tests load these modules;
+    // lib/server-only.ts checks at run time as well.
+    files: ["components/**", "app/error.tsx", "app/global-error.tsx", "lib/terminal/client-connection.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["@/db/*", "@/lib/auth/*", "@/lib/keys/*", "@/lib/ssh/*", "@/lib/server-only", "@/lib/config", "@/lib/global"],
+              allowTypeImports: true,
+              message: "Server-only module: browser code may import its types only.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Playwright's fixtures call `use`, which is not React's hook.
     files: ["e2e/**"],
     rules: { "react-hooks/rules-of-hooks": "off" },

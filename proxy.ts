@@ -7,8 +7,8 @@ import { trustedHost } from "@/lib/http/origin";
 export function proxy(request: NextRequest) {
   const nonce = btoa(crypto.randomUUID());
   // The terminal socket is on this very host. Only a plain host that names this server
-  // goes into the policy: a crafted Host header ("x; script-src *", "x *") used to be
-  // copied in verbatim, adding directives and sources to the response's policy.
+  // goes into the policy: a crafted Host header ("x; script-src *", "x *") copied in
+  // verbatim would add directives and sources to the response's policy.
   const host = trustedHost(request.headers.get("host"));
   const dev = process.env.NODE_ENV !== "production";
   const csp = [

@@ -3,7 +3,7 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import next from "next";
-import { database } from "@/db/client";
+import { appDatabase } from "@/db/client";
 import { isDatabaseUnavailable, OUTAGE_RETRY_AFTER_SECONDS, reportDatabaseError, UNAVAILABLE_MESSAGE } from "@/db/outage";
 import { errorBody } from "@/lib/http/errors";
 import { config } from "@/lib/config";
@@ -17,7 +17,7 @@ import { startDraining } from "@/lib/health";
 import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
 import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
 import { issueSetupToken } from "@/lib/auth/setup";
-import { ensureDefaultWorkspace } from "@/lib/workspaces";
+import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 
 async function main() {
   const cfg = config();
@@ -27,7 +27,7 @@ async function main() {
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(cfg.dataDir, 0o700);
 
-  const { db, kind } = await database();
+  const { db, kind } = await appDatabase();
   log.info({ database: kind, dataDir: cfg.dataDir }, "database ready");
   // Several instances may share this Postgres: hear each other's changes.
   const stopListening = kind === "postgres" && cfg.databaseUrl ? await listenForEvents(cfg.databaseUrl, log) : async () => undefined;
@@ -64,7 +64,7 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
-  const lean: LeanDeps = { db, log, liveWindowMs: cfg.targetLiveWindowMs, targetAuthFailureRate: cfg.targetAuthFailureRate, metricsToken: cfg.metricsToken };
+  const lean: LeanDeps = { db, log, targetAuthFailureRate: cfg.targetAuthFailureRate, metricsToken: cfg.metricsToken };
   server.on("request", (req, res) => {
     trustForwarding(req, cfg.trustProxy);
     // Key lookups, probes and metrics: answered here, ahead of Next's pipeline.
@@ -160,7 +160,7 @@ async function main() {
       await stopListening();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await (await database()).close();
+      await (await appDatabase()).close();
     } catch (err) {
       log.error({ err }, "error during shutdown");
     }

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   resolve: { alias: { "@": import.meta.dirname } },
   test: {
-    include: ["{lib,db,app,components,deploy}/**/*.test.ts", "server.test.ts"],
+    include: ["{lib,db,app,components,deploy}/**/*.test.ts"],
     environment: "node",
     // Bridge credentials derive from this secret; a fresh one per run keeps tests off
     // the data directory (the secret would otherwise be made in ./.meshia/keys).

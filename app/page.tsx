@@ -1,13 +1,13 @@
 // The home page sends people to their (first) workspace, or to sign in.
 import { redirect } from "next/navigation";
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { currentUser } from "@/lib/auth/page-access";
 import { hasUsers } from "@/lib/auth/setup";
-import { workspacesOf } from "@/lib/workspaces";
+import { workspacesOf } from "@/lib/workspaces/workspaces";
 
 export default async function Home() {
   const user = await currentUser();
-  const database = await db();
+  const database = await appDb();
   if (!user) {
     if (await hasUsers(database)) redirect("/sign-in");
     return (

@@ -1,12 +1,13 @@
 // The database handle: node-postgres when DATABASE_URL is set, embedded PGlite in
 // the data directory otherwise. Migrations are applied when the handle is opened.
+import "@/lib/server-only";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema";
 import { config } from "@/lib/config";
-import { getSingleton, setSingleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { reportDatabaseError, reportDatabaseOk } from "./outage";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -31,7 +32,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // A database that does not answer fails a query in 5 s rather than holding it forever.
     const pool = new Pool({ connectionString: opts.url, max: 10, connectionTimeoutMillis: 5000 });
     // An idle client whose connection drops emits 'error' on the pool; unhandled, that
-    // was an uncaughtException dump per connection. It is one line per outage instead.
+    // is an uncaughtException dump per connection. Here it is one line per outage.
     pool.on("error", (err) => reportDatabaseError(err));
     pool.on("connect", () => reportDatabaseOk());
     const db = drizzle(pool, { schema });
@@ -54,20 +55,22 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return { db: db as unknown as Db, kind: "pglite", close: () => client.close() };
 }
 
-const KEY = "database";
+/** Opened by the first appDatabase() call; a test sets its own database here. */
+export const databaseGlobal = processGlobal<Promise<Database> | null>("database", () => null);
 
 /** The app's database, opened once per process from the configuration. */
-export async function database(): Promise<Database> {
-  let pending = getSingleton<Promise<Database>>(KEY);
+export async function appDatabase(): Promise<Database> {
+  let pending = databaseGlobal.get();
   if (!pending) {
     const c = config();
-    pending = openDatabase(c.databaseUrl ? { url: c.databaseUrl } : { dataDir: path.join(c.dataDir, "pgdata") });
-    setSingleton(KEY, pending);
-    pending.catch(() => setSingleton(KEY, undefined));
+    pending = databaseGlobal.set(openDatabase(c.databaseUrl ? { url: c.databaseUrl } : { dataDir: path.join(c.dataDir, "pgdata") }));
+    // A failed open is tried again by the next caller.
+    pending.catch(() => databaseGlobal.set(null));
   }
   return pending;
 }
 
-export async function db(): Promise<Db> {
-  return (await database()).db;
+/** The app's Drizzle instance (what domain functions take as `db`). */
+export async function appDb(): Promise<Db> {
+  return (await appDatabase()).db;
 }

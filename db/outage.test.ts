@@ -8,16 +8,15 @@ import { sql } from "drizzle-orm";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clearSingleton, setSingleton } from "@/lib/global";
-import { serializeError } from "@/lib/log";
-import { openDatabase, type Database } from "./client";
-import { databaseDown, DatabaseUnavailableError, isDatabaseUnavailable, pingDatabase, reportDatabaseError, reportDatabaseOk } from "./outage";
+import { serializeError, loggerGlobal } from "@/lib/log";
+import { databaseGlobal, openDatabase, type Database } from "./client";
+import { databaseDown, DatabaseUnavailableError, isDatabaseUnavailable, pingDatabase, outageState, reportDatabaseError, reportDatabaseOk } from "./outage";
 import { CuttableProxy } from "./tcp-proxy";
 import * as authRoute from "@/app/api/auth/[...all]/route";
 import * as workspacesRoute from "@/app/api/workspaces/route";
-import { createAuth } from "@/lib/auth/auth";
+import { createAuth, authGlobal } from "@/lib/auth/auth";
 import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
-import { createToken } from "@/lib/auth/tokens";
+import { createToken } from "@/lib/workspaces/tokens";
 
 const lines: string[] = [];
 const capture = () => pino({ serializers: { err: serializeError } }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
@@ -36,8 +35,8 @@ describe("recognising an outage", () => {
 
   it("logs one line per outage however many calls fail, and one when it ends", () => {
     lines.length = 0;
-    setSingleton("logger", capture());
-    clearSingleton("database-outage");
+    loggerGlobal.set(capture());
+    outageState.resetForTests();
     for (let i = 0; i < 20; i++) reportDatabaseError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }));
     expect(databaseDown()).toBe(true);
     reportDatabaseOk();
@@ -47,7 +46,7 @@ describe("recognising an outage", () => {
     const recovered = JSON.parse(events("database.recovered")[0]!) as { failedCalls: number };
     expect(recovered.failedCalls).toBe(20);
     expect(events("database.recovered")).toHaveLength(1);
-    clearSingleton("logger");
+    loggerGlobal.resetForTests();
   });
 });
 
@@ -78,9 +77,9 @@ describe.skipIf(!URL_)("a Postgres outage through a cut proxy (DATABASE_URL)", (
     base.port = String(proxy.port);
     base.pathname = `/${name}`;
     handle = await openDatabase({ url: base.toString() });
-    setSingleton("database", Promise.resolve(handle));
+    databaseGlobal.set(Promise.resolve(handle));
     const auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    setSingleton("auth", auth);
+    authGlobal.set(auth);
     const token = (await issueSetupToken(handle.db))!;
     const done = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
     const session = await auth.api.signInEmail({ body: { email: "owner@example.com", password: PASSWORD }, returnHeaders: true });
@@ -96,13 +95,15 @@ describe.skipIf(!URL_)("a Postgres outage through a cut proxy (DATABASE_URL)", (
     await handle?.close().catch(() => undefined);
     await proxy?.cut();
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    for (const k of ["logger", "database", "auth"]) clearSingleton(k);
+    loggerGlobal.resetForTests();
+    databaseGlobal.resetForTests();
+    authGlobal.resetForTests();
   });
 
   it("fails fast and recognisably while cut, logs it once, and recovers when restored", async () => {
     lines.length = 0;
-    setSingleton("logger", capture());
-    clearSingleton("database-outage");
+    loggerGlobal.set(capture());
+    outageState.resetForTests();
     // Idle connections in the pool: the cut hits them where nobody is querying.
     await Promise.all([1, 2, 3].map(() => handle.db.execute(sql`SELECT pg_sleep(0.05)`)));
     await proxy.cut();

@@ -4,21 +4,22 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { DATABASE_UNAVAILABLE_DIGEST } from "@/lib/database-unavailable";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { logger } from "@/lib/log";
 import { metrics } from "@/lib/metrics";
+import { BrandedError } from "@/lib/util/branded-error";
 
 /** Seconds a client is told to wait before trying again. */
 export const OUTAGE_RETRY_AFTER_SECONDS = 5;
 export const UNAVAILABLE_MESSAGE = "Meshia cannot reach its database right now; try again shortly.";
 
 /** Thrown where a caller must stop because the database did not answer. */
-export class DatabaseUnavailableError extends Error {
+export class DatabaseUnavailableError extends BrandedError {
+  static override readonly brand: string = "DatabaseUnavailableError";
   /** What a page's error boundary sees (Next keeps a digest an error already has). */
   readonly digest = DATABASE_UNAVAILABLE_DIGEST;
   constructor(cause?: unknown) {
     super(UNAVAILABLE_MESSAGE, { cause });
-    this.name = "DatabaseUnavailableError";
   }
 }
 
@@ -46,8 +47,11 @@ interface OutageState {
   failures: number;
 }
 
+/** A test forgets it to start outside an outage. */
+export const outageState = processGlobal<OutageState>("database-outage", () => ({ since: null, failures: 0 }));
+
 function state(): OutageState {
-  return singleton("database-outage", () => ({ since: null, failures: 0 }));
+  return outageState.get();
 }
 
 /** The database is known to be unreachable (since a failure, until a connection succeeds). */

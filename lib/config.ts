@@ -2,7 +2,7 @@
 import path from "node:path";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { singleton } from "./global";
+import { processGlobal } from "./global";
 
 const onOff = z.enum(["on", "off", "true", "false", "1", "0"]).transform((v) => v === "on" || v === "true" || v === "1");
 
@@ -207,6 +207,9 @@ function isWithin(child: string, parent: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
+/** Read from the environment once per process; tests set their own. */
+export const configGlobal = processGlobal("config", () => loadConfig());
+
 export function config(): Config {
-  return singleton("config", () => loadConfig());
+  return configGlobal.get();
 }

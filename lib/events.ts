@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { isDatabaseUnavailable, reportDatabaseError } from "@/db/outage";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 
 export type MeshiaEvent =
@@ -163,8 +163,10 @@ export class EventBus {
 // events stay in it. Tests that open databases of their own stay in that mode.
 
 /** This process's bus (shared by server.ts and the route handlers' module copies). */
+const bus = processGlobal("events", () => new EventBus());
+
 export function defaultBus(): EventBus {
-  return singleton("events", () => new EventBus());
+  return bus.get();
 }
 
 /** Whether this process hears every change (see EventBus.heard). */

@@ -5,14 +5,16 @@
 // ends the rest with a clear status.
 import { sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 
 interface HealthState {
   draining: boolean;
 }
 
+export const healthState = processGlobal<HealthState>("health", () => ({ draining: false }));
+
 function state(): HealthState {
-  return singleton("health", () => ({ draining: false }));
+  return healthState.get();
 }
 
 export function isDraining(): boolean {

@@ -1,22 +1,25 @@
 // Structured logging: one JSON line per event on stdout. Never pass key material here.
 import pino from "pino";
 import { config } from "./config";
-import { singleton } from "./global";
+import { processGlobal } from "./global";
 
 export type Logger = pino.Logger;
 
+/** The process's logger; a test sets one that captures lines. */
+export const loggerGlobal = processGlobal<Logger>("logger", () =>
+  pino({
+    level: config().logLevel,
+    base: { svc: "meshia" },
+    // Defence in depth: should a PEM ever be attached to a log object by mistake,
+    // it is censored rather than written.
+    redact: { paths: ["pem", "privateKey", "*.pem", "*.privateKey", "token", "*.token"], censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    serializers: { err: serializeError },
+  }),
+);
+
 export function logger(): Logger {
-  return singleton("logger", () =>
-    pino({
-      level: config().logLevel,
-      base: { svc: "meshia" },
-      // Defence in depth: should a PEM ever be attached to a log object by mistake,
-      // it is censored rather than written.
-      redact: { paths: ["pem", "privateKey", "*.pem", "*.privateKey", "token", "*.token"], censor: "[redacted]" },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      serializers: { err: serializeError },
-    }),
-  );
+  return loggerGlobal.get();
 }
 
 /**

@@ -1,9 +1,9 @@
 // Prometheus metrics (prom-client), served at /metrics by server.ts: terminal
 // sessions and their bytes, key generations, authorized-keys lookups and their
 // latency, and limits hit. One registry per process, shared by route handlers and
-// server.ts through the globalThis singleton.
+// server.ts through lib/global.ts.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 
 function create() {
   const registry = new Registry();
@@ -60,6 +60,8 @@ function create() {
 
 export type Metrics = ReturnType<typeof create>;
 
+const metricsGlobal = processGlobal("metrics", create);
+
 export function metrics(): Metrics {
-  return singleton("metrics", create);
+  return metricsGlobal.get();
 }

@@ -6,13 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { user } from "@/db/schema";
 import { testDatabases } from "@/db/testing";
-import { createAuth, type Auth } from "@/lib/auth/auth";
-import { invite } from "@/lib/auth/invitations";
+import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
+import { invite } from "@/lib/workspaces/invitations";
 import { issueSetupToken } from "@/lib/auth/setup";
-import { loadConfig } from "@/lib/config";
-import { clearSingleton, setSingleton } from "@/lib/global";
+import { loadConfig, configGlobal } from "@/lib/config";
 import type { defineRoute } from "@/lib/http/route";
-import { KeyPool } from "@/lib/keys/key-pool";
+import { KeyPool, keyPoolGlobal } from "@/lib/keys/key-pool";
 import type { UnnamedKey } from "@/lib/keys/workspace-key";
 import * as setupRoute from "./setup/route";
 import * as workspacesRoute from "./workspaces/route";
@@ -20,6 +19,8 @@ import * as keyRoute from "./workspaces/[workspaceId]/key/route";
 import * as tokensRoute from "./workspaces/[workspaceId]/tokens/route";
 import * as targetsRoute from "./workspaces/[workspaceId]/targets/route";
 import * as acceptRoute from "./invitations/[invitationId]/accept/route";
+import { databaseGlobal } from "@/db/client";
+import { rateLimiters } from "@/lib/http/rate-limit";
 
 type Route = ReturnType<typeof defineRoute>;
 const ORIGIN = "http://127.0.0.1:3000";
@@ -73,11 +74,11 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
 
   beforeAll(async () => {
     handle = await tdb.open();
-    setSingleton("database", Promise.resolve(handle));
+    databaseGlobal.set(Promise.resolve(handle));
     auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    setSingleton("auth", auth);
+    authGlobal.set(auth);
     const base = loadConfig();
-    setSingleton("config", {
+    configGlobal.set({
       ...base,
       auth: {
         ...base.auth,
@@ -86,11 +87,13 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
         workspaceCreateRate: { max: 2, windowSeconds: 60 },
       },
     });
-    for (const name of ["keygen", "keygen-user", "workspace-create"]) clearSingleton(`rate:${name}`);
+    rateLimiters.resetForTests();
     setupToken = (await issueSetupToken(handle.db))!;
   });
   afterAll(async () => {
-    for (const k of ["config", "key-pool", "rate:keygen", "rate:keygen-user", "rate:workspace-create"]) clearSingleton(k);
+    configGlobal.resetForTests();
+    keyPoolGlobal.resetForTests();
+    rateLimiters.resetForTests();
     await handle?.dispose();
   });
 
@@ -167,7 +170,7 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
       n++;
       return generateUnnamedKey();
     };
-    setSingleton("key-pool", new KeyPool({ size: 0, maxConcurrent: 1, generate: slow }));
+    keyPoolGlobal.set(new KeyPool({ size: 0, maxConcurrent: 1, generate: slow }));
     const list = (await call(workspacesRoute as unknown as Route, "GET", "/api/workspaces", {})).json.workspaces as { id: string }[];
     expect(list.length).toBeGreaterThanOrEqual(3);
     const post = (id: string) => call(keyRoute as unknown as Route, "POST", `/api/workspaces/${id}/key`, { workspaceId: id });
@@ -187,6 +190,6 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
     expect(limited.status).toBe(429);
     expect(limited.json.error?.code).toBe("rate_limited");
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    clearSingleton("key-pool");
+    keyPoolGlobal.resetForTests();
   });
 });

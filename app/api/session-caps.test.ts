@@ -5,15 +5,15 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
-import { createAuth, type Auth } from "@/lib/auth/auth";
-import { acceptInvitation, invite } from "@/lib/auth/invitations";
+import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
+import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
-import { config } from "@/lib/config";
-import { clearSingleton, setSingleton } from "@/lib/global";
+import { config, configGlobal } from "@/lib/config";
 import { recordBoot, registerTarget } from "@/lib/targets/registry";
 import { sessionRegistry } from "@/lib/terminal/server/registry";
 import { consumeTicket } from "@/lib/terminal/server/tickets";
 import * as ticketsRoute from "./workspaces/[workspaceId]/terminal/tickets/route";
+import { databaseGlobal } from "@/db/client";
 
 const ORIGIN = "http://127.0.0.1:3000";
 const PASSWORD = "correct horse battery";
@@ -62,10 +62,10 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
 
   beforeAll(async () => {
     handle = await tdb.open();
-    setSingleton("database", Promise.resolve(handle));
-    setSingleton("config", { ...savedConfig, terminal: { ...savedConfig.terminal, maxSessionsPerUser: 3, maxTicketsPerUser: 4 } });
+    databaseGlobal.set(Promise.resolve(handle));
+    configGlobal.set({ ...savedConfig, terminal: { ...savedConfig.terminal, maxSessionsPerUser: 3, maxTicketsPerUser: 4 } });
     auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    setSingleton("auth", auth);
+    authGlobal.set(auth);
     const token = (await issueSetupToken(handle.db))!;
     const setup = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
     ws = setup.workspaceId;
@@ -84,9 +84,9 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
   });
   afterAll(async () => {
     await sessionRegistry().closeAll("test over");
-    setSingleton("config", savedConfig);
-    clearSingleton("database");
-    clearSingleton("auth");
+    configGlobal.set(savedConfig);
+    databaseGlobal.resetForTests();
+    authGlobal.resetForTests();
     await handle?.dispose();
   });
 

@@ -11,12 +11,11 @@ import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
-import { createAuth, type Auth } from "@/lib/auth/auth";
+import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
 import { authHandler } from "@/lib/auth/http";
-import { acceptInvitation, invite } from "@/lib/auth/invitations";
+import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
-import { createToken } from "@/lib/auth/tokens";
-import { clearSingleton, setSingleton } from "@/lib/global";
+import { createToken } from "@/lib/workspaces/tokens";
 import { defineRoute } from "@/lib/http/route";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
 import { authorizedKeys } from "@/lib/targets/authorized-keys";
@@ -28,7 +27,7 @@ import type { ServerFrame } from "@/lib/terminal/protocol";
 import { ProtocolClient } from "@/lib/terminal/testing/protocol-client";
 import { sessionRegistry } from "@/lib/terminal/server/registry";
 import { UNREACHABLE_MESSAGE } from "@/lib/terminal/server/shell-channel";
-import { createWorkspace, type Role } from "@/lib/workspaces";
+import { createWorkspace, type Role } from "@/lib/workspaces/workspaces";
 import * as invitationsRoute from "./workspaces/[workspaceId]/invitations/route";
 import * as membersRoute from "./workspaces/[workspaceId]/members/[userId]/route";
 import * as targetsRoute from "./workspaces/[workspaceId]/targets/route";
@@ -37,6 +36,7 @@ import * as bootRoute from "./targets/[targetId]/boot/route";
 import * as rotateRoute from "./workspaces/[workspaceId]/targets/[targetId]/bridge-credential/route";
 import { deriveBridgeKey } from "@/lib/ssh/bridge-credential";
 import { BridgeConnectError, connectBridge } from "@/lib/ssh/bridge";
+import { databaseGlobal } from "@/db/client";
 
 const PASSWORD = "correct horse battery";
 const log = pino({ level: "silent" });
@@ -138,9 +138,9 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
 
   beforeAll(async () => {
     handle = await tdb.open();
-    setSingleton("database", Promise.resolve(handle));
+    databaseGlobal.set(Promise.resolve(handle));
     auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    setSingleton("auth", auth);
+    authGlobal.set(auth);
 
     server = http.createServer();
     attachTerminalGateway(server, log);
@@ -186,8 +186,8 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     await victimTarget?.stop();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     rmSync(dir, { recursive: true, force: true });
-    clearSingleton("database");
-    clearSingleton("auth");
+    databaseGlobal.resetForTests();
+    authGlobal.resetForTests();
     await handle?.dispose();
   });
 
@@ -445,7 +445,7 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
   it("rotating a target's bridge credential refuses the old one at the next login and ends its terminals; only owners may", async () => {
     const before = (await findTarget(handle.db, victimTargetId))!;
     const oldKey = deriveBridgeKey(process.env.MESHIA_BRIDGE_SECRET!, before.id, before.bridgeGeneration).privateKey;
-    const pinned = { address: "127.0.0.2", port: victimTarget.port, isPinned: () => true };
+    const pinned = { address: "127.0.0.2", port: victimTarget.port, user: "mesh", isPinned: () => true };
     (await connectBridge(pinned, { privateKey: oldKey })).end(); // works before
     const t = await ticket(wsA, victimTargetId, { cookie: owner.cookie });
     const open = terminalRun(socketUrl(t.body.ticket as string), { cookie: owner.cookie }, origin, [], 10_000);

@@ -2,7 +2,7 @@
 import type { Metadata } from "next";
 import { connection } from "next/server";
 import { SetupForm } from "@/components/auth/setup-form";
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { hasUsers } from "@/lib/auth/setup";
 import Link from "next/link";
 
@@ -11,7 +11,7 @@ export const metadata: Metadata = { title: "Set up — Meshia" };
 export default async function SetupPage({ searchParams }: { searchParams: Promise<{ token?: string | string[] }> }) {
   await connection();
   const { token } = await searchParams;
-  const done = await hasUsers(await db());
+  const done = await hasUsers(await appDb());
   return (
     <main className="auth-page">
       <h1>

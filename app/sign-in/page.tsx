@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { SignInForm } from "@/components/auth/sign-in-form";
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { currentUser } from "@/lib/auth/page-access";
 import { hasUsers } from "@/lib/auth/setup";
 import { safeNext } from "@/lib/auth/safe-next";
@@ -12,7 +12,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
   const next = safeNext((await searchParams).next);
   if (await currentUser()) redirect(next);
   // First start: nobody can sign in yet, and nobody can invite; the setup link is the way in.
-  const firstStart = !(await hasUsers(await db()));
+  const firstStart = !(await hasUsers(await appDb()));
   return (
     <main className="auth-page">
       <h1>

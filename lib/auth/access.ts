@@ -2,12 +2,12 @@
 // calling (session or API token), are they a member of this workspace, and does
 // their role allow this. A workspace you are not in does not exist (404).
 import type { Db } from "@/db/client";
-import { db as openDb } from "@/db/client";
+import { appDb } from "@/db/client";
 import type { Workspace } from "@/db/schema";
 import { ApiError } from "@/lib/http/errors";
 import { originAllowed } from "@/lib/http/origin";
 import { param, type Handler, type HandlerContext } from "@/lib/http/route";
-import { membership, type Role } from "@/lib/workspaces";
+import { membership, type Role } from "@/lib/workspaces/workspaces";
 import { principalFrom, type Principal } from "./principal";
 
 export interface UserContext extends HandlerContext {
@@ -44,7 +44,7 @@ export function withUser(handler: (req: Request, ctx: UserContext) => Promise<Re
   return async (req, ctx) => {
     assertSameOrigin(req);
     const principal = await requirePrincipal(req);
-    return handler(req, { ...ctx, db: await openDb(), principal, actor: principal.userId });
+    return handler(req, { ...ctx, db: await appDb(), principal, actor: principal.userId });
   };
 }
 
@@ -53,7 +53,7 @@ export function withWorkspace(handler: (req: Request, ctx: WorkspaceContext) => 
   return async (req, ctx) => {
     assertSameOrigin(req);
     const principal = await requirePrincipal(req);
-    const db = await openDb();
+    const db = await appDb();
     const id = param(ctx, "workspaceId");
     const notFound = () => new ApiError("not_found", "No such workspace.");
     // An API token acts only in its own workspace.

@@ -4,16 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { apikey } from "@/db/schema";
 import { testDatabases } from "@/db/testing";
-import { config } from "@/lib/config";
-import { clearSingleton, setSingleton } from "@/lib/global";
+import { config, configGlobal } from "@/lib/config";
 import { defineRoute, json } from "@/lib/http/route";
-import { createWorkspace } from "@/lib/workspaces";
+import { createWorkspace } from "@/lib/workspaces/workspaces";
 import { withWorkspace } from "./access";
 import { createAuth, type Auth } from "./auth";
-import { acceptInvitation, invite } from "./invitations";
+import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { principalFrom } from "./principal";
 import { completeSetup, hasUsers, issueSetupToken } from "./setup";
-import { createToken, revokeToken } from "./tokens";
+import { createToken, revokeToken } from "@/lib/workspaces/tokens";
+import { authGlobal } from "@/lib/auth/auth";
+import { databaseGlobal } from "@/db/client";
+import { rateLimiters } from "@/lib/http/rate-limit";
 
 const ORIGIN = "http://127.0.0.1:3000";
 const PASSWORD = "correct horse battery";
@@ -51,9 +53,9 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
   // (made through the setup link) and their workspace.
   beforeAll(async () => {
     handle = await tdb.open();
-    setSingleton("database", Promise.resolve(handle));
+    databaseGlobal.set(Promise.resolve(handle));
     auth = authFor(handle.db);
-    setSingleton("auth", auth);
+    authGlobal.set(auth);
     const done = await completeSetup(handle.db, auth, {
       token: (await issueSetupToken(handle.db))!,
       name: "Olivia",
@@ -181,8 +183,8 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
 
     it("rate-limits key generation per person and workspace (the real key route)", async () => {
       // A budget of 2 for this test (the route reads the limit from the configuration).
-      setSingleton("config", { ...config(), auth: { ...config().auth, keygenRate: { max: 2, windowSeconds: 60 } } });
-      clearSingleton("rate:keygen");
+      configGlobal.set({ ...config(), auth: { ...config().auth, keygenRate: { max: 2, windowSeconds: 60 } } });
+      rateLimiters.resetForTests();
       const { POST } = await import("@/app/api/workspaces/[workspaceId]/key/route");
       const generate = () =>
         POST(

@@ -1,15 +1,16 @@
 // Accounts and sessions: better-auth on our database. Only signing in and out (and
 // reading the session) is open over HTTP at /api/auth/*; sign-up, membership and
 // API tokens go through Meshia's own routes, which call better-auth server-side.
+import "@/lib/server-only";
 import path from "node:path";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { APIError, createAuthMiddleware } from "better-auth/api";
-import { db as openDb, type Db } from "@/db/client";
+import { appDb, type Db } from "@/db/client";
 import * as schema from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { config } from "@/lib/config";
-import { getSingleton, setSingleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { allowedOrigins } from "@/lib/http/origin";
 import { loadOrCreateSecret } from "@/lib/keys/secret-file";
 import { logger } from "@/lib/log";
@@ -36,7 +37,7 @@ export function createAuth(db: Db, s: AuthSettings) {
     },
     // Unexpected errors (a query that failed) are thrown to our route plumbing, which
     // answers 503 for a database outage and a JSON 500 otherwise, and logs without the
-    // query's parameters. Left to better-auth, they were printed with console.error,
+    // query's parameters. Left to better-auth, they are printed with console.error,
     // parameters (an email) included, and answered with an empty 500.
     onAPIError: { throw: true },
     secret: s.secret,
@@ -89,9 +90,9 @@ function authSecret(): string {
 
 /** The app's auth instance, created once per process (shared by route handlers and server.ts). */
 export async function auth(): Promise<Auth> {
-  const existing = getSingleton<Auth>("auth");
+  const existing = authGlobal.get();
   if (existing) return existing;
-  const db = await openDb();
+  const db = await appDb();
   const cfg = config();
   const created = createAuth(db, {
     secret: authSecret(),
@@ -99,5 +100,8 @@ export async function auth(): Promise<Auth> {
     secureCookies: cfg.publicUrl?.startsWith("https://") ?? false,
     signInRate: cfg.auth.signInRate,
   });
-  return getSingleton<Auth>("auth") ?? setSingleton("auth", created);
+  return authGlobal.get() ?? authGlobal.set(created);
 }
+
+/** Made by the first auth() call; a test sets one on its own database. */
+export const authGlobal = processGlobal<Auth | null>("auth", () => null);

@@ -5,7 +5,7 @@
 // better-auth on its own accepted any body size, ignored unknown fields, answered a
 // wrong type with 400 and used its own error shape.
 import { z } from "zod";
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { assertDatabaseReachable } from "@/db/outage";
 import { hasForbiddenCharacters } from "@/lib/http/names";
 import { ApiError, codeForStatus, errorBody } from "@/lib/http/errors";
@@ -134,9 +134,9 @@ export const authHandler: Handler = async (req) => {
   const res = await (await auth()).handler(forward);
   if (res.status >= 500) {
     // better-auth answers its own failures with a bare 500 (sign-in with the database
-    // gone had an empty body): a 503 when the database is the cause, a JSON 500 otherwise.
+    // gone has an empty body): a 503 when the database is the cause, a JSON 500 otherwise.
     await res.body?.cancel().catch(() => undefined);
-    await assertDatabaseReachable(await db());
+    await assertDatabaseReachable(await appDb());
     throw new Error(`better-auth answered ${res.status} on ${path}`);
   }
   const isJson = res.headers.get("content-type")?.includes("application/json") ?? false;

@@ -3,10 +3,10 @@
 import { headers } from "next/headers";
 import { notFound, redirect } from "next/navigation";
 import { connection } from "next/server";
-import { db as openDb, type Db } from "@/db/client";
+import { appDb, type Db } from "@/db/client";
 import { assertDatabaseReachable } from "@/db/outage";
 import type { Workspace } from "@/db/schema";
-import { workspacesOf, type Role } from "@/lib/workspaces";
+import { workspacesOf, type Role } from "@/lib/workspaces/workspaces";
 import { principalFrom, type Principal } from "./principal";
 
 export async function currentUser(): Promise<Principal | null> {
@@ -14,7 +14,7 @@ export async function currentUser(): Promise<Principal | null> {
   const principal = await principalFrom(await headers());
   // Nobody signed in, or a database that cannot say: the page shows the outage
   // (app/error.tsx), never a sign-in form that could not work anyway.
-  if (!principal) await assertDatabaseReachable(await openDb());
+  if (!principal) await assertDatabaseReachable(await appDb());
   // Pages are for people signed in with a browser session.
   return principal?.via === "session" ? principal : null;
 }
@@ -35,7 +35,7 @@ export interface MemberPage {
 
 export async function requireMember(workspaceId: string, path = ""): Promise<MemberPage> {
   const user = await requireUser(`/w/${workspaceId}${path}`);
-  const db = await openDb();
+  const db = await appDb();
   // One query: the user's workspaces (for the switcher) include this one, with the role.
   const mine = await workspacesOf(db, user.userId);
   const current = mine.find((w) => w.id === workspaceId);

@@ -1,7 +1,7 @@
 // Who is calling: a signed-in browser (session cookie) or a script with an API
 // token (Authorization: Bearer mshk_…), which is scoped to one workspace.
 import { eq } from "drizzle-orm";
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { assertDatabaseReachable } from "@/db/outage";
 import { user } from "@/db/schema";
 import { auth } from "./auth";
@@ -44,12 +44,12 @@ export async function principalFrom(headers: Headers): Promise<Principal | null>
     if (!res?.valid || !res.key) {
       // "Not signed in" only when the database could say so: better-auth answers
       // "invalid" when it could not look the key up.
-      await assertDatabaseReachable(await db(), failure);
+      await assertDatabaseReachable(await appDb(), failure);
       return null;
     }
     const metadata = (res.key.metadata ?? {}) as { workspaceId?: unknown };
     if (typeof metadata.workspaceId !== "string") return null;
-    const [owner] = await (await db()).select().from(user).where(eq(user.id, res.key.referenceId)).limit(1);
+    const [owner] = await (await appDb()).select().from(user).where(eq(user.id, res.key.referenceId)).limit(1);
     if (!owner) return null;
     const expiresAt = res.key.expiresAt ? new Date(res.key.expiresAt).getTime() : null;
     cache.set(token, { userId: owner.id, email: owner.email, name: owner.name, workspaceId: metadata.workspaceId, tokenId: res.key.id, expiresAt }, epoch);
@@ -68,7 +68,7 @@ export async function principalFrom(headers: Headers): Promise<Principal | null>
     // A session cookie that finds no session: expired or signed out, or a database
     // that did not answer (better-auth may report that as "no session"). Only the
     // first is "sign in"; the second is a 503, never a 401 or a sign-in page.
-    if (failure !== undefined || hasSessionCookie(headers)) await assertDatabaseReachable(await db(), failure);
+    if (failure !== undefined || hasSessionCookie(headers)) await assertDatabaseReachable(await appDb(), failure);
     return null;
   }
   return { userId: session.user.id, email: session.user.email, name: session.user.name, via: "session" };

@@ -6,7 +6,8 @@ import type { Db } from "@/db/client";
 import { user, verification } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { ApiError } from "@/lib/http/errors";
-import { addMember, ensureDefaultWorkspace } from "@/lib/workspaces";
+import { addMember } from "@/lib/workspaces/members";
+import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 import type { Auth } from "./auth";
 
 const IDENTIFIER = "meshia:setup";

@@ -11,7 +11,7 @@
 // The token list's "last used" is as fresh as TTL_MS.
 import { createHash } from "node:crypto";
 import { eventsHeard, subscribe } from "@/lib/events";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 
 const TTL_MS = 30_000;
 const MAX_ENTRIES = 10_000;
@@ -92,6 +92,8 @@ export class VerifiedTokens {
 }
 
 /** The process's (server.ts and the route handlers share it). */
+export const verifiedTokensGlobal = processGlobal("verified-tokens", () => new VerifiedTokens());
+
 export function verifiedTokens(): VerifiedTokens {
-  return singleton("verifiedTokens", () => new VerifiedTokens());
+  return verifiedTokensGlobal.get();
 }

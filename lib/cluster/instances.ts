@@ -9,7 +9,7 @@ import os from "node:os";
 import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { controlPlaneInstances, terminalSessionOwners, terminalSessions } from "@/db/schema";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 import { sessionRegistry, type RegistryEntry } from "@/lib/terminal/server/registry";
 
@@ -24,8 +24,10 @@ interface ClusterState {
   deadAfterMs: number;
 }
 
+const clusterState = processGlobal<ClusterState>("cluster", () => ({ enabled: false, instanceId: randomUUID(), url: "", deadAfterMs: 15_000 }));
+
 function state(): ClusterState {
-  return singleton("cluster", () => ({ enabled: false, instanceId: randomUUID(), url: "", deadAfterMs: 15_000 }));
+  return clusterState.get();
 }
 
 /** Whether this instance shares its database with others (Postgres) and has joined. */

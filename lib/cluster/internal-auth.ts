@@ -7,7 +7,7 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto"
 import path from "node:path";
 import { z } from "zod";
 import { config } from "@/lib/config";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { loadOrCreateSecret } from "@/lib/keys/secret-file";
 
 /** The header an internal upgrade carries its grant in. */
@@ -39,12 +39,14 @@ export function deriveInternalKey(secret: string): Buffer {
   return Buffer.from(hkdfSync("sha256", secret, "meshia", "internal-grant/v1", 32));
 }
 
+const key = processGlobal("internal-key", () => {
+  const cfg = config();
+  const secret = cfg.cluster.internalSecret ?? cfg.auth.secret ?? loadOrCreateSecret(path.join(cfg.dataDir, "keys", "auth_secret"));
+  return deriveInternalKey(secret);
+});
+
 export function internalKey(): Buffer {
-  return singleton("internal-key", () => {
-    const cfg = config();
-    const secret = cfg.cluster.internalSecret ?? cfg.auth.secret ?? loadOrCreateSecret(path.join(cfg.dataDir, "keys", "auth_secret"));
-    return deriveInternalKey(secret);
-  });
+  return key.get();
 }
 
 const mac = (key: Buffer, payload: string) => createHmac("sha256", key).update(payload).digest();

@@ -8,7 +8,7 @@ import http from "node:http";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 import { INTERNAL_GRANT_HEADER, INTERNAL_TERMINAL_PATH, internalKey, NonceCache, signGrant, verifyGrant, type Grant, type GrantRequest } from "./internal-auth";
 import { instanceId, type SessionOwner } from "./instances";
@@ -100,8 +100,10 @@ export function proxyToOwner(
   upstream.end();
 }
 
+const nonceCache = processGlobal("internal-nonces", () => new NonceCache());
+
 function nonces(): NonceCache {
-  return singleton("internal-nonces", () => new NonceCache());
+  return nonceCache.get();
 }
 
 /** On the owner: the grant of an internal upgrade, or why it is refused. */

@@ -13,7 +13,8 @@ import type { ComputeTarget } from "@/db/schema";
 import { bridgePrivateKey } from "@/lib/ssh/bridge-credential";
 import { BridgeConnectError, connectBridge, type BridgeTarget } from "@/lib/ssh/bridge";
 import { resolveTargetAddress, TargetAddressRefused } from "@/lib/targets/network-policy";
-import { hostKeyIsPinned } from "@/lib/targets/registry";
+import { SSH_USER } from "@/lib/targets/ssh-command";
+import { hostKeyIsPinned } from "@/lib/targets/host-keys";
 
 export const UNREACHABLE_MESSAGE = "The target could not be reached from Meshia.";
 
@@ -56,10 +57,11 @@ export async function testConnection(
     try {
       address = await deps.resolve(target.host);
     } catch (err) {
-      return fail(err instanceof TargetAddressRefused ? "address_refused" : "dns", err instanceof Error ? err.message : String(err));
+      if (err instanceof TargetAddressRefused) return fail("address_refused", err.reason);
+      return fail("dns", err instanceof Error ? err.message : String(err));
     }
   }
-  const pinned = { address, port: target.port, isPinned: (key: Buffer) => hostKeyIsPinned(target, key) };
+  const pinned = { address, port: target.port, user: SSH_USER, isPinned: (key: Buffer) => hostKeyIsPinned(target, key) };
   let loggedIn = true;
   try {
     const client = await deps.connect(pinned, target);

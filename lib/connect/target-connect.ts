@@ -5,16 +5,15 @@ import type { ComputeTarget, Workspace } from "@/db/schema";
 import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
 import { volumeDir } from "@/lib/targets/local/volumes";
-import { effectiveStatus, findWorkspaceTarget, pinnedHostKeys } from "@/lib/targets/registry";
-import { isUuid } from "@/lib/workspaces";
+import { pinnedHostKeys } from "@/lib/targets/host-keys";
+import { effectiveStatus, requireWorkspaceTarget } from "@/lib/targets/registry";
 import type { ClientOs } from "./commands";
 import { sshConfig, type SshConfig } from "./ssh-config";
 
 /** The workspace's target with an address to connect to, or the 404/409 that says why not. */
 export async function connectableTarget(db: Db, workspaceId: string, targetId: string): Promise<ComputeTarget & { port: number }> {
-  const target = isUuid(targetId) ? await findWorkspaceTarget(db, workspaceId, targetId) : null;
-  if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
-  const status = effectiveStatus(target, config().targetLiveWindowMs);
+  const target = await requireWorkspaceTarget(db, workspaceId, targetId);
+  const status = effectiveStatus(target);
   if (status === "unavailable") throw new ApiError("conflict", `${target.name} is unavailable: ${target.unavailableReason ?? "it cannot run shells here"}`);
   if (!target.port) throw new ApiError("conflict", `${target.name} has not booted yet: there is no address to connect to.`);
   return target as ComputeTarget & { port: number };

@@ -5,9 +5,9 @@
 import type { TargetView, TargetStatus } from "@/lib/targets/registry";
 import type { InstallStep } from "@/lib/targets/install";
 import type { KeyView } from "@/lib/keys/store";
-import type { MemberView } from "@/lib/workspaces";
-import type { InvitationView } from "@/lib/auth/invitations";
-import type { TokenView } from "@/lib/auth/tokens";
+import type { MemberView } from "@/lib/workspaces/members";
+import type { InvitationView } from "@/lib/workspaces/invitations";
+import type { TokenView } from "@/lib/workspaces/tokens";
 
 export type { TargetView, TargetStatus, KeyView, MemberView, InvitationView, TokenView };
 

@@ -1,5 +1,9 @@
-// One error type for the API and one mapping to HTTP status. Anything else thrown
-// is a bug: logged with a request id and answered with a generic 500.
+// One error type for the API and one mapping to HTTP status. Domain code throws
+// ApiError, or a subclass that names its code (and details) once in its constructor,
+// so routes never map errors by hand. Anything else thrown is a bug: logged with a
+// request id and answered with a generic 500.
+import { BrandedError } from "@/lib/util/branded-error";
+
 export const ERROR_STATUS = {
   bad_request: 400,
   invalid_json: 400,
@@ -19,7 +23,9 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-export class ApiError extends Error {
+export class ApiError extends BrandedError {
+  static override readonly brand: string = "ApiError";
+
   constructor(
     readonly code: ErrorCode,
     message: string,

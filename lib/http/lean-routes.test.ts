@@ -5,8 +5,8 @@ import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
-import { singleton } from "@/lib/global";
 import { serveLean, type LeanDeps } from "./lean-routes";
+import { healthState } from "@/lib/health";
 
 describe.each(testDatabases())("lean routes on $name", (tdb) => {
   let handle: Awaited<ReturnType<typeof tdb.open>>;
@@ -33,7 +33,7 @@ describe.each(testDatabases())("lean routes on $name", (tdb) => {
   });
   afterAll(async () => {
     await new Promise<void>((r) => server.close(() => r()));
-    singleton("health", () => ({ draining: false })).draining = false;
+    healthState.get().draining = false;
     await handle?.dispose();
   });
 
@@ -42,12 +42,12 @@ describe.each(testDatabases())("lean routes on $name", (tdb) => {
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ ready: true, database: "ok", draining: false });
-    singleton("health", () => ({ draining: false })).draining = true;
+    healthState.get().draining = true;
     const draining = await fetch(`${base}/readyz`);
     expect(draining.status).toBe(503);
     expect(draining.headers.get("retry-after")).toBe("5");
     expect(await draining.json()).toEqual({ ready: false, database: "ok", draining: true });
-    singleton("health", () => ({ draining: false })).draining = false;
+    healthState.get().draining = false;
   });
 
   it("/metrics: Prometheus text to loopback clients; others need MESHIA_METRICS_TOKEN", async () => {

@@ -13,7 +13,8 @@ import { errorBody } from "./errors";
 export interface LeanDeps {
   db: Db;
   log: Logger;
-  liveWindowMs: number;
+  /** MESHIA_TARGET_LIVE_WINDOW unless given (tests). */
+  liveWindowMs?: number;
   targetAuthFailureRate: { max: number; windowSeconds: number };
   /** Bearer token /metrics requires; without one, only loopback clients may read it. */
   metricsToken: string | undefined;
@@ -86,7 +87,7 @@ export function serveLean(req: IncomingMessage, res: ServerResponse, clientIp: s
       // The id is used as it came: a UUID needs no decoding, anything else is a 401.
       serveAuthorizedKeys(req, res, m[1]!, clientIp, {
         db: deps.db,
-        liveWindowMs: deps.liveWindowMs,
+        ...(deps.liveWindowMs ? { liveWindowMs: deps.liveWindowMs } : {}),
         failureRate: deps.targetAuthFailureRate,
         log: deps.log,
       });

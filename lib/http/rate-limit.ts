@@ -9,9 +9,9 @@
 // to this process's memory instead (the wrong-target-token limit: refusing every
 // target lookup because the limit's table is unreachable would add nothing).
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { db as appDb, type Db } from "@/db/client";
+import { appDb, type Db } from "@/db/client";
 import { isDatabaseUnavailable, OUTAGE_RETRY_AFTER_SECONDS, reportDatabaseError, UNAVAILABLE_MESSAGE } from "@/db/outage";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { logger } from "@/lib/log";
 import { metrics } from "@/lib/metrics";
 import { ApiError } from "./errors";
@@ -108,8 +108,14 @@ export class Limiter {
   }
 }
 
+/** The process's limiters by name; a test forgets them all to start from full budgets and fresh rules. */
+export const rateLimiters = processGlobal("rate-limiters", () => new Map<string, Limiter>());
+
 export function rateLimiter(name: string, rule: Rule, opts: { insured?: boolean } = {}): Limiter {
-  return singleton(`rate:${name}`, () => new Limiter(name, rule, opts));
+  const all = rateLimiters.get();
+  let found = all.get(name);
+  if (!found) all.set(name, (found = new Limiter(name, rule, opts)));
+  return found;
 }
 
 /**

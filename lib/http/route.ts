@@ -107,7 +107,7 @@ async function readBodyText(req: Request, limit: number): Promise<string> {
 function issuesToDetails(error: z.ZodError) {
   return {
     // zod reports unknown keys on the object that holds them (path []), so a client
-    // mapping errors to fields got "(body)"; each unknown key is named as its own field.
+    // mapping errors to fields would get "(body)"; each unknown key is named as its own field.
     fields: error.issues.flatMap((i) =>
       i.code === "unrecognized_keys"
         ? i.keys.map((k) => ({ field: [...i.path, k].join("."), message: `unknown field "${k}"` }))

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "@/lib/http/errors";
-import { asApiError, KeyPool, KeyPoolBusyError } from "./key-pool";
+import { KeyPool, KeyPoolBusyError } from "./key-pool";
 import { PKCS1_BEGIN, type UnnamedKey } from "./workspace-key";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,7 +72,7 @@ describe("workspace key pool", () => {
     const first = [pool.take("a"), pool.take("b")];
     const busy = await pool.take("c").catch((e: unknown) => e);
     expect(busy).toBeInstanceOf(KeyPoolBusyError);
-    const err = asApiError(busy);
+    const err = busy;
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).status).toBe(503);
     expect((err as ApiError).code).toBe("unavailable");

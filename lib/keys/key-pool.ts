@@ -7,7 +7,7 @@
 // file, the database, a log or a cache), a pair is handed out once (taken out of the
 // array, no other reference kept), and a restart simply loses it.
 import { config } from "@/lib/config";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { logger } from "@/lib/log";
 import { ApiError } from "@/lib/http/errors";
 import { metrics } from "@/lib/metrics";
@@ -24,20 +24,17 @@ export interface KeyPoolOptions {
   onError?: (err: unknown) => void;
 }
 
-/** At the cap on generations in flight. Recognised by name: server.ts and route handlers hold different copies of this module. */
-export class KeyPoolBusyError extends Error {
-  override readonly name = "KeyPoolBusyError";
+/** At the cap on generations in flight: a 503 with Retry-After. */
+export class KeyPoolBusyError extends ApiError {
+  static override readonly brand: string = "KeyPoolBusyError";
   constructor(readonly retryAfterSeconds: number) {
-    super(`The server is generating as many keys as it can; try again in ${retryAfterSeconds} s.`);
+    super(
+      "unavailable",
+      `The server is generating as many keys as it can; try again in ${retryAfterSeconds} s.`,
+      { retryAfterSeconds },
+      { "Retry-After": String(retryAfterSeconds) },
+    );
   }
-}
-
-/** The 503 a route answers for a KeyPoolBusyError (from any copy of this module); other errors as they are. */
-export function asApiError(err: unknown): unknown {
-  const e = err as { name?: unknown; retryAfterSeconds?: unknown; message?: unknown };
-  if (e?.name !== "KeyPoolBusyError" || typeof e.retryAfterSeconds !== "number") return err;
-  const retry = e.retryAfterSeconds;
-  return new ApiError("unavailable", String(e.message), { retryAfterSeconds: retry }, { "Retry-After": String(retry) });
 }
 
 export class KeyPool {
@@ -64,7 +61,7 @@ export class KeyPool {
 
   /**
    * A key for `comment`: from the pool when one is ready (and then gone from it),
-   * generated now otherwise; KeyPoolBusyError (a 503 through `asApiError`) when the
+   * generated now otherwise; KeyPoolBusyError (a 503) when the
    * global cap on generations in flight is reached.
    */
   async take(comment: string): Promise<GeneratedKey> {
@@ -125,13 +122,15 @@ export class KeyPool {
 }
 
 /** The process's pool, made on first use from the configuration. */
-export function workspaceKeyPool(): KeyPool {
-  return singleton("key-pool", () => {
-    const { keys } = config();
-    return new KeyPool({
-      size: keys.poolSize,
-      maxConcurrent: keys.maxConcurrent,
-      onError: (err) => logger().error({ err }, "could not pre-generate a workspace key"),
-    });
+export const keyPoolGlobal = processGlobal("key-pool", () => {
+  const { keys } = config();
+  return new KeyPool({
+    size: keys.poolSize,
+    maxConcurrent: keys.maxConcurrent,
+    onError: (err) => logger().error({ err }, "could not pre-generate a workspace key"),
   });
+});
+
+export function workspaceKeyPool(): KeyPool {
+  return keyPoolGlobal.get();
 }

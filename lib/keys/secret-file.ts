@@ -1,5 +1,6 @@
 // Control-plane secrets kept in the data directory when not given in the
 // environment: made on first start, mode 600, in the root-only keys/ folder.
+import "@/lib/server-only";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

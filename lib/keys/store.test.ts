@@ -2,8 +2,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
 import { auditEvents, workspaceKeys } from "@/db/schema";
-import { ensureDefaultWorkspace } from "@/lib/workspaces";
-import { currentKey, keyHistory, revokeKey, saveKey } from "./store";
+import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
+import { currentKey, revokeKey, saveKey } from "./store";
 import { generateWorkspaceKey } from "./workspace-key";
 
 describe.each(testDatabases())("workspace key store on $name", (tdb) => {
@@ -31,7 +31,7 @@ describe.each(testDatabases())("workspace key store on $name", (tdb) => {
     await saveKey(handle.db, workspaceId, next, null);
     const current = await currentKey(handle.db, workspaceId);
     expect(current?.fingerprint).toBe(next.fingerprint);
-    const history = await keyHistory(handle.db, workspaceId);
+    const history = await handle.db.select().from(workspaceKeys).where(eq(workspaceKeys.workspaceId, workspaceId));
     const old = history.find((k) => k.id === first.id)!;
     expect(old.revokedAt).not.toBeNull();
     const events = await handle.db.select().from(auditEvents).where(eq(auditEvents.workspaceId, workspaceId));

@@ -1,5 +1,6 @@
 // The workspace key as stored: the public half, its fingerprint and when it was saved.
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import "@/lib/server-only";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { organization as workspaces, workspaceKeys, type WorkspaceKey } from "@/db/schema";
 import { audit } from "@/lib/audit";
@@ -72,8 +73,4 @@ export async function revokeKey(db: Db, workspaceId: string, actor: string | nul
   });
   if (revoked) await publish(db, { type: "workspace-key.changed", workspaceId });
   return revoked;
-}
-
-export async function keyHistory(db: Db, workspaceId: string): Promise<WorkspaceKey[]> {
-  return db.select().from(workspaceKeys).where(eq(workspaceKeys.workspaceId, workspaceId)).orderBy(desc(workspaceKeys.savedAt));
 }

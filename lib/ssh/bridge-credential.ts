@@ -7,11 +7,12 @@
 // the database, and every control-plane instance that shares the secret derives the
 // same keys without coordinating. Rotation bumps the target's generation (one
 // target) or changes the secret (every target at once).
+import "@/lib/server-only";
 import { hkdfSync } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { config } from "@/lib/config";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { ed25519FromSeed, type Ed25519Key } from "@/lib/keys/openssh-key";
 import { loadOrCreateSecret } from "@/lib/keys/secret-file";
 
@@ -23,8 +24,11 @@ export interface BridgeCredentialRef {
 const SALT = "meshia-bridge-credential-v1";
 const CACHE_LIMIT = 10_000;
 
+const bridgeSecret = processGlobal("bridge-secret", () => config().bridgeSecret ?? loadOrCreateSecret(path.join(config().dataDir, "keys", "bridge_secret")));
+const publicKeys = processGlobal("bridge-public-keys", () => new Map<string, { publicKey: string; blob: Buffer }>());
+
 function secret(): string {
-  return singleton("bridgeSecret", () => config().bridgeSecret ?? loadOrCreateSecret(path.join(config().dataDir, "keys", "bridge_secret")));
+  return bridgeSecret.get();
 }
 
 /** Derives the key for (target, generation) from `secretValue`. Pure: the same inputs give the same key. */
@@ -43,7 +47,7 @@ export function bridgePrivateKey(target: BridgeCredentialRef): string {
  * lookup runs at every login); only public material is kept.
  */
 export function bridgePublicKey(target: BridgeCredentialRef): { publicKey: string; blob: Buffer } {
-  const cache = singleton("bridgePublicKeys", () => new Map<string, { publicKey: string; blob: Buffer }>());
+  const cache = publicKeys.get();
   const key = `${target.id}:${target.bridgeGeneration}`;
   let found = cache.get(key);
   if (!found) {

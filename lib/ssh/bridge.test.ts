@@ -2,7 +2,7 @@
 // the SSH window lets it: how much arrives is what we allowed, not ssh2's 2 MiB top-ups.
 import type { AddressInfo } from "node:net";
 import ssh2, { type Client, type ClientChannel } from "ssh2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { BridgeConnectError, connectBridge, openShell, receiveWindow } from "./bridge";
 
 const MiB = 1024 * 1024;
@@ -62,7 +62,7 @@ describe("receiveWindow", () => {
   });
 
   async function shell(): Promise<{ channel: ClientChannel; client: Client }> {
-    const client = await connectBridge({ address: "127.0.0.1", port, isPinned: () => true }, { privateKey: clientKey.private });
+    const client = await connectBridge({ address: "127.0.0.1", port, user: "mesh", isPinned: () => true }, { privateKey: clientKey.private });
     clients.push(client);
     return { client, channel: await openShell(client, { cols: 80, rows: 24 }) };
   }
@@ -110,17 +110,16 @@ describe("receiveWindow", () => {
 
 describe("BridgeConnectError", () => {
   it("is recognised when the other module copy made it (server.ts and Next's bundle each load bridge.ts)", async () => {
-    const fresh = await import(`./bridge?copy=${Date.now()}`).catch(() => null);
     const made = new BridgeConnectError("host_key_mismatch", "x");
     expect(made).toBeInstanceOf(BridgeConnectError);
-    // What another copy's class makes: the same global brand, another constructor.
-    const foreign = Object.assign(new Error("host_key_mismatch: x"), {
-      [Symbol.for("meshia.BridgeConnectError")]: true,
-      reason: "host_key_mismatch",
-      detail: "x",
-    });
+    // Another copy of the module: another class, another constructor.
+    vi.resetModules();
+    const fresh = await import("./bridge");
+    expect(fresh.BridgeConnectError).not.toBe(BridgeConnectError);
+    const foreign = new fresh.BridgeConnectError("tcp", "y");
     expect(foreign instanceof BridgeConnectError).toBe(true);
-    if (fresh) expect(new fresh.BridgeConnectError("tcp", "y") instanceof BridgeConnectError).toBe(true);
+    expect(made instanceof fresh.BridgeConnectError).toBe(true);
+    expect(foreign.reason).toBe("tcp");
     expect(new Error("host_key_mismatch: x") instanceof BridgeConnectError).toBe(false);
   });
 });

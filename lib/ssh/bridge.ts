@@ -1,27 +1,20 @@
-// The bridge's SSH client: logs in to a target as `mesh` with that target's own
-// bridge credential and accepts only the target's pinned host key.
+// The bridge's SSH client: logs in to a target as its sandboxed user with that
+// target's own bridge credential and accepts only the target's pinned host key.
+// It knows nothing of how targets are stored: the caller says where, as whom, and
+// which host keys are pinned.
 import ssh2, { type Client, type ClientChannel } from "ssh2";
-import { SSH_USER } from "@/lib/targets/ssh-command";
+import { BrandedError } from "@/lib/util/branded-error";
 
 /** How a bridge connection failed; for the server log only (users are told "could not be reached"). */
 export type BridgeFailure = "address_refused" | "dns" | "tcp" | "timeout" | "handshake" | "host_key_mismatch" | "auth_refused" | "channel";
 
-/** Marks the error across module copies (server.ts's and Next's bundle each load this file). */
-const BRIDGE_ERROR = Symbol.for("meshia.BridgeConnectError");
-
-export class BridgeConnectError extends Error {
-  readonly [BRIDGE_ERROR] = true;
+export class BridgeConnectError extends BrandedError {
+  static override readonly brand: string = "BridgeConnectError";
   constructor(
     readonly reason: BridgeFailure,
     readonly detail: string,
   ) {
     super(`${reason}: ${detail}`);
-    this.name = "BridgeConnectError";
-  }
-
-  /** `instanceof` that also holds for an error made by the other module copy. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRIDGE_ERROR] === true;
   }
 }
 
@@ -29,6 +22,8 @@ export interface BridgeTarget {
   /** The address to connect to: an IP address the network policy already allowed. */
   address: string;
   port: number;
+  /** Who to log in as (lib/targets/ssh-command.ts's SSH_USER). */
+  user: string;
   /** True when the host key blob the server presented is pinned for this target. */
   isPinned(hostKey: Buffer): boolean;
 }
@@ -71,7 +66,7 @@ export function connectBridge(target: BridgeTarget, opts: BridgeConnectOptions):
     client.connect({
       host: target.address,
       port: target.port,
-      username: SSH_USER,
+      username: target.user,
       privateKey: opts.privateKey,
       readyTimeout: opts.readyTimeoutMs ?? 10_000,
       keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,

@@ -111,7 +111,8 @@ export function targetAuthFailureLimiter(rule: { max: number; windowSeconds: num
 
 export interface AuthorizedKeysDeps {
   db: Db;
-  liveWindowMs: number;
+  /** MESHIA_TARGET_LIVE_WINDOW unless given (tests). */
+  liveWindowMs?: number;
   failureRate: { max: number; windowSeconds: number };
   log: Logger;
 }

@@ -3,7 +3,7 @@ import { testDatabases } from "@/db/testing";
 import { revokeKey, saveKey } from "@/lib/keys/store";
 import { bridgePublicKey } from "@/lib/ssh/bridge-credential";
 import { generateWorkspaceKey } from "@/lib/keys/workspace-key";
-import { createWorkspace, ensureDefaultWorkspace } from "@/lib/workspaces";
+import { createWorkspace, ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 import { authorizedKeys, formatAuthorizedKeys } from "./authorized-keys";
 import { findTarget, markStopped, recordBoot, registerTarget } from "./registry";
 

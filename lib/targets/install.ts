@@ -99,3 +99,15 @@ export function installSteps(controlPlaneUrl: string): InstallStep[] {
     },
   ];
 }
+
+/** Everything a new OpenSSH target needs, as the registration answer carries it (the token is in it: shown once). */
+export function installBundle(opts: { controlPlaneUrl: string; targetId: string; token: string; publicPort: number }) {
+  const url = opts.controlPlaneUrl;
+  return {
+    [TARGET_CONF_PATH]: targetConf(opts),
+    [SSHD_DROP_IN_PATH]: sshdConfig(),
+    [AGENT_UNIT_PATH]: agentUnit(),
+    scripts: Object.fromEntries(TARGET_SCRIPTS.map((s) => [s, `${url}/target-scripts/${s}`])),
+    steps: installSteps(url),
+  };
+}

@@ -4,17 +4,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { testDatabases } from "@/db/testing";
-import { clearSingleton } from "@/lib/global";
 import { revokeKey, saveKey } from "@/lib/keys/store";
 import { generateWorkspaceKey } from "@/lib/keys/workspace-key";
 import { bridgePublicKey } from "@/lib/ssh/bridge-credential";
-import { createWorkspace } from "@/lib/workspaces";
+import { createWorkspace } from "@/lib/workspaces/workspaces";
 import { eq } from "drizzle-orm";
 import { computeTargets } from "@/db/schema";
 import { publish } from "@/lib/events";
 import { answerAuthorizedKeys, plainQuery } from "./authorized-keys-http";
 import { KeyLookup } from "./key-lookup";
-import { findTarget, hashToken, heartbeat, markStopped, recordBoot, registerTarget, removeTarget, rotateBridgeCredential } from "./registry";
+import { hashToken } from "./target-token";
+import { findTarget, heartbeat, markStopped, recordBoot, registerTarget, removeTarget, rotateBridgeCredential } from "./registry";
+import { keyLookupGlobal } from "@/lib/targets/key-lookup";
+import { rateLimiters } from "@/lib/http/rate-limit";
 
 const HOST = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnJ9R0Xg7N2z2r9w9A0Qe3v4yP5mX8fJk1L2qS3t4uV host";
 const WINDOW = 60_000;
@@ -129,8 +131,8 @@ describe.each(testDatabases())("cached key lookup on $name", (tdb) => {
   });
 
   it("the HTTP answer: 422 without user, 413 over 1 MiB, 401 for a wrong token, 429 once an address keeps trying — never for a right token", async () => {
-    clearSingleton("keyLookup");
-    clearSingleton("rate:target-auth-failures");
+    keyLookupGlobal.resetForTests();
+    rateLimiters.resetForTests();
     const { row, token } = await liveTarget();
     const deps = { db: handle.db, liveWindowMs: WINDOW, failureRate: { max: 3, windowSeconds: 60 }, log };
     const ask = (over: Partial<Parameters<typeof answerAuthorizedKeys>[0]> = {}) =>
@@ -168,7 +170,7 @@ describe.each(testDatabases())("cached key lookup on $name", (tdb) => {
     expect((await ask({ url: `/api/targets/${row.id}/authorized-keys?user=${"m".repeat(65)}` })).status).toBe(400);
     expect((await ask({ url: `/api/targets/${row.id}/authorized-keys?client=x` })).status).toBe(422);
     expect((await ask({ authorization: "Bearer mtt_wrong", clientIp: "10.0.0.8" })).status).toBe(401);
-    clearSingleton("keyLookup");
+    keyLookupGlobal.resetForTests();
   });
 });
 

@@ -8,13 +8,15 @@
 // match its target is answered synchronously (`fromMemory`): no hash, no promise.
 import { timingSafeEqual } from "node:crypto";
 import type { Db } from "@/db/client";
+import { config } from "@/lib/config";
 import type { ComputeTarget, WorkspaceKey } from "@/db/schema";
 import { eventsHeard, subscribe } from "@/lib/events";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { currentKey } from "@/lib/keys/store";
-import { isUuid } from "@/lib/workspaces";
+import { isUuid } from "@/lib/util/uuid";
 import { authorizedKeysFor, formatAuthorizedKeys, type AuthorizedKey } from "./authorized-keys";
-import { effectiveStatus, findTarget, tokenMatches } from "./registry";
+import { effectiveStatus, findTarget } from "./registry";
+import { tokenMatches } from "./target-token";
 
 export type LookupResult = { ok: true; text: string; target: ComputeTarget } | { ok: false };
 
@@ -213,6 +215,9 @@ export class KeyLookup {
 }
 
 /** The process's lookup (the lean HTTP path in server.ts and the Next route share it). */
-export function keyLookup(db: Db, liveWindowMs: number): KeyLookup {
-  return singleton("keyLookup", () => new KeyLookup(db, liveWindowMs));
+export function keyLookup(db: Db, liveWindowMs = config().targetLiveWindowMs): KeyLookup {
+  return keyLookupGlobal.get() ?? keyLookupGlobal.set(new KeyLookup(db, liveWindowMs));
 }
+
+/** Made by the first keyLookup() call, with its database; a test forgets it to start with an empty cache. */
+export const keyLookupGlobal = processGlobal<KeyLookup | null>("key-lookup", () => null);

@@ -7,9 +7,9 @@ import type { ComputeTarget, Workspace } from "@/db/schema";
 import { and, eq } from "drizzle-orm";
 import { computeTargets } from "@/db/schema";
 import { config } from "@/lib/config";
-import { setSingleton } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 import { keyLookup } from "./key-lookup";
+import { embeddedTargets } from "./power";
 import { LocalCompute } from "./local/lifecycle";
 import { registerTarget } from "./registry";
 import { sshAccessLog } from "./ssh-access-log";
@@ -44,14 +44,14 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     ports: cfg.localTarget.ports,
     liveWindowMs: cfg.targetLiveWindowMs,
     // The very lookup OpenSSH targets reach over HTTP (and its cache), asked at every login.
-    allowedKeys: (user) => keyLookup(db, cfg.targetLiveWindowMs).keysFor(row.id, user),
+    allowedKeys: (user) => keyLookup(db).keysFor(row.id, user),
     // Its terminal sessions end by the target.stopped event (lib/terminal/server/registry.ts), on every instance.
     stopDetail: COMPUTE_STOPPED_DETAIL,
     // Every login attempt on the embedded target goes to the workspace's SSH access audit.
     onLogin: (attempt) => sshAccessLog(db, log).record({ workspaceId: row.workspaceId, targetId: row.id, kind: "login", ...attempt }),
   });
   // Route handlers find it here (lib/targets/power.ts) to stop and start it.
-  setSingleton(`local-compute:${row.id}`, compute);
+  embeddedTargets.get().set(row.id, compute);
   await compute.start();
   return compute;
 }

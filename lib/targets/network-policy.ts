@@ -12,16 +12,18 @@ import dns from "node:dns/promises";
 import os from "node:os";
 import ipaddr from "ipaddr.js";
 import { config } from "@/lib/config";
+import { ApiError } from "@/lib/http/errors";
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
-/** Why a target's address is refused (a sentence naming the address). */
-export class TargetAddressRefused extends Error {
+/** Why a target's address is refused (`reason`: a sentence naming the address); a 400 on the host field. */
+export class TargetAddressRefused extends ApiError {
+  static override readonly brand: string = "TargetAddressRefused";
   constructor(
     readonly host: string,
     readonly reason: string,
   ) {
-    super(reason);
+    super("invalid_field", `host: ${reason}`, { fields: [{ field: "host", message: reason }] });
   }
 }
 

@@ -1,23 +1,21 @@
 // Stop and start for a workspace's compute target, as the routes ask it: only the
 // embedded target is driven from here (an OpenSSH target reports its own boots).
-import type { ComputeTarget } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { audit } from "@/lib/audit";
-import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
-import { isUuid } from "@/lib/workspaces";
-import { getSingleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import type { LocalCompute } from "./local/lifecycle";
-import { findTarget, findWorkspaceTarget, targetView, type TargetView } from "./registry";
+import { findTarget, requireWorkspaceTarget, targetView, type TargetView } from "./registry";
 
-/** The embedded target this process runs with that id (started by server.ts; see local-compute.ts). Type-only import: routes need not bundle ssh2 and node-pty. */
+/** The embedded targets this process runs, by target id (started by server.ts; see local-compute.ts). Type-only import: routes need not bundle ssh2 and node-pty. */
+export const embeddedTargets = processGlobal("local-computes", () => new Map<string, LocalCompute>());
+
 function localCompute(targetId: string): LocalCompute | undefined {
-  return getSingleton<LocalCompute>(`local-compute:${targetId}`);
+  return embeddedTargets.get().get(targetId);
 }
 
 async function embeddedTarget(db: Db, workspaceId: string, id: string) {
-  const target: ComputeTarget | null = isUuid(id) ? await findWorkspaceTarget(db, workspaceId, id) : null;
-  if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
+  const target = await requireWorkspaceTarget(db, workspaceId, id);
   if (target.kind !== "local") throw new ApiError("conflict", "Only the embedded target is stopped and started here; an OpenSSH target reports its own boots.");
   const compute = localCompute(target.id);
   if (!compute) throw new ApiError("conflict", "This server does not run that embedded target (MESHIA_LOCAL_TARGET is off, or another instance runs it).");
@@ -25,7 +23,7 @@ async function embeddedTarget(db: Db, workspaceId: string, id: string) {
 }
 
 async function view(db: Db, id: string): Promise<TargetView> {
-  return targetView((await findTarget(db, id))!, config().targetLiveWindowMs);
+  return targetView((await findTarget(db, id))!);
 }
 
 /** Ends every SSH connection and terminal session on the target ("compute stopped"). */

@@ -5,7 +5,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "@/db/schema";
 import { testDatabases } from "@/db/testing";
-import { createWorkspace } from "@/lib/workspaces";
+import { createWorkspace } from "@/lib/workspaces/workspaces";
 import { HostKeyChangedError, findTarget, recordBoot, registerTarget, removeTarget } from "./registry";
 
 function hostKey(): string {

@@ -1,14 +1,19 @@
 // Compute targets: what is registered, which boot is current, which host keys are
 // pinned, and whether the target counts as live compute right now.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { computeTargets, type ComputeTarget, type TargetKind } from "@/db/schema";
 import { audit } from "@/lib/audit";
+import { config } from "@/lib/config";
 import { publish } from "@/lib/events";
-import { fingerprintOf, keyIdentity, keyTypeLabel, parsePublicKeyLine } from "@/lib/keys/fingerprint";
+import { ApiError } from "@/lib/http/errors";
+import { fingerprintOf } from "@/lib/keys/fingerprint";
+import { logger } from "@/lib/log";
+import { isUuid } from "@/lib/util/uuid";
+import { hostKeyTypeOf, normaliseHostKeys } from "./host-keys";
 import { checkTargetHost } from "./network-policy";
 import { SSH_USER, sshCommand } from "./ssh-command";
+import { newTargetToken } from "./target-token";
 
 export type TargetStatus = "pending" | "live" | "stopped" | "unavailable";
 
@@ -31,14 +36,14 @@ export interface TargetView {
   unavailable: { reason: string; fix: string } | null;
 }
 
-/** Live compute: booted, not stopped, and heard from within the live window. */
-export function effectiveStatus(t: ComputeTarget, liveWindowMs: number, now = Date.now()): TargetStatus {
+/** Live compute: booted, not stopped, and heard from within the live window (MESHIA_TARGET_LIVE_WINDOW unless given). */
+export function effectiveStatus(t: ComputeTarget, liveWindowMs = config().targetLiveWindowMs, now = Date.now()): TargetStatus {
   if (t.status !== "live") return t.status;
   if (!t.lastSeenAt || now - t.lastSeenAt.getTime() > liveWindowMs) return "stopped";
   return "live";
 }
 
-/** The command for this target, or null when there is none to show (no port yet, or a host stored before validation was tightened). */
+/** The command for this target, or null when there is none to show (no port yet, or a stored host the ssh command refuses). */
 function commandFor(t: ComputeTarget): string | null {
   if (!t.port) return null;
   try {
@@ -49,13 +54,7 @@ function commandFor(t: ComputeTarget): string | null {
   }
 }
 
-function hostKeyTypeOf(t: ComputeTarget): string | null {
-  const first = pinnedHostKeys(t)[0];
-  const parsed = first ? parsePublicKeyLine(first) : null;
-  return parsed ? keyTypeLabel(parsed.type) : null;
-}
-
-export function targetView(t: ComputeTarget, liveWindowMs: number, now = Date.now()): TargetView {
+export function targetView(t: ComputeTarget, liveWindowMs = config().targetLiveWindowMs, now = Date.now()): TargetView {
   const status = effectiveStatus(t, liveWindowMs, now);
   return {
     id: t.id,
@@ -80,11 +79,13 @@ export async function listTargets(db: Db, workspaceId: string): Promise<ComputeT
 }
 
 export async function findTarget(db: Db, id: string): Promise<ComputeTarget | null> {
+  if (!isUuid(id)) return null;
   const [row] = await db.select().from(computeTargets).where(eq(computeTargets.id, id)).limit(1);
   return row ?? null;
 }
 
 export async function findWorkspaceTarget(db: Db, workspaceId: string, id: string): Promise<ComputeTarget | null> {
+  if (!isUuid(id)) return null;
   const [row] = await db
     .select()
     .from(computeTargets)
@@ -93,24 +94,18 @@ export async function findWorkspaceTarget(db: Db, workspaceId: string, id: strin
   return row ?? null;
 }
 
-// ---- tokens -------------------------------------------------------------------
-
-const TOKEN_PREFIX = "mtt_";
-
-export function newTargetToken(): { token: string; hash: string } {
-  const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
-  return { token, hash: hashToken(token) };
+/** The workspace's target, or the 404 that a target of another workspace gets too. */
+export async function requireWorkspaceTarget(db: Db, workspaceId: string, id: string): Promise<ComputeTarget> {
+  const target = await findWorkspaceTarget(db, workspaceId, id);
+  if (!target) throw new ApiError("not_found", "No such compute target in this workspace.");
+  return target;
 }
 
-export function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
-
-export function tokenMatches(t: ComputeTarget, token: string | null): boolean {
-  if (!token || !t.tokenHash) return false;
-  const a = Buffer.from(hashToken(token), "hex");
-  const b = Buffer.from(t.tokenHash, "hex");
-  return a.length === b.length && timingSafeEqual(a, b);
+/** Every target of the workspace as people see it, oldest first, judged live at one instant (`at`, ms since the epoch). */
+export async function listTargetViews(db: Db, workspaceId: string): Promise<{ targets: TargetView[]; at: number }> {
+  const rows = await listTargets(db, workspaceId);
+  const at = Date.now();
+  return { targets: rows.map((t) => targetView(t, undefined, at)), at };
 }
 
 // ---- registration and boots -----------------------------------------------------
@@ -145,35 +140,11 @@ export async function registerTarget(
   });
 }
 
-const HOST_KEY_ORDER = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
-
-/** Normalises reported host keys: identities only (no comments), sorted, de-duplicated. */
-export function normaliseHostKeys(lines: string[]): string[] {
-  const ids = new Set<string>();
-  for (const line of lines) {
-    const id = keyIdentity(line);
-    if (!id) throw new Error("not an OpenSSH public-key line");
-    ids.add(id);
-  }
-  const rank = (l: string) => {
-    const i = HOST_KEY_ORDER.indexOf(l.split(" ")[0] ?? "");
-    return i < 0 ? HOST_KEY_ORDER.length : i;
-  };
-  return [...ids].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-}
-
-export function pinnedHostKeys(t: ComputeTarget): string[] {
-  return t.hostKeys ? t.hostKeys.split("\n").filter(Boolean) : [];
-}
-
-/** True when `blob` (a host key as the SSH client received it) is one of the pinned keys. */
-export function hostKeyIsPinned(t: ComputeTarget, blob: Buffer): boolean {
-  return pinnedHostKeys(t).some((line) => parsePublicKeyLine(line)?.blob.equals(blob) ?? false);
-}
-
-export class HostKeyChangedError extends Error {
+/** The same boot reported other host keys: refused (409), the pinned keys stay. */
+export class HostKeyChangedError extends ApiError {
+  static override readonly brand: string = "HostKeyChangedError";
   constructor(readonly targetId: string) {
-    super("the target reported different host keys within the same boot");
+    super("conflict", "the target reported different host keys within the same boot", { reason: "host_key_changed" });
   }
 }
 
@@ -196,6 +167,7 @@ export async function recordBoot(
         action: "target.host-key-mismatch",
         detail: { targetId: target.id, bootId: boot.bootId, pinned: target.hostKeyFingerprint, reported: fingerprintOf(hostKeys[0]!) },
       });
+      logger().error({ target: target.id, bootId: boot.bootId }, "HOST KEY CHANGED WITHIN A BOOT: refusing the report; the pinned key stays");
       throw new HostKeyChangedError(target.id);
     }
     const [row] = await db

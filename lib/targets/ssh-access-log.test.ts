@@ -6,7 +6,7 @@ import { eq, sql } from "drizzle-orm";
 import { sshAccess } from "@/db/schema";
 import { testDatabases } from "@/db/testing";
 import { workspaceAudit } from "@/lib/audit";
-import { createWorkspace } from "@/lib/workspaces";
+import { createWorkspace } from "@/lib/workspaces/workspaces";
 import { SshAccessLog } from "./ssh-access-log";
 
 describe.each(testDatabases())("SSH access log on $name", (tdb) => {

@@ -7,7 +7,7 @@
 import { lt, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { sshAccess } from "@/db/schema";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import type { Logger } from "@/lib/log";
 
 export interface SshAccessEvent {
@@ -116,6 +116,8 @@ function fold(into: Map<string, Row>, row: Row, extra = 0): void {
   else into.set(key, { ...row, source: row.source, fingerprint: row.fingerprint, more: extra });
 }
 
+const accessLog = processGlobal<SshAccessLog | null>("ssh-access-log", () => null);
+
 export function sshAccessLog(db: Db, log: Pick<Logger, "error">): SshAccessLog {
-  return singleton("sshAccessLog", () => new SshAccessLog(db, log));
+  return accessLog.get() ?? accessLog.set(new SshAccessLog(db, log));
 }

@@ -1,11 +1,12 @@
 // Target-facing routes authenticate with the target's own token (Authorization: Bearer).
-import { db as openDb, type Db } from "@/db/client";
+import { appDb, type Db } from "@/db/client";
 import type { ComputeTarget } from "@/db/schema";
 import { ApiError } from "@/lib/http/errors";
 import { originAllowed } from "@/lib/http/origin";
 import { param, type Handler, type HandlerContext } from "@/lib/http/route";
-import { isUuid } from "@/lib/workspaces";
-import { findTarget, tokenMatches } from "./registry";
+import { isUuid } from "@/lib/util/uuid";
+import { findTarget } from "./registry";
+import { tokenMatches } from "./target-token";
 
 export interface TargetContext extends HandlerContext {
   db: Db;
@@ -24,7 +25,7 @@ export function withTargetToken(handler: (req: Request, ctx: TargetContext) => P
     if (req.method !== "GET" && !originAllowed(req.headers.get("origin"), req.headers.get("host"), req.headers.get("x-forwarded-proto"))) {
       throw new ApiError("forbidden", "Cross-origin requests are not allowed.");
     }
-    const db = await openDb();
+    const db = await appDb();
     const id = param(ctx, "targetId");
     const target = isUuid(id) ? await findTarget(db, id) : null;
     // An unknown target and a wrong token look the same: nothing to probe.

@@ -3,14 +3,15 @@
 import net from "node:net";
 import { z } from "zod";
 import { nameField } from "@/lib/http/names";
+import { keyIdentity } from "@/lib/keys/fingerprint";
 import { isPasteSafeHost } from "./ssh-command";
 
 const HOSTNAME_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
 export function isValidHost(host: string): boolean {
   // net.isIP accepts IPv6 zone ids ("fe80::1%eth0"): a zone names an interface of
-  // *this* machine, never a public address, and the ssh command refuses `%`. Such a
-  // host used to be stored, and every later listing of the workspace then failed.
+  // *this* machine, never a public address, and the ssh command refuses `%`: stored,
+  // such a host would break every later listing of the workspace.
   if (!isPasteSafeHost(host)) return false;
   if (net.isIP(host)) return true;
   if (host.length > 253 || host.endsWith(".")) return false;
@@ -46,7 +47,8 @@ export const bootReportBody = z.strictObject({
   hostKeys: z
     .array(z.string().max(16 * 1024))
     .min(1, "at least one host key")
-    .max(16),
+    .max(16)
+    .refine((lines) => lines.every((l) => keyIdentity(l) !== null), "each entry must be an OpenSSH public-key line"),
 });
 
 export const bootRefBody = z.strictObject({ bootId });

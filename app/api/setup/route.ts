@@ -1,7 +1,7 @@
 // POST /api/setup – the one-time setup link: creates the owner account of the default
 // workspace and signs it in. Works once, and only while no account exists.
 import { z } from "zod";
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { auth } from "@/lib/auth/auth";
 import { assertSameOrigin } from "@/lib/auth/access";
 import { completeSetup } from "@/lib/auth/setup";
@@ -15,7 +15,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   POST: async (req) => {
     assertSameOrigin(req);
     const input = await readJson(req, body);
-    const { headers, workspaceId } = await completeSetup(await db(), await auth(), input);
+    const { headers, workspaceId } = await completeSetup(await appDb(), await auth(), input);
     const res = json({ workspaceId } satisfies JoinedWorkspace, { status: 201 });
     for (const c of headers.getSetCookie()) res.headers.append("Set-Cookie", c);
     return res;

@@ -9,7 +9,7 @@ import type { WorkspaceSummary, WorkspacesResponse } from "@/lib/http/contract";
 import { limit, rateLimiter } from "@/lib/http/rate-limit";
 import { config } from "@/lib/config";
 import { defineRoute, json, readJson } from "@/lib/http/route";
-import { createWorkspace, workspacesOf } from "@/lib/workspaces";
+import { createWorkspace, workspacesOf } from "@/lib/workspaces/workspaces";
 
 const createBody = z.strictObject({
   name: nameField(64),

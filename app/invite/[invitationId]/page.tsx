@@ -2,8 +2,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { AcceptInvitation } from "@/components/auth/accept-invitation";
-import { db } from "@/db/client";
-import { openInvitation } from "@/lib/auth/invitations";
+import { appDb } from "@/db/client";
+import { openInvitation } from "@/lib/workspaces/invitations";
 import { currentUser } from "@/lib/auth/page-access";
 
 export const metadata: Metadata = { title: "Invitation — Meshia" };
@@ -11,7 +11,7 @@ export const metadata: Metadata = { title: "Invitation — Meshia" };
 export default async function InvitePage({ params }: { params: Promise<{ invitationId: string }> }) {
   const user = await currentUser();
   const { invitationId } = await params;
-  const inv = await openInvitation(await db(), invitationId);
+  const inv = await openInvitation(await appDb(), invitationId);
   return (
     <main className="auth-page">
       <h1>

@@ -3,15 +3,13 @@ import type { Metadata } from "next";
 import { TerminalPanel } from "@/components/terminal/terminal-panel";
 import { WorkspaceHeader } from "@/components/workspace/workspace-header";
 import { requireMember } from "@/lib/auth/page-access";
-import { config } from "@/lib/config";
-import { listTargets, targetView } from "@/lib/targets/registry";
+import { listTargetViews } from "@/lib/targets/registry";
 
 export const metadata: Metadata = { title: "Terminal — Meshia" };
 
 export default async function WorkspacePage({ params }: { params: Promise<{ workspaceId: string }> }) {
   const { db, user, workspace, role, workspaces } = await requireMember((await params).workspaceId);
-  const window = config().targetLiveWindowMs;
-  const targets = (await listTargets(db, workspace.id)).map((t) => targetView(t, window));
+  const { targets } = await listTargetViews(db, workspace.id);
   return (
     <main className="workspace">
       <WorkspaceHeader workspace={workspace} current="terminal" user={user} workspaces={workspaces} />

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
 import { saveKey } from "@/lib/keys/store";
 import { generateWorkspaceKey } from "@/lib/keys/workspace-key";
-import { ensureDefaultWorkspace } from "@/lib/workspaces";
+import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 import { registerTarget, findTarget, targetView } from "../registry";
 import { LocalCompute } from "./lifecycle";
 import { systemProbe } from "./sandbox";

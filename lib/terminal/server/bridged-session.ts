@@ -11,7 +11,9 @@ import { metrics } from "@/lib/metrics";
 import { bridgePrivateKey } from "@/lib/ssh/bridge-credential";
 import { BridgeConnectError, connectBridge, openShell, receiveWindow } from "@/lib/ssh/bridge";
 import { resolveTargetAddress, TargetAddressRefused } from "@/lib/targets/network-policy";
-import { effectiveStatus, findTarget, hostKeyIsPinned } from "@/lib/targets/registry";
+import { hostKeyIsPinned } from "@/lib/targets/host-keys";
+import { effectiveStatus, findTarget } from "@/lib/targets/registry";
+import { SSH_USER } from "@/lib/targets/ssh-command";
 import { sessionRegistry } from "./registry";
 import type { TerminalSession } from "./session";
 import type { TicketBinding } from "./tickets";
@@ -50,7 +52,7 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
         if (!target || target.workspaceId !== workspaceId) throw new Error("This compute target no longer exists.");
         if (target.status === "unavailable")
           throw new Error(`This compute target is unavailable: ${target.unavailableReason ?? ""} ${target.unavailableFix ?? ""}`.trim());
-        if (effectiveStatus(target, cfg.targetLiveWindowMs) !== "live" || !target.port) {
+        if (effectiveStatus(target) !== "live" || !target.port) {
           throw new Error("This compute target is not running.");
         }
         // The embedded target is this server's own; every other target's address must be
@@ -60,12 +62,12 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
           try {
             address = await resolveTargetAddress(target.host);
           } catch (err) {
-            if (err instanceof TargetAddressRefused) throw new BridgeConnectError("address_refused", err.message);
+            if (err instanceof TargetAddressRefused) throw new BridgeConnectError("address_refused", err.reason);
             throw new BridgeConnectError("dns", err instanceof Error ? err.message : String(err));
           }
         }
         const client = await connectBridge(
-          { address, port: target.port, isPinned: (key) => hostKeyIsPinned(target, key) },
+          { address, port: target.port, user: SSH_USER, isPinned: (key) => hostKeyIsPinned(target, key) },
           { privateKey: bridgePrivateKey(target) },
         );
         try {
@@ -82,7 +84,7 @@ export function createBridgedSession(db: Db, binding: TicketBinding, log: Logger
       },
       async targetIsLive() {
         const target = await findTarget(db, targetId);
-        return !!target && effectiveStatus(target, cfg.targetLiveWindowMs) === "live";
+        return !!target && effectiveStatus(target) === "live";
       },
       onConnectFailed() {
         metrics().sessionsFailed.inc();

@@ -4,7 +4,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { fromNodeHeaders } from "better-auth/node";
 import { principalFrom } from "@/lib/auth/principal";
 import { errorBody } from "@/lib/http/errors";
@@ -14,7 +14,7 @@ import { acceptInternalUpgrade, proxyToOwner } from "@/lib/cluster/terminal-prox
 import { isDraining } from "@/lib/health";
 import { originAllowed } from "@/lib/http/origin";
 import { metrics } from "@/lib/metrics";
-import { roleIn } from "@/lib/workspaces";
+import { roleIn } from "@/lib/workspaces/workspaces";
 import type { Logger } from "@/lib/log";
 import { createBridgedSession } from "./bridged-session";
 import { MAX_FRAME_BYTES, TERMINAL_PATH } from "../protocol";
@@ -81,7 +81,7 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
       wss.handleUpgrade(req, socket, head, (ws) => {
         void (async () => {
           let session = sessionRegistry().ownedBy(binding.sessionId, binding.workspaceId, binding.actor);
-          if (!session && binding.isNew && !sessionRegistry().get(binding.sessionId)) session = createBridgedSession(await db(), binding, log);
+          if (!session && binding.isNew && !sessionRegistry().get(binding.sessionId)) session = createBridgedSession(await appDb(), binding, log);
           if (!session || session.targetId !== binding.targetId) {
             return endSocket(ws, "expired", EXPIRED);
           }
@@ -93,7 +93,7 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
       });
     void (async () => {
       // Consumed in the database: a ticket issued by any instance works here, once.
-      const binding = await consumeTicket(await db(), url.searchParams.get("ticket"));
+      const binding = await consumeTicket(await appDb(), url.searchParams.get("ticket"));
       if (!binding) return refuse(socket, 403, "The terminal ticket is missing, expired or already used.");
       // The ticket is not enough on its own: the socket must come from the same,
       // still signed-in principal (the same browser session kind, or the very API
@@ -106,14 +106,14 @@ export function attachTerminalGateway(server: Server, log: Logger): WebSocketSer
         principal.via === binding.via &&
         (principal.tokenId ?? null) === binding.tokenId &&
         (principal.tokenWorkspaceId === undefined || principal.tokenWorkspaceId === binding.workspaceId);
-      if (!samePrincipal || !(await roleIn(await db(), binding.workspaceId, principal.userId))) {
+      if (!samePrincipal || !(await roleIn(await appDb(), binding.workspaceId, principal.userId))) {
         log.warn({ workspace: binding.workspaceId }, "terminal handshake refused: not signed in as the ticket's holder");
         return refuse(socket, 403, "Sign in as the member this ticket was issued to.");
       }
       // A session held by another instance (Postgres, several instances): the socket
       // is proxied there, with everything checked above vouched for by a signed grant.
       if (!binding.isNew && clusterEnabled() && !sessionRegistry().get(binding.sessionId)) {
-        const owner = await findOwnedElsewhere(await db(), binding.sessionId, binding.workspaceId, binding.actor, binding.targetId);
+        const owner = await findOwnedElsewhere(await appDb(), binding.sessionId, binding.workspaceId, binding.actor, binding.targetId);
         if (owner) {
           const gone = () => {
             metrics().terminalProxied.inc({ outcome: "owner-gone" });

@@ -3,7 +3,7 @@
 // to the event bus, so a change made through any instance (a member removed, a
 // token revoked, a target stopped, removed or rotated) ends the sessions it holds.
 import { defaultBus, type EventBus, type MeshiaEvent } from "@/lib/events";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { metrics } from "@/lib/metrics";
 import type { SessionDeps } from "./session-deps";
 import { TerminalSession } from "./session";
@@ -147,10 +147,12 @@ export class SessionRegistry {
   }
 }
 
+const registry = processGlobal("sessions", () => {
+  const r = new SessionRegistry();
+  r.listenTo(defaultBus());
+  return r;
+});
+
 export function sessionRegistry(): SessionRegistry {
-  return singleton("sessions", () => {
-    const registry = new SessionRegistry();
-    registry.listenTo(defaultBus());
-    return registry;
-  });
+  return registry.get();
 }

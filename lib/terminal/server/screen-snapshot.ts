@@ -12,7 +12,7 @@
 import { performance } from "node:perf_hooks";
 import headlessPkg from "@xterm/headless";
 import serializePkg from "@xterm/addon-serialize";
-import { singleton } from "@/lib/global";
+import { processGlobal } from "@/lib/global";
 import { ByteQueue } from "@/lib/util/byte-queue";
 import type { OutputRing } from "./output-ring";
 
@@ -200,4 +200,5 @@ class ParseScheduler {
 }
 
 // Process-wide, like the budget it enforces (module copies share it).
-const scheduler = () => singleton("screen-parse-scheduler", () => new ParseScheduler());
+const schedulerGlobal = processGlobal("screen-parse-scheduler", () => new ParseScheduler());
+const scheduler = () => schedulerGlobal.get();

@@ -75,7 +75,10 @@ function newSession(
     graceMs: 60_000,
     idleTimeoutMs: opts.idleMs ?? 0,
     async connect(size) {
-      const client = await connectBridge({ address: "127.0.0.1", port: target.port, isPinned: (k) => k.equals(pinned) }, { privateKey: bridge.privateKey });
+      const client = await connectBridge(
+        { address: "127.0.0.1", port: target.port, user: "mesh", isPinned: (k) => k.equals(pinned) },
+        { privateKey: bridge.privateKey },
+      );
       return { client, channel: await openShell(client, size) };
     },
     targetIsLive: async () => true,

@@ -6,7 +6,7 @@ import { openDatabase, type Database } from "@/db/client";
 import { terminalTickets, user } from "@/db/schema";
 import { testDatabases } from "@/db/testing";
 import { registerTarget } from "@/lib/targets/registry";
-import { createWorkspace } from "@/lib/workspaces";
+import { createWorkspace } from "@/lib/workspaces/workspaces";
 import { consumeTicket, hashTicket, issueTicket, outstandingTickets, TicketCapError, type TicketBinding } from "./tickets";
 
 describe.each(testDatabases())("terminal tickets on $name", (tdb) => {

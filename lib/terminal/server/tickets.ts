@@ -7,7 +7,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, count, eq, gt, lt, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { terminalTickets } from "@/db/schema";
-import { isUuid } from "@/lib/workspaces";
+import { ApiError } from "@/lib/http/errors";
+import { isUuid } from "@/lib/util/uuid";
 
 export interface TicketBinding {
   workspaceId: string;
@@ -34,17 +35,21 @@ export interface TicketLimits {
   openSessions: (userId: string) => number | Promise<number>;
 }
 
-/** Over one of the per-person caps: nothing was issued. */
-export class TicketCapError extends Error {
+/** Over one of the per-person caps: nothing was issued (a 429 with Retry-After). */
+export class TicketCapError extends ApiError {
+  static override readonly brand: string = "TicketCapError";
   constructor(
     readonly cap: "sessions" | "tickets",
     readonly limit: number,
     readonly retryAfterSeconds: number,
   ) {
     super(
+      "rate_limited",
       cap === "sessions"
         ? `You already have ${limit} terminal sessions open, the most one person may have. Close a terminal tab you no longer need, then try again.`
         : `You have ${limit} unused terminal tickets, the most one person may hold. Wait ${retryAfterSeconds} s for them to expire, then try again.`,
+      { reason: cap === "sessions" ? "session_cap" : "ticket_cap", limit, retryAfterSeconds },
+      { "Retry-After": String(retryAfterSeconds) },
     );
   }
 }

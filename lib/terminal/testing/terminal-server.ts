@@ -13,6 +13,7 @@ import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { loadOrCreateKeyFile, type KeyFile } from "@/lib/keys/key-file";
 import { connectBridge, openShell } from "@/lib/ssh/bridge";
 import { LocalTarget } from "@/lib/targets/local/server";
+import { SSH_USER } from "@/lib/targets/ssh-command";
 import { sandboxForTests } from "@/lib/targets/local/testing";
 import { terminalSocketServer } from "@/lib/terminal/server/gateway";
 import { TerminalSession } from "@/lib/terminal/server/session";
@@ -83,7 +84,10 @@ export async function startTerminalTestServer(ports: { from: number; to: number 
       graceMs: 60_000,
       idleTimeoutMs: opts.idleMs ?? 0,
       async connect(size) {
-        const client = await connectBridge({ address: "127.0.0.1", port: target.port, isPinned: (k) => k.equals(pinned) }, { privateKey: bridge.privateKey });
+        const client = await connectBridge(
+          { address: "127.0.0.1", port: target.port, user: SSH_USER, isPinned: (k) => k.equals(pinned) },
+          { privateKey: bridge.privateKey },
+        );
         return { client, channel: await openShell(client, size) };
       },
       targetIsLive: async () => true,

@@ -4,9 +4,9 @@ import { headers } from "next/headers";
 import { publicOrigin } from "@/lib/http/origin";
 import { MembersManager } from "@/components/workspace/members-manager";
 import { WorkspaceHeader } from "@/components/workspace/workspace-header";
-import { listInvitations } from "@/lib/auth/invitations";
+import { listInvitations } from "@/lib/workspaces/invitations";
 import { requireMember } from "@/lib/auth/page-access";
-import { listMembers } from "@/lib/workspaces";
+import { listMembers } from "@/lib/workspaces/members";
 
 export const metadata: Metadata = { title: "Members — Meshia" };
 

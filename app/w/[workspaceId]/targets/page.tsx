@@ -4,24 +4,17 @@ import type { Metadata } from "next";
 import { TargetsManager } from "@/components/workspace/targets-manager";
 import { WorkspaceHeader } from "@/components/workspace/workspace-header";
 import { requireMember } from "@/lib/auth/page-access";
-import { config } from "@/lib/config";
-import type { Db } from "@/db/client";
-import { listTargets, targetView } from "@/lib/targets/registry";
+import { listTargetViews } from "@/lib/targets/registry";
 
 export const metadata: Metadata = { title: "Compute targets — Meshia" };
 
-/** The targets as of one instant, and that instant. */
-async function targetsNow(db: Db, workspaceId: string) {
-  const at = Date.now();
-  return { at, targets: (await listTargets(db, workspaceId)).map((t) => targetView(t, config().targetLiveWindowMs, at)) };
-}
-
 export default async function TargetsPage({ params }: { params: Promise<{ workspaceId: string }> }) {
   const { db, user, workspace, role, workspaces } = await requireMember((await params).workspaceId, "/targets");
-  const { at, targets } = await targetsNow(db, workspace.id);
+  const { targets, at } = await listTargetViews(db, workspace.id);
   return (
     <main className="workspace-page">
       <WorkspaceHeader workspace={workspace} current="targets" user={user} workspaces={workspaces} />
+      {/* `renderedAt` lets the server and the browser print the same "seen 5 s ago" on first paint. */}
       <TargetsManager workspaceId={workspace.id} initialTargets={targets} renderedAt={at} canManage={role === "owner"} />
     </main>
   );

@@ -5,7 +5,7 @@ import { publicOrigin } from "@/lib/http/origin";
 import { TokensManager } from "@/components/workspace/tokens-manager";
 import { WorkspaceHeader } from "@/components/workspace/workspace-header";
 import { requireMember } from "@/lib/auth/page-access";
-import { listTokens } from "@/lib/auth/tokens";
+import { listTokens } from "@/lib/workspaces/tokens";
 
 export const metadata: Metadata = { title: "API tokens — Meshia" };
 

@@ -2,10 +2,10 @@
 // user (who must be the invited email). Not signed in: {name, password} creates the
 // account for the invited email and signs it in.
 import { z } from "zod";
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { assertSameOrigin } from "@/lib/auth/access";
 import { auth } from "@/lib/auth/auth";
-import { acceptInvitation } from "@/lib/auth/invitations";
+import { acceptInvitation } from "@/lib/workspaces/invitations";
 import { principalFrom } from "@/lib/auth/principal";
 import { accountFields } from "@/lib/auth/validate";
 import { ApiError } from "@/lib/http/errors";
@@ -21,7 +21,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     const principal = await principalFrom(req.headers);
     if (principal?.via === "token") throw new ApiError("forbidden", "Invitations are accepted by people, not API tokens.");
     const who = principal ? { userId: principal.userId, email: principal.email } : { newAccount: await readJson(req, newAccount) };
-    const { workspaceId, headers } = await acceptInvitation(await db(), await auth(), id, who);
+    const { workspaceId, headers } = await acceptInvitation(await appDb(), await auth(), id, who);
     const res = json({ workspaceId } satisfies JoinedWorkspace);
     for (const c of headers?.getSetCookie() ?? []) res.headers.append("Set-Cookie", c);
     return res;

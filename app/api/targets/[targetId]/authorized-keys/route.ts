@@ -3,7 +3,7 @@
 // key, for user mesh on a live target; nothing for anyone or anything else.
 // server.ts answers GETs on a lean path before Next (lib/targets/authorized-keys-http.ts);
 // this route gives the same answer when Next sees one anyway, and the contract's 405s.
-import { db } from "@/db/client";
+import { appDb } from "@/db/client";
 import { config } from "@/lib/config";
 import { defineRoute, param } from "@/lib/http/route";
 import { logger } from "@/lib/log";
@@ -11,7 +11,6 @@ import { answerAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: async (req, ctx) => {
-    const cfg = config();
     const a = await answerAuthorizedKeys(
       {
         targetId: param(ctx, "targetId"),
@@ -20,7 +19,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
         contentLength: req.headers.get("content-length"),
         clientIp: req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? "",
       },
-      { db: await db(), liveWindowMs: cfg.targetLiveWindowMs, failureRate: cfg.targetAuthFailureRate, log: logger() },
+      { db: await appDb(), failureRate: config().targetAuthFailureRate, log: logger() },
     );
     return new Response(a.body, { status: a.status, headers: a.headers });
   },

@@ -3,7 +3,7 @@
 //   POST – invite {email, role}: returns the invitation and the link to give the person.
 import { z } from "zod";
 import { withWorkspace } from "@/lib/auth/access";
-import { invite, listInvitations } from "@/lib/auth/invitations";
+import { invite, listInvitations } from "@/lib/workspaces/invitations";
 import { accountFields, roleField } from "@/lib/auth/validate";
 import { requestOrigin } from "@/lib/http/origin";
 import type { InvitationWithLink, InvitationsResponse } from "@/lib/http/contract";

@@ -6,7 +6,7 @@ import { withWorkspace } from "@/lib/auth/access";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, json } from "@/lib/http/route";
 import { currentKey, keyView, revokeKey, saveKey } from "@/lib/keys/store";
-import { asApiError, workspaceKeyPool } from "@/lib/keys/key-pool";
+import { workspaceKeyPool } from "@/lib/keys/key-pool";
 import { KEY_FILE_NAME } from "@/lib/targets/ssh-command";
 import { config } from "@/lib/config";
 import { limit, rateLimiter } from "@/lib/http/rate-limit";
@@ -25,11 +25,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
       const cfg = config();
       await limit(rateLimiter("keygen-user", cfg.auth.keygenUserRate), actor, "key generations");
       await limit(rateLimiter("keygen", cfg.auth.keygenRate), `${workspace.id}:${actor}`, "key generations in this workspace");
-      const { pem, ...pub } = await workspaceKeyPool()
-        .take(`meshia-${workspace.id.slice(0, 8)}`)
-        .catch((err: unknown) => {
-          throw asApiError(err);
-        });
+      const { pem, ...pub } = await workspaceKeyPool().take(`meshia-${workspace.id.slice(0, 8)}`);
       metrics().keyGenerations.inc();
       const saved = await saveKey(db, workspace.id, pub, actor);
       return new Response(pem, {

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { withWorkspace } from "@/lib/auth/access";
 import { auth } from "@/lib/auth/auth";
-import { createToken, listTokens } from "@/lib/auth/tokens";
+import { createToken, listTokens } from "@/lib/workspaces/tokens";
 import { ApiError } from "@/lib/http/errors";
 import { nameField } from "@/lib/http/names";
 import type { CreatedToken, TokensResponse } from "@/lib/http/contract";

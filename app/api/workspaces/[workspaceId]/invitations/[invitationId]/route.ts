@@ -1,6 +1,6 @@
 // DELETE /api/workspaces/{workspaceId}/invitations/{invitationId} – owners cancel a pending invitation.
 import { withWorkspace } from "@/lib/auth/access";
-import { cancelInvitation } from "@/lib/auth/invitations";
+import { cancelInvitation } from "@/lib/workspaces/invitations";
 import { defineRoute, param } from "@/lib/http/route";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({

@@ -1,6 +1,6 @@
 // DELETE /api/workspaces/{workspaceId}/tokens/{tokenId} – revoke one of the caller's API tokens.
 import { withWorkspace } from "@/lib/auth/access";
-import { revokeToken } from "@/lib/auth/tokens";
+import { revokeToken } from "@/lib/workspaces/tokens";
 import { defineRoute, param } from "@/lib/http/route";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({

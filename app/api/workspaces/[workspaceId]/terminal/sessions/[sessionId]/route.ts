@@ -5,7 +5,7 @@ import { publish } from "@/lib/events";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, param } from "@/lib/http/route";
 import { sessionRegistry } from "@/lib/terminal/server/registry";
-import { isUuid } from "@/lib/workspaces";
+import { isUuid } from "@/lib/util/uuid";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   DELETE: withWorkspace(async (_req, ctx) => {

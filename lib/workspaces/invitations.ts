@@ -6,8 +6,8 @@ import type { Db } from "@/db/client";
 import { invitation, member, organization, user, type Workspace } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { ApiError } from "@/lib/http/errors";
-import { isUuid, roleIn, type Role } from "@/lib/workspaces";
-import type { Auth } from "./auth";
+import { isUuid } from "@/lib/util/uuid";
+import { roleIn, type Role } from "./workspaces";
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -93,13 +93,23 @@ export async function openInvitation(db: Db, id: string) {
   return { ...view(row.inv), workspaceId: row.inv.organizationId, workspaceName: row.workspaceName, hasAccount: !!existing };
 }
 
+/** What accepting needs of the accounts system (lib/auth/auth.ts's instance is one). */
+export interface AccountCreator {
+  api: {
+    signUpEmail(req: {
+      body: { email: string; name: string; password: string };
+      returnHeaders: true;
+    }): Promise<{ response: { user: { id: string } }; headers: Headers }>;
+  };
+}
+
 /**
  * Accepts an invitation. A signed-in user must be the invited email; without a
  * session, a new account is created for the invited email (and signed in).
  */
 export async function acceptInvitation(
   db: Db,
-  auth: Auth,
+  auth: AccountCreator,
   id: string,
   who: { userId: string; email: string } | { newAccount: { name: string; password: string } },
 ): Promise<{ workspaceId: string; headers: Headers | null }> {

@@ -7,8 +7,7 @@ import { apikey } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { publish } from "@/lib/events";
 import { ApiError } from "@/lib/http/errors";
-import { isUuid, tokenWorkspace } from "@/lib/workspaces";
-import type { Auth } from "./auth";
+import { isUuid } from "@/lib/util/uuid";
 
 export interface TokenView {
   id: string;
@@ -19,7 +18,24 @@ export interface TokenView {
   lastUsedAt: string | null;
 }
 
-export async function createToken(db: Db, auth: Auth, input: { userId: string; workspaceId: string; name: string }): Promise<TokenView & { token: string }> {
+/** What creating a token needs of the accounts system (lib/auth/auth.ts's instance is one). */
+export interface ApiKeyIssuer {
+  api: {
+    createApiKey(req: { body: { name: string; userId: string; metadata: { workspaceId: string } } }): Promise<{
+      id: string;
+      name: string | null;
+      start: string | null;
+      createdAt: Date;
+      key: string;
+    }>;
+  };
+}
+
+export async function createToken(
+  db: Db,
+  auth: ApiKeyIssuer,
+  input: { userId: string; workspaceId: string; name: string },
+): Promise<TokenView & { token: string }> {
   const created = await auth.api.createApiKey({ body: { name: input.name, userId: input.userId, metadata: { workspaceId: input.workspaceId } } });
   await audit(db, { workspaceId: input.workspaceId, actor: input.userId, action: "token.created", detail: { tokenId: created.id, name: input.name } });
   return {
@@ -51,4 +67,14 @@ export async function revokeToken(db: Db, input: { userId: string; workspaceId: 
   await audit(db, { workspaceId: input.workspaceId, actor: input.userId, action: "token.revoked", detail: { tokenId: row.id, name: row.name } });
   // Terminals opened through it end, on every instance.
   await publish(db, { type: "token.revoked", workspaceId: input.workspaceId, tokenIds: [row.id] });
+}
+
+/** The workspace an API token is scoped to (kept in its metadata), or null. */
+export function tokenWorkspace(metadata: string | null): string | null {
+  try {
+    const m = JSON.parse(metadata ?? "null") as { workspaceId?: unknown } | null;
+    return typeof m?.workspaceId === "string" ? m.workspaceId : null;
+  } catch {
+    return null;
+  }
 }
