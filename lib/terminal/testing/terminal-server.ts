@@ -83,7 +83,8 @@ export async function startTerminalTestServer(ports: { from: number; to: number 
       graceMs: 60_000,
       idleTimeoutMs: opts.idleMs ?? 0,
       async connect(size) {
-        const client = await connectBridge({ address: "127.0.0.1", port: target.port, isPinned: (k) => k.equals(pinned) }, { privateKey: bridge.privateKey });
+        const at = { address: "127.0.0.1", port: target.port, user: "mesh", isPinned: (k: Buffer) => k.equals(pinned) };
+        const client = await connectBridge(at, { privateKey: bridge.privateKey });
         return { client, channel: await openShell(client, size) };
       },
       targetIsLive: async () => true,
