@@ -11,6 +11,7 @@ import { KEY_FILE_NAME } from "@/lib/targets/ssh-command";
 import { config } from "@/lib/config";
 import { limit, rateLimiter } from "@/lib/http/rate-limit";
 import { metrics } from "@/lib/metrics";
+import type { KeyRevoked } from "@/lib/http/contract";
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   GET: withWorkspace(async (_req, { db, workspace }) => {
@@ -48,7 +49,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
     async (_req, { db, workspace, actor }) => {
       const revoked = await revokeKey(db, workspace.id, actor);
       if (!revoked) throw new ApiError("not_found", "This workspace has no key to revoke.");
-      return json({ revoked: { fingerprint: revoked.fingerprint, revokedAt: revoked.revokedAt?.toISOString() ?? null } });
+      return json({ revoked: { fingerprint: revoked.fingerprint, revokedAt: revoked.revokedAt?.toISOString() ?? null } } satisfies KeyRevoked);
     },
     { role: "owner" },
   ),
