@@ -3,92 +3,24 @@
 // flow control and exact resume are checked against a scripted channel in
 // session-output.test.ts.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
-import os from "node:os";
-import path from "node:path";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadOrCreateKeyFile, type KeyFile } from "@/lib/keys/key-file";
-import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
-import { connectBridge, openShell } from "@/lib/ssh/bridge";
-import { LocalTarget } from "@/lib/targets/local/server";
-import { sandboxForTests } from "@/lib/targets/local/testing";
-import { terminalSocketServer } from "./gateway";
 import { CLOSE, MAX_FRAME_BYTES, type ServerFrame } from "../protocol";
 import { ProtocolClient } from "../testing/protocol-client";
+import { startTerminalTestServer, type TerminalTestServer } from "../testing/terminal-server";
 import { INPUT_HIGH_WATER } from "./input";
-import { TerminalSession } from "./session";
-import type { SessionDeps } from "./session-deps";
 import { UNREACHABLE_MESSAGE } from "./shell-channel";
 
-const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-session-"));
-const log = pino({ level: "silent" });
-let target: LocalTarget;
-let hostKey: KeyFile;
-let bridge: KeyFile;
-let server: http.Server;
-let port = 0;
-const sessions = new Map<string, TerminalSession>();
-
+let ts: TerminalTestServer;
 beforeAll(async () => {
-  hostKey = loadOrCreateKeyFile(path.join(dir, "host"), "host");
-  bridge = loadOrCreateKeyFile(path.join(dir, "bridge"), "bridge");
-  const { sandbox, volume } = await sandboxForTests(dir);
-  target = new LocalTarget({
-    listenHost: "127.0.0.1",
-    ports: { from: 25000, to: 25499 },
-    hostKey,
-    volume,
-    sandbox,
-    log,
-    allowedKeys: async () => [{ blob: parsePublicKeyLine(bridge.publicKey)!.blob, options: null }],
-  });
-  await target.start();
-  const wss = terminalSocketServer(); // the gateway's own socket settings
-  server = http.createServer();
-  server.on("upgrade", (req, socket, head) => {
-    const url = new URL(req.url!, "http://x");
-    const session = sessions.get(url.searchParams.get("id")!)!;
-    const resume = url.searchParams.get("resume");
-    wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws, resume === null ? null : Number(resume)));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  port = (server.address() as { port: number }).port;
+  ts = await startTerminalTestServer({ from: 25000, to: 25499 });
 });
-afterAll(async () => {
-  for (const s of sessions.values()) s.close("test over");
-  await target?.stop();
-  server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => ts?.stop());
 
-function newSession(
-  opts: { ring?: number; pinned?: Buffer; idleMs?: number; inputCap?: number; onConnectFailed?: SessionDeps["onConnectFailed"] } = {},
-): TerminalSession {
-  const id = crypto.randomUUID();
-  const pinned = opts.pinned ?? parsePublicKeyLine(hostKey.publicKey)!.blob;
-  const s = new TerminalSession(id, "ws", "t", {
-    log,
-    resumeBufferBytes: opts.ring ?? 1024 * 1024,
-    ...(opts.inputCap ? { inputCapBytes: opts.inputCap } : {}),
-    graceMs: 60_000,
-    idleTimeoutMs: opts.idleMs ?? 0,
-    async connect(size) {
-      const client = await connectBridge({ address: "127.0.0.1", port: target.port, isPinned: (k) => k.equals(pinned) }, { privateKey: bridge.privateKey });
-      return { client, channel: await openShell(client, size) };
-    },
-    targetIsLive: async () => true,
-    ...(opts.onConnectFailed ? { onConnectFailed: opts.onConnectFailed } : {}),
-    onDisposed: () => sessions.delete(id),
-  });
-  sessions.set(id, s);
-  return s;
-}
+const newSession: TerminalTestServer["newSession"] = (opts) => ts.newSession(opts);
 
 /** A protocol client on session `id`: records everything; `tail` keeps only the last 64 KiB of output (for floods). */
 function client(id: string, resume: number | null = null, autoAck = true, tail = false): ProtocolClient {
-  return ProtocolClient.connect(`ws://127.0.0.1:${port}/?id=${id}${resume === null ? "" : `&resume=${resume}`}`, { autoAck, keep: tail ? "tail" : "all" });
+  return ProtocolClient.connect(`ws://127.0.0.1:${ts.port}/?id=${id}${resume === null ? "" : `&resume=${resume}`}`, { autoAck, keep: tail ? "tail" : "all" });
 }
 
 describe("terminal session", () => {
