@@ -11,10 +11,8 @@ import { INPUT_HIGH_WATER } from "./input";
 import { UNREACHABLE_MESSAGE } from "./shell-channel";
 
 let srv: TerminalTestServer;
-let port = 0;
 beforeAll(async () => {
   srv = await startTerminalTestServer({ from: 25000, to: 25499 });
-  port = srv.port;
 });
 afterAll(async () => {
   await srv?.stop();
@@ -23,7 +21,7 @@ const newSession: TerminalTestServer["newSession"] = (opts) => srv.newSession(op
 
 /** A protocol client on session `id`: records everything; `tail` keeps only the last 64 KiB of output (for floods). */
 function client(id: string, resume: number | null = null, autoAck = true, tail = false): ProtocolClient {
-  return ProtocolClient.connect(`ws://127.0.0.1:${port}/?id=${id}${resume === null ? "" : `&resume=${resume}`}`, { autoAck, keep: tail ? "tail" : "all" });
+  return ProtocolClient.connect(`ws://127.0.0.1:${srv.port}/?id=${id}${resume === null ? "" : `&resume=${resume}`}`, { autoAck, keep: tail ? "tail" : "all" });
 }
 
 describe("terminal session", () => {
