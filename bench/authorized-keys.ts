@@ -26,7 +26,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { printProfile } from "./lib/cpuprofile";
 import { CLIENT_KINDS, loadClient, type ClientKind, type LoadClient } from "./lib/http-load";
-import { authFor, procCpuSeconds, ROOT, startServer, type BenchServer } from "./lib/server";
+import { authFor, procCpuSeconds, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
 import { percentile } from "./lib/stats";
 
 const { values: args } = parseArgs({
@@ -123,8 +123,10 @@ interface Run {
   p99: number;
   reqPerS: number;
   errors: number;
-  /** Server CPU per request (user+system, from /proc), when the bench started the server. */
+  /** Server CPU per request (user+system, from /proc), when the bench started the server: all threads (the key pool's generations run in libuv's pool). */
   serverCpuMs: number | null;
+  /** The server's main thread's time on a CPU per request: where lookups run. */
+  mainCpuMs: number | null;
   clientCpuMs: number;
 }
 
@@ -137,6 +139,7 @@ async function measure(kind: ClientKind, url: () => string, token: string, expec
     const all: number[] = [];
     let errors = 0;
     const cpu0 = server ? procCpuSeconds(server.pid) : 0;
+    const main0 = server ? threadSchedMs(server.pid) : null;
     const own0 = process.cpuUsage();
     const wall0 = performance.now();
     for (let r = 1; r <= rounds; r++) {
@@ -155,12 +158,15 @@ async function measure(kind: ClientKind, url: () => string, token: string, expec
     const wall = performance.now() - wall0;
     const own = process.cpuUsage(own0);
     const serverCpuMs = server ? ((procCpuSeconds(server.pid) - cpu0) * 1000) / all.length : null;
+    const main1 = server ? threadSchedMs(server.pid) : null;
+    const mainCpuMs = main0 && main1 ? (main1.onCpu - main0.onCpu) / all.length : null;
+    const waitedMs = main0 && main1 ? main1.waiting - main0.waiting : null;
     const clientCpuMs = (own.user + own.system) / 1000 / all.length;
     const reqPerS = Math.round((all.length / wall) * 1000);
     console.log(
-      `${kind}, all ${all.length}: ${summary(all)}; ${reqPerS} req/s; ${errors} errors (${expected} keys per answer); CPU per request: server ${serverCpuMs === null ? "?" : `${(serverCpuMs * 1000).toFixed(0)} µs`}, client ${(clientCpuMs * 1000).toFixed(0)} µs`,
+      `${kind}, all ${all.length}: ${summary(all)}; ${reqPerS} req/s; ${errors} errors (${expected} keys per answer); CPU per request: server ${serverCpuMs === null ? "?" : `${(serverCpuMs * 1000).toFixed(0)} µs`} (main thread ${mainCpuMs === null ? "?" : `${(mainCpuMs * 1000).toFixed(0)} µs`}), client ${(clientCpuMs * 1000).toFixed(0)} µs${waitedMs === null ? "" : `; the server's main thread waited ${waitedMs.toFixed(0)} ms for a CPU (of ${wall.toFixed(0)} ms)`}`,
     );
-    return { client: kind, p50: percentile(all, 50), p99: percentile(all, 99), reqPerS, errors, serverCpuMs, clientCpuMs };
+    return { client: kind, p50: percentile(all, 50), p99: percentile(all, 99), reqPerS, errors, serverCpuMs, mainCpuMs, clientCpuMs };
   } finally {
     client.close();
   }
@@ -234,7 +240,10 @@ async function main(): Promise<void> {
     const errors = runs.reduce((n, r) => n + r.errors, 0);
     console.log("\nsummary (goal: p99 ≤ 10 ms at 200 concurrent, ≥ 5,000 req/s; a shared 2-core machine, client and server on it):");
     for (const r of runs) {
-      const cpu = r.serverCpuMs === null ? "" : `, server CPU ${(r.serverCpuMs * 1000).toFixed(0)} µs/req`;
+      const cpu =
+        r.serverCpuMs === null || r.mainCpuMs === null
+          ? ""
+          : `, server CPU ${(r.serverCpuMs * 1000).toFixed(0)} µs/req (main thread ${(r.mainCpuMs * 1000).toFixed(0)} µs)`;
       console.log(
         `  ${r.client.padEnd(9)} p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  ${r.reqPerS} req/s${cpu}, client CPU ${(r.clientCpuMs * 1000).toFixed(0)} µs/req`,
       );

@@ -129,6 +129,16 @@ export interface AuthorizedKeysRequest {
   clientIp: string;
 }
 
+function tooMany(retry: number): Answer {
+  return error(
+    429,
+    "rate_limited",
+    `Too many requests with a wrong target token from this address; try again in ${retry} s.`,
+    { retryAfterSeconds: retry },
+    { "Retry-After": String(retry) },
+  );
+}
+
 /** The answer to one lookup, framework-free: the lean path and the Next route both send it. */
 export async function answerAuthorizedKeys(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Promise<Answer> {
   const t0 = performance.now();
@@ -146,17 +156,23 @@ function counted(a: Answer, t0: number): Answer {
 
 /**
  * The hot path, synchronous: a token already seen to be the target's, for a target and
- * key in memory (key-lookup.ts `fromMemory`). Null for everything else, which `answer`
- * decides: unknown or wrong tokens, a query out of the plain, anything to read.
+ * key in memory (key-lookup.ts `fromMemory`), and the 429 of an address over the
+ * wrong-token limit. Null for everything else, which `answer` decides: unknown or wrong
+ * tokens under the limit, a query out of the plain, anything to read.
  */
 function fromMemory(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Answer | null {
   try {
     if (Number(req.contentLength ?? "0") > MAX_BODY_BYTES) return null;
     const q = plainQuery(req.url);
-    const token = q && bearer(req.authorization);
-    const result = token ? keyLookup(deps.db, deps.liveWindowMs).fromMemory(req.targetId, token, q.user) : null;
-    if (!result?.ok) return null;
-    return served(result, q!, deps);
+    if (!q) return null;
+    const token = bearer(req.authorization);
+    const lookup = keyLookup(deps.db, deps.liveWindowMs);
+    const result = token ? lookup.fromMemory(req.targetId, token, q.user) : null;
+    if (result?.ok) return served(result, q, deps);
+    // An address over the wrong-token limit whose token memory can already tell is wrong
+    // (or whose target is not cached): the 429 that `answer` would give, without a promise.
+    const blocked = targetAuthFailureLimiter(deps.failureRate).blockedHere(deps.db, req.clientIp);
+    return blocked && lookup.refusesFromMemory(req.targetId, token) ? tooMany(blocked) : null;
   } catch {
     return null; // `answer` tries again and reports it
   }
@@ -186,15 +202,6 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
     const token = bearer(req.authorization);
     const limiter = targetAuthFailureLimiter(deps.failureRate);
     const lookup = keyLookup(deps.db, deps.liveWindowMs);
-    const tooMany = (retry: number) =>
-      error(
-        429,
-        "rate_limited",
-        `Too many requests with a wrong target token from this address; try again in ${retry} s.`,
-        { retryAfterSeconds: retry },
-        { "Retry-After": String(retry) },
-      );
-
     // An address that keeps sending wrong tokens is not let through to the database;
     // a token we can check from memory (a target already cached) is still checked.
     // Asked from memory only (right tokens never wait for the limit's table).

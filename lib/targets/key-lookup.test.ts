@@ -89,6 +89,11 @@ describe.each(testDatabases())("cached key lookup on $name", (tdb) => {
     expect(lookup.fromMemory(row.id, token + "x", "mesh")).toBeNull();
     expect(lookup.fromMemory(row.id, null, "mesh")).toBeNull();
     expect((lookup.fromMemory(row.id, token, "root") as { text: string }).text).toBe("");
+    // What a blocked address is refused from memory for: a wrong or missing token, an uncached target; never the right token.
+    expect(lookup.refusesFromMemory(row.id, token)).toBe(false);
+    expect(lookup.refusesFromMemory(row.id, token + "x")).toBe(true);
+    expect(lookup.refusesFromMemory(row.id, null)).toBe(true);
+    expect(lookup.refusesFromMemory(crypto.randomUUID(), token)).toBe(true);
     // Another instance gave the target a new token: the old one is refused at the next lookup.
     await handle.db
       .update(computeTargets)

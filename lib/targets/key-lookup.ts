@@ -82,6 +82,17 @@ export class KeyLookup {
     this.clear();
   }
 
+  /**
+   * Whether memory alone says `token` is not the target's: the target is not cached
+   * (nothing to check it against without the database), or its cached row's hash does
+   * not match. For an address over the wrong-token limit, either is a 429.
+   */
+  refusesFromMemory(targetId: string, token: string | null): boolean {
+    this.distrustIfDeaf(Date.now());
+    const entry = this.targets.get(targetId);
+    return !entry || !tokenMatches(entry.row, token);
+  }
+
   /** Whether `targetId` is cached: its token can be checked without the database. */
   isCached(targetId: string): boolean {
     return this.targets.has(targetId);
