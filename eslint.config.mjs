@@ -22,7 +22,7 @@ export default defineConfig([
     // are erased and may be imported). This stands in for `import "server-only"`, which
     // throws outside Next's build, where server.ts and the tests load these modules;
     // lib/server-only.ts checks at run time as well.
-    files: ["components/**", "app/error.tsx", "app/global-error.tsx", "lib/terminal/client-connection.ts"],
+    files: ["components/**", "app/error.tsx", "app/global-error.tsx", "lib/terminal/browser/**"],
     rules: {
       "@typescript-eslint/no-restricted-imports": [
         "error",

@@ -14,6 +14,8 @@
 // ack carries the offset up to which the client has processed output (cumulative,
 // so a resumed socket needs no extra bookkeeping). Offsets stay below 2^53.
 
+import { BrandedError } from "@/lib/util/branded-error";
+
 export const TERMINAL_PATH = "/ws/terminal";
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_DIMENSION = 1000;
@@ -57,7 +59,8 @@ export type ServerFrame =
  */
 export const CLOSE = { normal: 1000, policy: 1008, tooBig: 1009, inputOverflow: 4009 } as const;
 
-export class ProtocolError extends Error {
+export class ProtocolError extends BrandedError {
+  static override readonly brand: string = "ProtocolError";
   constructor(
     readonly code: "bad_frame" | "frame_too_large" | "bad_size",
     message: string,
