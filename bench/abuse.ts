@@ -11,7 +11,8 @@
 // with PASS or MISS per row; never fails on slowness (only on a broken setup).
 //
 //   npx next build && npm run bench:abuse [-- --seconds 30 --settle 10 --only input,keygen]
-import { randomBytes, generateKeyPairSync } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { generateEd25519 } from "../lib/keys/openssh-key";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { run } from "./lib/cleanup";
@@ -78,13 +79,6 @@ async function loops(n: number, stop: { done: boolean }, once: () => Promise<voi
   );
 }
 
-function hostKeyLine(): string {
-  const der = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" });
-  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  const blob = Buffer.concat([str(Buffer.from("ssh-ed25519")), str(der.subarray(der.length - 32))]);
-  return `ssh-ed25519 ${blob.toString("base64")} bench-host`;
-}
-
 async function post(base: string, path: string, body: unknown, headers: Record<string, string>): Promise<Response> {
   const res = await fetch(base + path, {
     method: "POST",
@@ -115,7 +109,7 @@ async function setUp(): Promise<Ctx> {
   await post(
     base,
     `/api/targets/${reg.target.id}/boot`,
-    { bootId: "abuse-boot", port: 22, hostKeys: [hostKeyLine()] },
+    { bootId: "abuse-boot", port: 22, hostKeys: [generateEd25519("abuse-host").publicKey] },
     { authorization: `Bearer ${reg.token}` },
   );
   // The other user: invited into a workspace of their own making would need a second

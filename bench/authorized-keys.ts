@@ -18,7 +18,8 @@
 // Server CPU per request (from /proc, self-contained only) is printed beside latency:
 // on a shared 2-core machine it is the figure that other load does not bend.
 import { spawn } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { generateEd25519 } from "../lib/keys/openssh-key";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -52,14 +53,6 @@ for (const c of clients) if (!CLIENT_KINDS.includes(c)) throw new Error(`--clien
 function summary(samples: number[]): string {
   const f = (n: number) => `${n.toFixed(1)} ms`;
   return `p50 ${f(percentile(samples, 50))}  p90 ${f(percentile(samples, 90))}  p99 ${f(percentile(samples, 99))}  max ${f(Math.max(...samples))}`;
-}
-
-/** An OpenSSH public-key line for a throwaway ed25519 host key. */
-function hostKeyLine(): string {
-  const der = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" });
-  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  const blob = Buffer.concat([str(Buffer.from("ssh-ed25519")), str(der.subarray(der.length - 32))]);
-  return `ssh-ed25519 ${blob.toString("base64")} bench-host`;
 }
 
 async function api(base: string, method: string, p: string, body?: unknown, token?: string): Promise<Response> {
@@ -102,7 +95,13 @@ async function setUp(base: string): Promise<{ target: string; token: string }> {
     target: { id: string };
     token: string;
   };
-  await api(base, "POST", `/api/targets/${reg.target.id}/boot`, { bootId: "bench-boot", port: 22, hostKeys: [hostKeyLine()] }, reg.token);
+  await api(
+    base,
+    "POST",
+    `/api/targets/${reg.target.id}/boot`,
+    { bootId: "bench-boot", port: 22, hostKeys: [generateEd25519("bench-host").publicKey] },
+    reg.token,
+  );
   return { target: reg.target.id, token: reg.token };
 }
 

@@ -76,15 +76,20 @@ export class NetHelper {
     return { server: handle, port: bound ?? port };
   }
 
+  /** Every request still waiting for the helper's answer fails with `message`. */
+  private failPending(message: string): void {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error(message));
+    }
+    this.pending.clear();
+  }
+
   stop(): void {
     const child = this.child;
     this.child = null;
     this.ready = null;
-    for (const [, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new Error("the target stopped"));
-    }
-    this.pending.clear();
+    this.failPending("the target stopped");
     if (child?.pid) {
       try {
         process.kill(-child.pid, "SIGKILL");
@@ -145,11 +150,7 @@ export class NetHelper {
           this.child = null;
           this.ready = null;
         }
-        for (const [, p] of this.pending) {
-          clearTimeout(p.timer);
-          p.reject(new Error("the forwarding helper exited"));
-        }
-        this.pending.clear();
+        this.failPending("the forwarding helper exited");
         reject(new Error(`the forwarding helper exited (${code ?? signal}): ${stderr.trim()}`));
       });
       child.once("error", (err) => {
