@@ -1,6 +1,7 @@
 // What POST …/terminal/tickets does: checks that a terminal may be opened (a live
 // target) or resumed (a session of this person's, here or on another instance), then
 // issues a single-use ticket within the per-person caps.
+import type { TerminalTicket } from "@/lib/http/contract";
 import { randomUUID } from "node:crypto";
 import type { Db } from "@/db/client";
 import type { Principal } from "@/lib/auth/principal";
@@ -19,13 +20,6 @@ export interface TicketRequest {
   targetId: string;
   /** Resume this session instead of opening a new one. */
   sessionId?: string | undefined;
-}
-
-export interface IssuedTicket {
-  ticket: string;
-  sessionId: string;
-  path: string;
-  expiresAt: string;
 }
 
 /** The session id the ticket opens: a new one on a live target, or one of the caller's own to resume. */
@@ -50,7 +44,7 @@ async function sessionFor(
   return { id: req.sessionId, isNew: false };
 }
 
-export async function issueTerminalTicket(db: Db, principal: Principal, req: TicketRequest): Promise<IssuedTicket> {
+export async function issueTerminalTicket(db: Db, principal: Principal, req: TicketRequest): Promise<TerminalTicket> {
   if (isDraining()) {
     throw new ApiError("unavailable", "This Meshia instance is shutting down; try again in a moment.", undefined, { "Retry-After": "5" });
   }
