@@ -15,8 +15,19 @@ import { randomBytes } from "node:crypto";
 import { generateEd25519 } from "../lib/keys/openssh-key";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { run } from "./lib/cleanup";
-import { defaultWorkspace, getJson, procStatusBytes, startServer, type BenchServer } from "./lib/server";
+import { defer, run } from "./lib/cleanup";
+import {
+  defaultWorkspace,
+  freshPostgres,
+  getJson,
+  loops,
+  memoryBreakdown,
+  procStatusBytes,
+  rssSampler,
+  startServer,
+  type BenchServer,
+  type MemoryBreakdown,
+} from "./lib/server";
 import { mib, ms, percentile, sleep, table, verdict } from "./lib/stats";
 import { BridgeShell } from "./lib/terminal-client";
 import { MAX_FRAME_BYTES } from "../lib/terminal/protocol";
@@ -27,6 +38,8 @@ const { values: args } = parseArgs({
     /** Pause after each flood before the "after" RSS is read. */
     settle: { type: "string", default: "10" },
     only: { type: "string" },
+    /** A local Postgres: the server runs on a fresh database there (dropped after) instead of PGlite. */
+    postgres: { type: "string" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -64,21 +77,6 @@ class Tally {
   }
 }
 
-/** `n` loops calling `once` until `stop` is set. */
-async function loops(n: number, stop: { done: boolean }, once: () => Promise<void>): Promise<void> {
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (!stop.done) {
-        try {
-          await once();
-        } catch {
-          await sleep(10); // a refused connection: do not spin
-        }
-      }
-    }),
-  );
-}
-
 async function post(base: string, path: string, body: unknown, headers: Record<string, string>): Promise<Response> {
   const res = await fetch(base + path, {
     method: "POST",
@@ -90,10 +88,12 @@ async function post(base: string, path: string, body: unknown, headers: Record<s
 }
 
 async function setUp(): Promise<Ctx> {
+  const pg = args.postgres ? await freshPostgres(args.postgres) : null;
+  if (pg) defer(() => pg.drop());
   const server = await startServer({
     name: "abuse",
     // The shipped limits, not the other benchmarks' "unlimited": what they hold back is the point.
-    env: { MESHIA_KEYGEN_RATE: "10/60", MESHIA_KEYGEN_USER_RATE: "20/60", MESHIA_WORKSPACE_CREATE_RATE: "10/3600" },
+    env: { MESHIA_KEYGEN_RATE: "10/60", MESHIA_KEYGEN_USER_RATE: "20/60", MESHIA_WORKSPACE_CREATE_RATE: "10/3600", DATABASE_URL: pg?.url ?? "" },
   });
   const base = server.base;
   const ws = await defaultWorkspace(base);
@@ -149,19 +149,6 @@ function probe(ctx: Ctx): { stop(): Promise<{ lat: number[]; failed: number }> }
       running = false;
       await done;
       return { lat, failed };
-    },
-  };
-}
-
-/** RSS every 250 ms until stopped. */
-function rssSampler(pid: number): { stop(): number[] } {
-  const samples: number[] = [procStatusBytes(pid)];
-  const t = setInterval(() => samples.push(procStatusBytes(pid)), 250);
-  return {
-    stop() {
-      clearInterval(t);
-      samples.push(procStatusBytes(pid));
-      return samples;
     },
   };
 }
@@ -225,6 +212,8 @@ interface Row {
   load: string;
   probe: { p50: number; p99: number; n: number; failed: number };
   rss: { base: number; peak: number; after: number };
+  /** Heap and outside-heap memory before the flood and after the pause. */
+  memory: { before: MemoryBreakdown | null; after: MemoryBreakdown | null };
 }
 
 async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
@@ -235,6 +224,7 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
   await idle.stop();
   const baseSamples = quiet.stop();
   const baseRss = percentile(baseSamples, 50);
+  const memBefore = await memoryBreakdown(ctx.base);
 
   const stop = { done: false };
   const tally = new Tally();
@@ -248,17 +238,21 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
   const during = sampler.stop();
   await sleep(SETTLE_S * 1000);
   const after = procStatusBytes(ctx.server.pid);
+  const memAfter = await memoryBreakdown(ctx.base);
   return {
     kind,
     load: tally.describe(SECONDS),
     probe: { p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length, failed },
     rss: { base: baseRss, peak: Math.max(...during), after },
+    memory: { before: memBefore, after: memAfter },
   };
 }
 
 run(async () => {
   const ctx = await setUp();
-  console.log(`server pid ${ctx.server.pid} on ${ctx.base}; ${[...chosen].join(", ")} for ${SECONDS} s each, ${SETTLE_S} s pause after each`);
+  console.log(
+    `server pid ${ctx.server.pid} on ${ctx.base} (${args.postgres ? "Postgres" : "PGlite"}); ${[...chosen].join(", ")} for ${SECONDS} s each, ${SETTLE_S} s pause after each`,
+  );
   // Warm-up: route modules load on first request.
   for (let i = 0; i < 20; i++) await (await fetch(`${ctx.base}/api/workspaces`, { headers: { cookie: ctx.probeCookie } })).arrayBuffer();
   const rows: Row[] = [];
@@ -267,7 +261,12 @@ run(async () => {
     process.stdout.write(`${kind}… `);
     const row = await measure(ctx, kind);
     rows.push(row);
-    console.log(`${row.load}; probe p99 ${ms(row.probe.p99)}; RSS ${mib(row.rss.base, 0)} → peak ${mib(row.rss.peak, 0)} → ${mib(row.rss.after, 0)}`);
+    const [b, a] = [row.memory.before, row.memory.after];
+    const heap =
+      b && a
+        ? `; heap used ${mib(b.heapUsed, 0)} → ${mib(a.heapUsed, 0)} (total ${mib(b.heapTotal, 0)} → ${mib(a.heapTotal, 0)}), outside the heap ${mib(b.external, 0)} → ${mib(a.external, 0)}`
+        : "";
+    console.log(`${row.load}; probe p99 ${ms(row.probe.p99)}; RSS ${mib(row.rss.base, 0)} → peak ${mib(row.rss.peak, 0)} → ${mib(row.rss.after, 0)}${heap}`);
   }
 
   const out = [["flood", "load", "probe p50", "probe p99", "RSS base", "RSS peak (+Δ)", "RSS after", "verdict"]];

@@ -27,7 +27,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { printProfile } from "./lib/cpuprofile";
 import { CLIENT_KINDS, loadClient, type ClientKind, type LoadClient } from "./lib/http-load";
-import { authFor, procCpuSeconds, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
+import { freshPostgres, authFor, procCpuSeconds, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
 import { percentile } from "./lib/stats";
 
 const { values: args } = parseArgs({
@@ -62,28 +62,6 @@ async function api(base: string, method: string, p: string, body?: unknown, toke
   const res = await fetch(base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
   return res;
-}
-
-/** A fresh database on a local Postgres; returns its URL and how to drop it. */
-async function freshPostgres(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = new URL(url);
-  if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(admin.hostname))
-    throw new Error("--postgres must be a local server (the bench creates and drops a database)");
-  const name = `meshia_bench_${randomBytes(5).toString("hex")}`;
-  const pg = (await import("pg")).default;
-  const exec = async (sql: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await exec(`CREATE DATABASE ${name}`);
-  const db = new URL(url);
-  db.pathname = `/${name}`;
-  return { url: db.toString(), drop: () => exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /** A workspace key and a booted target on a fresh server: what a live target looks like. */

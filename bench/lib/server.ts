@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { defer } from "./cleanup";
+import { sleep } from "./stats";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 const TMP = path.join(ROOT, ".tmp");
@@ -219,4 +220,71 @@ export async function defaultWorkspace(base: string): Promise<string> {
   const { workspaces } = await getJson<{ workspaces: { id: string }[] }>(`${base}/api/workspaces`);
   if (!workspaces[0]) throw new Error("no workspace");
   return workspaces[0].id;
+}
+
+/** Where a server's memory is, from its /metrics (loopback may read it): V8 heap used and total, and memory outside the heap (Buffers, WASM such as PGlite's). */
+export interface MemoryBreakdown {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+export async function memoryBreakdown(base: string): Promise<MemoryBreakdown | null> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const read = (name: string) => Number(new RegExp(`^meshia_process_${name} (\\S+)`, "m").exec(text)?.[1] ?? NaN);
+    return { heapUsed: read("nodejs_heap_size_used_bytes"), heapTotal: read("nodejs_heap_size_total_bytes"), external: read("nodejs_external_memory_bytes") };
+  } catch {
+    return null;
+  }
+}
+
+/** A fresh database on a local Postgres; returns its URL and how to drop it. */
+export async function freshPostgres(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = new URL(url);
+  if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(admin.hostname))
+    throw new Error("the Postgres URL must be a local server (the bench creates and drops a database)");
+  const name = `meshia_bench_${randomBytes(5).toString("hex")}`;
+  const pg = (await import("pg")).default;
+  const exec = async (sql: string) => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await exec(`CREATE DATABASE ${name}`);
+  const db = new URL(url);
+  db.pathname = `/${name}`;
+  return { url: db.toString(), drop: () => exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** `n` loops calling `once` until `stop` is set. */
+export async function loops(n: number, stop: { done: boolean }, once: () => Promise<void>): Promise<void> {
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (!stop.done) {
+        try {
+          await once();
+        } catch {
+          await sleep(10); // a refused connection: do not spin
+        }
+      }
+    }),
+  );
+}
+
+/** RSS every 250 ms until stopped. */
+export function rssSampler(pid: number): { stop(): number[] } {
+  const samples: number[] = [procStatusBytes(pid)];
+  const t = setInterval(() => samples.push(procStatusBytes(pid)), 250);
+  return {
+    stop() {
+      clearInterval(t);
+      samples.push(procStatusBytes(pid));
+      return samples;
+    },
+  };
 }
