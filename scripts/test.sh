@@ -32,7 +32,8 @@ echo "== unit and integration tests${DATABASE_URL:+ (PGlite and Postgres)}"
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-results.json || status=1
 
 echo "== production build"
-if npx next build >.tmp/build.log 2>&1; then
+# A test build: the browser tests read terminals through a hook other builds leave out.
+if NEXT_PUBLIC_MESHIA_TEST_HOOKS=1 npx next build >.tmp/build.log 2>&1; then
   echo "== browser tests"
   E2E_JSON=.tmp/e2e-results.json npx playwright test "$@" || status=1
 else
