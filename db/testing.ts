@@ -1,7 +1,8 @@
 // Databases for tests: embedded PGlite always, and the machine's Postgres too when
 // DATABASE_URL is set (each run in a database of its own, dropped afterwards).
 import { randomBytes } from "node:crypto";
-import { openDatabase, type Database } from "./client";
+import { openDatabase, type Database, type Db } from "./client";
+import { user } from "./schema";
 
 export interface TestDatabase {
   name: "pglite" | "postgres";
@@ -57,4 +58,13 @@ export function testDatabases(env: NodeJS.ProcessEnv = process.env): TestDatabas
     });
   }
   return list;
+}
+
+/** A user row with a unique email, for tests that need someone to own or join things; returns its id. */
+export async function insertTestUser(db: Db): Promise<string> {
+  const [u] = await db
+    .insert(user)
+    .values({ name: "U", email: `u-${crypto.randomUUID()}@example.com` })
+    .returning();
+  return u!.id;
 }

@@ -7,8 +7,7 @@
 // within 1 s, and nothing else.
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { user } from "@/db/schema";
-import { testDatabases } from "@/db/testing";
+import { insertTestUser, testDatabases } from "@/db/testing";
 import { EventBus, type MeshiaEvent } from "@/lib/events";
 import { markStopped, registerTarget, removeTarget, rotateBridgeCredential } from "@/lib/targets/registry";
 import { addMember, removeMember } from "@/lib/workspaces/members";
@@ -46,13 +45,7 @@ describe.each(testDatabases())("sessions end on events, on $name", (tdb) => {
   let handle: Awaited<ReturnType<typeof tdb.open>>;
   let ws: string;
   let owner: string;
-  const newUser = async () => {
-    const [u] = await handle.db
-      .insert(user)
-      .values({ name: "U", email: `u-${crypto.randomUUID()}@example.com` })
-      .returning();
-    return u!.id;
-  };
+  const newUser = () => insertTestUser(handle.db);
   const newTarget = async () => (await registerTarget(handle.db, { workspaceId: ws, name: `t-${Math.random()}`, kind: "openssh", host: "127.0.0.2" })).target;
 
   beforeAll(async () => {

@@ -3,8 +3,8 @@
 // that asked, and capped per person (outstanding tickets, sessions about to open).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@/db/client";
-import { terminalTickets, user } from "@/db/schema";
-import { testDatabases } from "@/db/testing";
+import { terminalTickets } from "@/db/schema";
+import { insertTestUser, testDatabases } from "@/db/testing";
 import { registerTarget } from "@/lib/targets/registry";
 import { createWorkspace } from "@/lib/workspaces/workspaces";
 import { consumeTicket, hashTicket, issueTicket, outstandingTickets, TicketCapError, type TicketBinding } from "./tickets";
@@ -14,13 +14,7 @@ describe.each(testDatabases())("terminal tickets on $name", (tdb) => {
   /** Another instance on the same database (Postgres); on PGlite, the same handle. */
   let other: Database;
   let binding: TicketBinding;
-  const newUser = async () => {
-    const [u] = await handle.db
-      .insert(user)
-      .values({ name: "U", email: `u-${crypto.randomUUID()}@example.com` })
-      .returning();
-    return u!.id;
-  };
+  const newUser = () => insertTestUser(handle.db);
 
   beforeAll(async () => {
     handle = await tdb.open();
