@@ -1,7 +1,6 @@
 // The embedded target's lifecycle against real databases: stop ends connections
 // with "compute stopped"; start gives a new port and boot id, the same host key and
 // the same volume; a data directory under a 0700 parent; the unavailable state.
-import { execFile } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,38 +13,13 @@ import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 import { registerTarget, findTarget, targetView } from "../registry";
 import { LocalCompute } from "./lifecycle";
 import { systemProbe } from "./sandbox";
+import { ssh } from "./testing";
 import { legacyVolumeDir, volumeDir } from "./volumes";
 
 const WINDOW = 60_000;
 const root = mkdtempSync(path.join(os.tmpdir(), "meshia-lifecycle-"));
 chmodSync(root, 0o711);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function ssh(keyFile: string, port: number, command: string, timeout = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      "ssh",
-      [
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-i",
-        keyFile,
-        "-p",
-        String(port),
-        "mesh@127.0.0.1",
-        command,
-      ],
-      { timeout },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 255) : 0, stdout, stderr }),
-    );
-  });
-}
 
 describe.each(testDatabases())("embedded target lifecycle on $name", (tdb) => {
   let handle: Awaited<ReturnType<typeof tdb.open>>;
@@ -108,11 +82,11 @@ describe.each(testDatabases())("embedded target lifecycle on $name", (tdb) => {
     expect(statSync(volume).mode & 0o777).toBe(0o700);
     if (process.getuid?.() === 0) expect(statSync(volume).uid).not.toBe(0);
 
-    const shell = await ssh(keyFile, first.port!, "cat old-file; echo kept > kept-file; bash -lc 'echo login-ok' 2>&1");
+    const shell = await ssh(keyFile, first.port!, ["cat old-file; echo kept > kept-file; bash -lc 'echo login-ok' 2>&1"]);
     expect(shell.stdout).toBe("from before\nlogin-ok\n");
     expect(shell.stderr).not.toContain("Permission denied");
 
-    const long = ssh(keyFile, first.port!, "sleep 30", 40_000);
+    const long = ssh(keyFile, first.port!, ["sleep 30"], { timeout: 40_000 });
     await new Promise((r) => setTimeout(r, 1000));
     expect(await local.stop("someone")).toBe("stopped");
     const ended = await long;
@@ -120,7 +94,7 @@ describe.each(testDatabases())("embedded target lifecycle on $name", (tdb) => {
     expect(ended.stderr).toContain("compute stopped");
     expect(stopped).toEqual([row.id]);
     expect((await findTarget(handle.db, row.id))!.status).toBe("stopped");
-    expect((await ssh(keyFile, first.port!, "true")).code).toBe(255);
+    expect((await ssh(keyFile, first.port!, ["true"])).code).toBe(255);
 
     expect(await local.start()).toBe("running");
     const second = (await findTarget(handle.db, row.id))!;
@@ -129,7 +103,7 @@ describe.each(testDatabases())("embedded target lifecycle on $name", (tdb) => {
     expect(second.bootId).not.toBe(first.bootId);
     expect(second.hostKeyFingerprint).toBe(first.hostKeyFingerprint);
     expect(targetView(second, WINDOW).sshCommand).toContain(`-p ${second.port} `);
-    expect((await ssh(keyFile, second.port!, "cat kept-file")).stdout).toBe("kept\n");
+    expect((await ssh(keyFile, second.port!, ["cat kept-file"])).stdout).toBe("kept\n");
     await local.stop();
   });
 

@@ -1,5 +1,5 @@
 // The embedded target against the real OpenSSH client.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -11,42 +11,10 @@ import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { generateWorkspaceKey, type GeneratedKey } from "@/lib/keys/workspace-key";
 import { fingerprintOf } from "@/lib/keys/fingerprint";
 import { LocalTarget, type LoginAttempt } from "./server";
-import { sandboxForTests } from "./testing";
+import { sandboxForTests, ssh } from "./testing";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-local-target-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ssh(keyFile: string, port: number, args: string[], opts: { user?: string; timeout?: number } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      "ssh",
-      [
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-i",
-        keyFile,
-        "-p",
-        String(port),
-        `${opts.user ?? "mesh"}@127.0.0.1`,
-        ...args,
-      ],
-      { timeout: opts.timeout ?? 20_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 255) : 0, stdout, stderr }),
-    );
-  });
-}
 
 function keyFile(name: string, key: GeneratedKey): string {
   const file = path.join(dir, name);

@@ -1,5 +1,6 @@
 // For tests of the embedded target: a real sandbox (whatever this machine allows)
 // with a data directory and a volume under `dir`, laid out as the server does.
+import { execFile } from "node:child_process";
 import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import pino from "pino";
@@ -16,4 +17,38 @@ export async function sandboxForTests(dir: string): Promise<{ sandbox: Sandbox; 
   if (!found.ok) throw new Error(`no sandbox on this machine: ${found.reason} ${found.fix}`);
   const volume = prepareVolume({ dataDir, volumesDir, workspaceId: "ws-test", owner: found.sandbox.volumeOwner, log: pino({ level: "silent" }) });
   return { sandbox: found.sandbox, dataDir, volumesDir, volume };
+}
+
+/** What a run of the OpenSSH client gave. */
+export interface SshRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real OpenSSH client as `user` (mesh) on 127.0.0.1:`port` with `keyFile`, no host-key checks: a test's login. */
+export function ssh(keyFile: string, port: number, args: string[], opts: { user?: string; timeout?: number } = {}): Promise<SshRun> {
+  return new Promise((resolve) => {
+    execFile(
+      "ssh",
+      [
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-i",
+        keyFile,
+        "-p",
+        String(port),
+        `${opts.user ?? "mesh"}@127.0.0.1`,
+        ...args,
+      ],
+      { timeout: opts.timeout ?? 20_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 255) : 0, stdout, stderr }),
+    );
+  });
 }
