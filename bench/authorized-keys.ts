@@ -15,19 +15,23 @@
 //   turn. keepalive reuses one connection per concurrent caller; new opens a connection
 //   per request, as sshd's curl does at every login.
 //   --profile: the self-contained server runs under --cpu-prof; prints where its time went.
+//   --floor on|off (on): also measures a bare node:http server answering the same bytes
+//   (bench/lib/floor-server.ts) with the same clients: the machine's floor, beside ours.
+//   --rates 1000,2500,5000 (empty to skip) --rate-seconds 3: open-loop runs, requests
+//   arriving at that rate from up to CONCURRENCY connections (a login storm of that
+//   rate), latency from each request's scheduled time (bench/lib/open-loop.ts).
 // Server CPU per request (from /proc, self-contained only) is printed beside latency:
 // on a shared 2-core machine it is the figure that other load does not bend.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { generateEd25519 } from "../lib/keys/openssh-key";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { printProfile } from "./lib/cpuprofile";
-import { CLIENT_KINDS, loadClient, type ClientKind, type LoadClient } from "./lib/http-load";
-import { freshPostgres, authFor, procCpuSeconds, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
+import { printProfile, profileWindow } from "./lib/cpuprofile";
+import { scriptTimings, setUpTarget } from "./lib/authkeys-target";
+import { startFloorServer } from "./lib/floor-server";
+import { CLIENT_KINDS, loadClient, type Answer, type ClientKind, type LoadClient } from "./lib/http-load";
+import { openLoop, type OpenLoopResult } from "./lib/open-loop";
+import { freshPostgres, procCpuSeconds, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
 import { percentile } from "./lib/stats";
 
 const { values: args } = parseArgs({
@@ -42,45 +46,26 @@ const { values: args } = parseArgs({
     postgres: { type: "string" },
     clients: { type: "string", default: "keepalive,new" },
     profile: { type: "boolean", default: false },
+    floor: { type: "string", default: "on" },
+    rates: { type: "string", default: "1000,2500,5000" },
+    "rate-seconds": { type: "string", default: "3" },
   },
 });
 const concurrency = Number(args.concurrency);
 const rounds = Number(args.rounds);
 const scriptRuns = Number(args["script-runs"]);
 const clients = args.clients.split(",").map((c) => c.trim()) as ClientKind[];
+const rates = args.rates
+  .split(",")
+  .filter((r) => r.trim())
+  .map(Number);
+const rateSeconds = Number(args["rate-seconds"]);
+const withFloor = args.floor !== "off";
 for (const c of clients) if (!CLIENT_KINDS.includes(c)) throw new Error(`--clients: ${c} is not one of ${CLIENT_KINDS.join(", ")}`);
 
 function summary(samples: number[]): string {
   const f = (n: number) => `${n.toFixed(1)} ms`;
   return `p50 ${f(percentile(samples, 50))}  p90 ${f(percentile(samples, 90))}  p99 ${f(percentile(samples, 99))}  max ${f(Math.max(...samples))}`;
-}
-
-async function api(base: string, method: string, p: string, body?: unknown, token?: string): Promise<Response> {
-  // The target's token for its own routes; the owner's API token for the rest.
-  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : authFor(base + p);
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-  return res;
-}
-
-/** A workspace key and a booted target on a fresh server: what a live target looks like. */
-async function setUp(base: string): Promise<{ target: string; token: string }> {
-  const { workspaces } = (await (await api(base, "GET", "/api/workspaces")).json()) as { workspaces: { id: string }[] };
-  const ws = workspaces[0]!.id;
-  await api(base, "POST", `/api/workspaces/${ws}/key`);
-  const reg = (await (await api(base, "POST", `/api/workspaces/${ws}/targets`, { name: "bench", host: "127.0.0.9", port: 22 })).json()) as {
-    target: { id: string };
-    token: string;
-  };
-  await api(
-    base,
-    "POST",
-    `/api/targets/${reg.target.id}/boot`,
-    { bootId: "bench-boot", port: 22, hostKeys: [generateEd25519("bench-host").publicKey] },
-    reg.token,
-  );
-  return { target: reg.target.id, token: reg.token };
 }
 
 async function one(client: LoadClient, url: string, token: string): Promise<{ ms: number; ok: boolean; keys: number }> {
@@ -96,6 +81,8 @@ async function one(client: LoadClient, url: string, token: string): Promise<{ ms
 
 interface Run {
   client: ClientKind;
+  /** "ours" or "floor" (the bare server). */
+  server: string;
   p50: number;
   p99: number;
   reqPerS: number;
@@ -108,17 +95,18 @@ interface Run {
 }
 
 /** CONCURRENCY simultaneous GETs per round, `rounds` rounds, with one kind of client. */
-async function measure(kind: ClientKind, url: () => string, token: string, expected: number, server: BenchServer | null): Promise<Run> {
+async function measure(kind: ClientKind, url: () => string, token: string, expected: number, server: { pid: number } | null, label = "ours"): Promise<Run> {
   const client = loadClient(kind, concurrency);
   try {
     await Promise.all(Array.from({ length: concurrency }, () => one(client, url(), token))); // warm-up: JIT, connections
-    console.log(`\n${kind}: ${concurrency} concurrent × ${rounds} rounds`);
+    console.log(`\n${label === "ours" ? "" : `${label}, `}${kind}: ${concurrency} concurrent × ${rounds} rounds`);
     const all: number[] = [];
     let errors = 0;
     const cpu0 = server ? procCpuSeconds(server.pid) : 0;
     const main0 = server ? threadSchedMs(server.pid) : null;
     const own0 = process.cpuUsage();
     const wall0 = performance.now();
+    const window = label === "ours" ? profileWindow() : null;
     for (let r = 1; r <= rounds; r++) {
       const t0 = performance.now();
       const results = await Promise.all(Array.from({ length: concurrency }, () => one(client, url(), token)));
@@ -133,6 +121,7 @@ async function measure(kind: ClientKind, url: () => string, token: string, expec
       );
     }
     const wall = performance.now() - wall0;
+    window?.end();
     const own = process.cpuUsage(own0);
     const serverCpuMs = server ? ((procCpuSeconds(server.pid) - cpu0) * 1000) / all.length : null;
     const main1 = server ? threadSchedMs(server.pid) : null;
@@ -143,30 +132,36 @@ async function measure(kind: ClientKind, url: () => string, token: string, expec
     console.log(
       `${kind}, all ${all.length}: ${summary(all)}; ${reqPerS} req/s; ${errors} errors (${expected} keys per answer); CPU per request: server ${serverCpuMs === null ? "?" : `${(serverCpuMs * 1000).toFixed(0)} µs`} (main thread ${mainCpuMs === null ? "?" : `${(mainCpuMs * 1000).toFixed(0)} µs`}), client ${(clientCpuMs * 1000).toFixed(0)} µs${waitedMs === null ? "" : `; the server's main thread waited ${waitedMs.toFixed(0)} ms for a CPU (of ${wall.toFixed(0)} ms)`}`,
     );
-    return { client: kind, p50: percentile(all, 50), p99: percentile(all, 99), reqPerS, errors, serverCpuMs, mainCpuMs, clientCpuMs };
+    return { client: kind, server: label, p50: percentile(all, 50), p99: percentile(all, 99), reqPerS, errors, serverCpuMs, mainCpuMs, clientCpuMs };
   } finally {
     client.close();
   }
 }
 
-/** The shipped AuthorizedKeysCommand end to end (curl process included), as sshd runs it per login. */
-async function scriptTimings(base: string, target: string, token: string, runs: number): Promise<number[]> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-bench-conf-"));
-  const conf = path.join(dir, "target.conf");
-  writeFileSync(conf, `MESHIA_URL=${base}\nMESHIA_TARGET_ID=${target}\nMESHIA_TARGET_TOKEN=${token}\n`, { mode: 0o600 });
-  const script = path.join(ROOT, "scripts", "target", "meshia-authorized-keys");
-  const out: number[] = [];
+interface OpenRun {
+  server: string;
+  client: ClientKind;
+  rate: number;
+  sent: number;
+  failed: number;
+  result: OpenLoopResult;
+}
+
+/** One open-loop run: `rate` lookups per second for --rate-seconds, each answer checked. */
+async function openRun(label: string, kind: ClientKind, rate: number, url: () => string, token: string, expected: number): Promise<OpenRun> {
+  const client = loadClient(kind, concurrency);
   try {
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      const code = await new Promise<number | null>((resolve) => spawn("/bin/sh", [script, conf, "mesh"], { stdio: "ignore" }).on("exit", resolve));
-      if (code !== 0) throw new Error(`meshia-authorized-keys exited ${code}`);
-      out.push(performance.now() - t0);
-    }
+    const headers = { authorization: `Bearer ${token}`, "accept-encoding": "identity" };
+    // Warm the connections (keep-alive) so the run measures lookups, not connection setup.
+    await Promise.all(Array.from({ length: concurrency }, () => client.get(url(), headers).catch(() => null)));
+    const ok = (a: Answer) => a.status === 200 && a.body.split("\n").filter(Boolean).length === expected;
+    const window = label === "ours" ? profileWindow() : null;
+    const result = await openLoop(() => client.get(url(), headers), ok, { rate, seconds: rateSeconds, inFlight: concurrency });
+    window?.end();
+    return { server: label, client: kind, rate, sent: result.sent, failed: result.failed, result };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    client.close();
   }
-  return out;
 }
 
 async function main(): Promise<void> {
@@ -190,7 +185,7 @@ async function main(): Promise<void> {
         env: { MESHIA_LOCAL_TARGET: "off", DATABASE_URL: pg?.url ?? "", MESHIA_PUBLIC_URL: `http://127.0.0.1:${port}` },
       });
       base = server.base;
-      ({ target, token } = await setUp(base));
+      ({ target, token } = await setUpTarget(base));
       console.log(
         `started the server on ${args.postgres ? "Postgres" : "PGlite"} (${((performance.now() - t0) / 1000).toFixed(1)} s), registered and booted a target`,
       );
@@ -203,7 +198,8 @@ async function main(): Promise<void> {
     const url = () =>
       `${base}${path0}?user=mesh&client=${encodeURIComponent(`127.0.0.1 ${40000 + (n++ % 1000)} 127.0.0.9 22`)}&fingerprint=${encodeURIComponent(fp)}`;
     const probe = loadClient("keepalive", 1);
-    const expected = (await one(probe, url(), token)).keys;
+    const first = await probe.get(url(), { authorization: `Bearer ${token}`, "accept-encoding": "identity" });
+    const expected = first.status === 200 ? first.body.split("\n").filter(Boolean).length : 0;
     probe.close();
     if (expected === 0) console.warn("warning: the target gets no keys (not live, or no workspace key): measuring an empty answer");
     console.log(`GET ${url().replace(base, "")} against ${base}`);
@@ -211,25 +207,65 @@ async function main(): Promise<void> {
     const warm = loadClient("keepalive", concurrency);
     for (let i = 0; i < 10; i++) await Promise.all(Array.from({ length: concurrency }, () => one(warm, url(), token!)));
     warm.close();
+    // Same clients, same shapes, against a server that does nothing but answer these
+    // bytes; each of our runs is followed by the floor's, so both see the same machine.
+    const floor = withFloor ? await startFloorServer(first.body) : null;
+    const floorUrl = () => `${floor!.base}${path0}`;
     const runs: Run[] = [];
-    for (const kind of clients) runs.push(await measure(kind, url, token, expected, server));
-    lookups += 1 + concurrency * 10 + clients.length * concurrency * (rounds + 1);
-    const errors = runs.reduce((n, r) => n + r.errors, 0);
-    console.log("\nsummary (goal: p99 ≤ 10 ms at 200 concurrent, ≥ 5,000 req/s; a shared 2-core machine, client and server on it):");
+    const open: OpenRun[] = [];
+    try {
+      for (const kind of clients) {
+        runs.push(await measure(kind, url, token, expected, server));
+        if (floor) runs.push(await measure(kind, floorUrl, token, expected, floor, "floor"));
+      }
+      for (const kind of clients)
+        for (const rate of rates) {
+          open.push(await openRun("ours", kind, rate, url, token, expected));
+          if (floor) open.push(await openRun("floor", kind, rate, floorUrl, token, expected));
+        }
+    } finally {
+      await floor?.stop();
+    }
+    lookups += clients.length * concurrency * rounds + open.filter((r) => r.server === "ours").reduce((n, r) => n + r.sent, 0);
+    const errors = runs.reduce((n, r) => n + r.errors, 0) + open.reduce((n, r) => n + r.failed, 0);
+    console.log(
+      `\nsummary, ${concurrency} at once per round (closed loop: a burst of logins; a shared 2-core machine, client and server on it${withFloor ? '; "floor" is a bare node:http server answering the same bytes' : ""}):`,
+    );
     for (const r of runs) {
       const cpu =
         r.serverCpuMs === null || r.mainCpuMs === null
           ? ""
           : `, server CPU ${(r.serverCpuMs * 1000).toFixed(0)} µs/req (main thread ${(r.mainCpuMs * 1000).toFixed(0)} µs)`;
       console.log(
-        `  ${r.client.padEnd(9)} p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  ${r.reqPerS} req/s${cpu}, client CPU ${(r.clientCpuMs * 1000).toFixed(0)} µs/req`,
+        `  ${r.server.padEnd(5)} ${r.client.padEnd(9)} p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  ${r.reqPerS} req/s${cpu}, client CPU ${(r.clientCpuMs * 1000).toFixed(0)} µs/req`,
       );
     }
-    console.log(`BENCH_JSON ${JSON.stringify({ bench: "authkeys", database: args.postgres ? "postgres" : "pglite", concurrency, rounds, runs })}`);
+    if (open.length) {
+      console.log(`\nopen loop: requests arriving at a fixed rate for ${rateSeconds} s, up to ${concurrency} in flight, latency from the scheduled time:`);
+      for (const r of open) {
+        const s = r.result;
+        const floorP99 = open.find((f) => f.server === "floor" && f.client === r.client && f.rate === r.rate)?.result.lat;
+        const vsFloor = r.server === "ours" && floorP99 ? `; floor p99 ${percentile(floorP99, 99).toFixed(1)} ms` : "";
+        const verdict = r.server === "ours" && r.rate >= 5000 ? `  ${percentile(s.lat, 99) <= 10 ? "PASS" : "MISS"} (p99 ≤ 10 ms at 5,000/s${vsFloor})` : "";
+        console.log(
+          `  ${r.server.padEnd(5)} ${r.client.padEnd(9)} ${String(r.rate).padStart(5)}/s  p50 ${percentile(s.lat, 50).toFixed(1)} ms  p99 ${percentile(s.lat, 99).toFixed(1)} ms  max ${Math.max(...s.lat).toFixed(1)} ms  ${s.failed} failed, client behind by ≤ ${s.maxLagMs.toFixed(1)} ms${verdict}`,
+        );
+      }
+    }
+    const openJson = open.map((r) => ({
+      server: r.server,
+      client: r.client,
+      rate: r.rate,
+      p50: percentile(r.result.lat, 50),
+      p99: percentile(r.result.lat, 99),
+      failed: r.failed,
+    }));
+    console.log(
+      `BENCH_JSON ${JSON.stringify({ bench: "authkeys", database: args.postgres ? "postgres" : "pglite", concurrency, rounds, runs, open: openJson })}`,
+    );
 
     if (scriptRuns > 0) {
       const s = await scriptTimings(base, target, token, scriptRuns);
-      lookups += scriptRuns;
       console.log(`shipped meshia-authorized-keys (sh + curl), ${scriptRuns} sequential runs: ${summary(s)}`);
     }
     if (errors > 0) process.exitCode = 1;
@@ -237,9 +273,9 @@ async function main(): Promise<void> {
     await server?.stop();
     await pg?.drop();
     if (args.profile && server) {
-      // The lean path's module: the window from the first lookup to the last.
-      const p = printProfile(profDir, "lib/targets/authorized-keys-http.ts");
-      if (p) console.log(`  ≈ ${((p.totalMs / lookups) * 1000).toFixed(0)} µs of server work per lookup (${lookups} lookups in the window, every client's)`);
+      // The measured rounds of our server (closed and open loop), from the first to the last.
+      const p = printProfile(profDir);
+      if (p) console.log(`  ≈ ${((p.totalMs / lookups) * 1000).toFixed(0)} µs of main-thread work per lookup (${lookups} measured lookups in the window)`);
     }
   }
 }
