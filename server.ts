@@ -11,7 +11,7 @@ import { logger } from "@/lib/log";
 import { workspaceKeyPool } from "@/lib/keys/key-pool";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
 import { listenForEvents } from "@/lib/events";
-import { deriveInstanceUrl, joinCluster, type Cluster } from "@/lib/cluster/instances";
+import { deriveInstanceUrl, joinCluster, type Cluster } from "@/lib/terminal/cluster/instances";
 import { LeaderElection } from "@/lib/leader";
 import { startDraining } from "@/lib/health";
 import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";

@@ -91,7 +91,7 @@ export const terminalSessions = pgTable(
 
 // Control-plane instances sharing this Postgres (none on PGlite): each writes its
 // heartbeat here; an instance whose heartbeat is older than the dead-after window is
-// gone, and so are the terminal sessions it held (lib/cluster/instances.ts).
+// gone, and so are the terminal sessions it held (lib/terminal/cluster/instances.ts).
 export const controlPlaneInstances = pgTable("control_plane_instances", {
   id: uuid("id").primaryKey(),
   /** Where the other instances reach this one (MESHIA_INSTANCE_URL or derived). */

@@ -38,7 +38,7 @@ const SIGNIN_MAX = 6;
 const ASKS_A_PORT = Number(process.env.E2E_SSHD_PORT_CLUSTER ?? 2226);
 const GRANT_HEADER = "x-meshia-internal-grant";
 
-/** A grant as an instance makes it (lib/cluster/internal-auth.ts), signed with `secret`. */
+/** A grant as an instance makes it (lib/terminal/cluster/internal-auth.ts), signed with `secret`. */
 function grant(
   secret: string,
   fields: { to: string; sessionId: string; workspaceId: string; targetId: string; userId: string | null; resume: number | null },

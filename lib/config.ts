@@ -143,9 +143,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** On SIGTERM, how long open terminal sessions may go on before they are ended. */
     drainGraceMs: e.MESHIA_DRAIN_GRACE * 1000,
     metricsToken: e.MESHIA_METRICS_TOKEN,
-    /** With several instances on one Postgres (lib/cluster/): how the others reach this one. */
+    /** With several instances on one Postgres (lib/terminal/cluster/): how the others reach this one. */
     cluster: {
-      /** Unset: derived from HOST and the port (lib/cluster/instances.ts). */
+      /** Unset: derived from HOST and the port (lib/terminal/cluster/instances.ts). */
       instanceUrl: e.MESHIA_INSTANCE_URL?.replace(/\/$/, ""),
       /** Signs instance-to-instance requests; unset: derived from the auth secret. */
       internalSecret: e.MESHIA_INTERNAL_SECRET,

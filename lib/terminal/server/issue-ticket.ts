@@ -5,7 +5,7 @@ import type { TerminalTicket } from "@/lib/http/contract";
 import { randomUUID } from "node:crypto";
 import type { Db } from "@/db/client";
 import type { Principal } from "@/lib/auth/principal";
-import { countSessionsElsewhere, findOwnedElsewhere, OWNER_GONE_MESSAGE } from "@/lib/cluster/instances";
+import { countSessionsElsewhere, findOwnedElsewhere, OWNER_GONE_MESSAGE } from "@/lib/terminal/cluster/instances";
 import { config } from "@/lib/config";
 import { isDraining } from "@/lib/health";
 import { ApiError } from "@/lib/http/errors";

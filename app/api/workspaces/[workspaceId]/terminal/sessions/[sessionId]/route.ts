@@ -1,6 +1,6 @@
 // DELETE /api/workspaces/{workspaceId}/terminal/sessions/{sessionId} – end a terminal session (its tab was closed).
 import { withWorkspace } from "@/lib/auth/access";
-import { findOwnedElsewhere } from "@/lib/cluster/instances";
+import { findOwnedElsewhere } from "@/lib/terminal/cluster/instances";
 import { publish } from "@/lib/events";
 import { ApiError } from "@/lib/http/errors";
 import { defineRoute, param } from "@/lib/http/route";

@@ -1,7 +1,7 @@
 // Several control-plane instances on one Postgres: each has an id and an internal
 // URL, writes a heartbeat row, and records which terminal sessions it holds, so that
 // a socket landing on another instance can be proxied to the owner
-// (lib/cluster/terminal-proxy.ts). An instance whose heartbeat stopped is gone: its
+// (lib/terminal/cluster/terminal-proxy.ts). An instance whose heartbeat stopped is gone: its
 // rows are removed and its sessions' audit records closed, by whichever instance
 // notices first. On PGlite (one process) none of this runs.
 import { randomUUID } from "node:crypto";
