@@ -15,7 +15,8 @@ import { deriveInstanceUrl, joinCluster, type Cluster } from "@/lib/terminal/clu
 import { LeaderElection } from "@/lib/leader";
 import { startDraining } from "@/lib/health";
 import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
-import { startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
+import { retireLocalCompute, startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
+import { EMBEDDED_TARGET_LEADER } from "@/lib/targets/power";
 import { issueSetupToken } from "@/lib/auth/setup";
 import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 
@@ -35,13 +36,14 @@ async function main() {
   ensureBridgeSecret(log); // created on first start, before anything can need it
 
   // The embedded target runs on one instance: on Postgres, the one holding the
-  // advisory lock (lib/leader.ts); the others see it through its target row. On
-  // PGlite this process is the only one and runs it at once.
+  // advisory lock (lib/leader.ts); the others see it through its target row, and pass
+  // Stop and Start on to it (lib/targets/power.ts). On PGlite this process is the only
+  // one and runs it at once.
   const embedded: { compute: LocalCompute | null } = { compute: null };
   const election = cfg.localTarget.enabled
     ? new LeaderElection({
         url: kind === "postgres" ? cfg.databaseUrl : undefined,
-        name: "local-target",
+        name: EMBEDDED_TARGET_LEADER,
         log,
         onElected: async () => {
           embedded.compute = await startLocalCompute(db, workspace, log);
@@ -49,7 +51,7 @@ async function main() {
         onDeposed: async () => {
           const compute = embedded.compute;
           embedded.compute = null;
-          await compute?.stop();
+          if (compute) await retireLocalCompute(compute);
         },
       })
     : null;

@@ -1,6 +1,7 @@
 // Two control-plane instances on one Postgres behind a load balancer
 // (e2e/support/cluster.ts): a terminal session lives on the instance that holds its
 // SSH connection, and a socket that lands on the other one is proxied there.
+//   - Stop and Start of the embedded target (run by B) through A;
 //   - open on A, resume through B: every byte exactly once, in order;
 //   - the internal endpoint refuses what a browser could forge;
 //   - kill A: B keeps serving, and A's session ends in the tab with a clear status.
@@ -105,6 +106,62 @@ test.describe("several instances on one Postgres", () => {
   const ownerOf = async (sessionId: string) =>
     (await cluster.query<{ instance_id: string }>("SELECT instance_id FROM terminal_session_owners WHERE session_id = $1", [sessionId]))[0]?.instance_id ??
     null;
+
+  // First, before any terminal is open: stopping the target ends the sessions on it.
+  test("Stop and Start of the embedded target work on A, which does not run it (B does): A asks B and answers once it is done", async ({ playwright }) => {
+    type Target = { id: string; kind: string; status: string; port: number | null; bootId?: string; sshCommand: string | null };
+    const local = async () =>
+      ((await (await context.request.get(`${cluster.a.base}/api/workspaces/${workspaceId}/targets`)).json()) as { targets: Target[] }).targets.find(
+        (t) => t.kind === "local",
+      )!;
+    const before = await local();
+    expect(before.status).toBe("live");
+    const power = (verb: "stop" | "start", ctx = context.request) =>
+      ctx.post(`${cluster.a.base}/api/workspaces/${workspaceId}/targets/${before.id}/${verb}`, { headers: { Origin: cluster.base } });
+
+    // Who may is checked where the request lands, before anything is passed on.
+    const anonymous = await playwright.request.newContext();
+    try {
+      expect((await power("stop", anonymous)).status()).toBe(401);
+    } finally {
+      await anonymous.dispose();
+    }
+    expect((await local()).status).toBe("live");
+
+    // The Targets page through the balancer (pointing at A), as a person behind it uses it.
+    cluster.balancer.switchTo(CLUSTER_PORTS.a);
+    const targets = await context.newPage();
+    try {
+      await targets.goto(`/w/${workspaceId}/targets`);
+      const row = targets.locator(`[data-testid="target-row"][data-target-id="${before.id}"]`);
+      const stopped = targets.waitForResponse((r) => r.url().endsWith(`/targets/${before.id}/stop`));
+      await row.getByRole("button", { name: "Stop local" }).click();
+      expect((await stopped).status(), "answered by A once B stopped it").toBe(200);
+      await expect(row).toHaveAttribute("data-status", "stopped");
+      expect((await local()).status).toBe("stopped");
+
+      const started = targets.waitForResponse((r) => r.url().endsWith(`/targets/${before.id}/start`));
+      await row.getByRole("button", { name: "Start local" }).click();
+      expect((await started).status()).toBe(200);
+      await expect(row).toHaveAttribute("data-status", "live");
+    } finally {
+      await targets.close();
+    }
+    const after = await local();
+    expect(after.status).toBe("live");
+    expect(after.port, "a new boot: a new port").not.toBe(before.port);
+
+    // The same through the API: the answer is the target as it now is.
+    const res = await power("stop");
+    expect(res.status(), await res.text()).toBe(200);
+    expect(((await res.json()) as Target).status).toBe("stopped");
+    const again = await power("start");
+    expect(again.status(), await again.text()).toBe(200);
+    expect(((await again.json()) as Target).status).toBe("live");
+    // B did it, as asked by A; A runs no embedded target.
+    expect(cluster.b.log()).toContain("embedded target power request from another instance");
+    expect(cluster.a.log()).not.toContain("embedded target power request from another instance");
+  });
 
   test("a session opened on A and resumed through B loses nothing and repeats nothing", async () => {
     page = await context.newPage();

@@ -26,6 +26,10 @@ export type MeshiaEvent =
   | { type: "member.removed"; workspaceId: string; userId: string }
   /** API tokens revoked: terminals opened through them end. */
   | { type: "token.revoked"; workspaceId: string; tokenIds: string[] }
+  /** Stop or start the embedded target: asked by an instance that does not run it, done by the one that does (lib/targets/power.ts). */
+  | { type: "target.power-request"; requestId: string; targetId: string; workspaceId: string; action: "stop" | "start"; actor: string }
+  /** The embedded target's instance did (ok) or could not do what `requestId` asked. */
+  | { type: "target.power-done"; requestId: string; targetId: string; workspaceId: string; ok: boolean }
   /** End a terminal session held by whichever instance has it (its tab was closed on another). */
   | { type: "terminal-session.close"; sessionId: string; workspaceId: string; userId: string | null; reason: string };
 
@@ -51,6 +55,11 @@ export class EventBus {
    */
   get heard(): boolean {
     return !this.listening || this.connected;
+  }
+
+  /** Whether events reach other instances (Postgres, listening) rather than only this process. */
+  get shared(): boolean {
+    return this.listening;
   }
 
   /** Runs `handler` for every event, from this process and (with Postgres) every other instance. */

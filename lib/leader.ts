@@ -4,7 +4,29 @@
 // database restarts, the network fails) Postgres releases the lock, the old leader
 // stops its work as soon as it notices, and another instance's next try takes it.
 // On PGlite there is one process: it leads at once.
+import { sql } from "drizzle-orm";
+import type { Db } from "@/db/client";
 import type { Logger } from "@/lib/log";
+
+/** The advisory lock's name (hashed to its key by hashtextextended). */
+const lockName = (name: string) => `meshia:leader:${name}`;
+
+/**
+ * Whether some instance leads `name` right now, as Postgres sees it: a session holds
+ * the advisory lock in this database. (A bigint lock shows in pg_locks as classid,
+ * the high 32 bits, and objid, the low 32, with objsubid 1.)
+ */
+export async function leaderPresent(db: Pick<Db, "execute">, name: string): Promise<boolean> {
+  const r = await db.execute(sql`
+    SELECT EXISTS (
+      SELECT 1 FROM pg_locks
+      WHERE locktype = 'advisory' AND granted AND objsubid = 1
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(${lockName(name)}, 0)
+    ) AS held`);
+  // node-postgres and PGlite both answer { rows }; drizzle types the two differently.
+  return (r as unknown as { rows: { held: boolean }[] }).rows[0]?.held === true;
+}
 
 export interface LeaderOptions {
   /** Postgres URL; undefined on PGlite (one process: always the leader). */
@@ -102,7 +124,7 @@ export class LeaderElection {
         await this.client.query("SELECT 1");
         return;
       }
-      const r = await this.client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [`meshia:leader:${this.opts.name}`]);
+      const r = await this.client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [lockName(this.opts.name)]);
       if (!r.rows[0]?.ok) return;
       this.leading = true;
       this.opts.log.info({ name: this.opts.name }, "elected leader");
@@ -112,7 +134,7 @@ export class LeaderElection {
         // Could not start the work: give the lead up so another instance may try.
         this.opts.log.error({ err, name: this.opts.name }, "could not start as leader; giving the lead up");
         this.leading = false;
-        await this.client?.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [`meshia:leader:${this.opts.name}`]).catch(() => undefined);
+        await this.client?.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [lockName(this.opts.name)]).catch(() => undefined);
       }
     } catch (err) {
       const c = this.client;

@@ -2,6 +2,8 @@
 // terminal sessions and unused tickets are capped (MESHIA_MAX_SESSIONS_PER_USER,
 // MESHIA_MAX_TICKETS_PER_USER); past a cap the answer is 429 JSON with a message the
 // terminal tab shows as it is, and Retry-After. Another person is not affected.
+// While the instance drains, the route answers 503 with Retry-After before it looks at
+// the body.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
@@ -9,6 +11,7 @@ import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
 import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
 import { config, configGlobal } from "@/lib/config";
+import { healthState } from "@/lib/health";
 import { recordBoot, registerTarget } from "@/lib/targets/registry";
 import { sessionRegistry } from "@/lib/terminal/server/registry";
 import { consumeTicket } from "@/lib/terminal/server/tickets";
@@ -34,12 +37,12 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
       .map((c) => c.split(";")[0])
       .join("; ");
 
-  const ticket = async (cookie: string, body: Record<string, unknown> = { targetId }) => {
+  const ticket = async (cookie: string, body: Record<string, unknown> | string = { targetId }) => {
     const res = await ticketsRoute.POST(
       new Request(`${ORIGIN}/api/workspaces/${ws}/terminal/tickets`, {
         method: "POST",
         headers: { host: "127.0.0.1:3000", origin: ORIGIN, cookie, "content-type": "application/json" },
-        body: JSON.stringify(body),
+        body: typeof body === "string" ? body : JSON.stringify(body),
       }),
       { params: Promise.resolve({ workspaceId: ws }) },
     );
@@ -130,5 +133,25 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
     expect(await consumeTicket(handle.db, got[0])).not.toBeNull();
     expect((await ticket(mia.cookie, resume)).status).toBe(200);
     session.close("done");
+  });
+
+  it("while draining: 503 with Retry-After first, whatever the body (malformed, invalid or fine); after it, the usual answers", async () => {
+    const bodies: (Record<string, unknown> | string)[] = ["{not json", { targetId: 42 }, { targetId, unknown: true }, {}, { targetId }];
+    const before = await Promise.all(bodies.map((b) => ticket(owner.cookie, b)));
+    expect(before.map((r) => r.status)).toEqual([400, 422, 422, 422, 200]);
+    healthState.get().draining = true;
+    try {
+      for (const b of bodies) {
+        const r = await ticket(owner.cookie, b);
+        expect(r.status, JSON.stringify(b)).toBe(503);
+        expect(r.retryAfter).toBe("5");
+        expect(r.body.error).toMatchObject({ code: "unavailable" });
+        expect(r.body.error!.message).toMatch(/shutting down/);
+      }
+      // Who may ask is still checked first: no session, no 503 that says anything about the instance.
+      expect((await ticket("", { targetId })).status).toBe(401);
+    } finally {
+      healthState.get().draining = false;
+    }
   });
 });

@@ -7,6 +7,10 @@
 // the database, and every control-plane instance that shares the secret derives the
 // same keys without coordinating. Rotation bumps the target's generation (one
 // target) or changes the secret (every target at once).
+//
+// The embedded target's host key comes from the same secret (its own salt, so the two
+// are unrelated keys): whichever instance takes the embedded target over presents the
+// same host key without any private key stored or a data volume shared.
 import "@/lib/server-only";
 import { hkdfSync } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -22,6 +26,7 @@ export interface BridgeCredentialRef {
 }
 
 const SALT = "meshia-bridge-credential-v1";
+const HOST_KEY_SALT = "meshia-embedded-host-key-v1";
 const CACHE_LIMIT = 10_000;
 
 const bridgeSecret = processGlobal("bridge-secret", () => config().bridgeSecret ?? loadOrCreateSecret(path.join(config().dataDir, "keys", "bridge_secret")));
@@ -35,6 +40,17 @@ function secret(): string {
 export function deriveBridgeKey(secretValue: string, targetId: string, generation: number): Ed25519Key {
   const seed = Buffer.from(hkdfSync("sha256", secretValue, SALT, `${targetId}:${generation}`, 32));
   return ed25519FromSeed(seed, `meshia-bridge-${targetId.slice(0, 8)}-g${generation}`);
+}
+
+/** The embedded target `targetId`'s host key, derived from `secretValue`. Pure, as deriveBridgeKey. */
+export function deriveEmbeddedHostKey(secretValue: string, targetId: string): Ed25519Key {
+  const seed = Buffer.from(hkdfSync("sha256", secretValue, HOST_KEY_SALT, targetId, 32));
+  return ed25519FromSeed(seed, "meshia-local-host");
+}
+
+/** The embedded target's host key as every instance derives it: kept nowhere but in the SSH server that presents it. */
+export function embeddedHostKey(targetId: string): Ed25519Key {
+  return deriveEmbeddedHostKey(secret(), targetId);
 }
 
 /** The private key the bridge logs in to `target` with: derived when needed, kept nowhere. */

@@ -9,7 +9,7 @@ import { computeTargets } from "@/db/schema";
 import { config } from "@/lib/config";
 import type { Logger } from "@/lib/log";
 import { keyLookup } from "./key-lookup";
-import { embeddedTargets } from "./power";
+import { embeddedTargets, serveRemotePowerRequests } from "./power";
 import { LocalCompute } from "./local/lifecycle";
 import { registerTarget } from "./registry";
 import { sshAccessLog } from "./ssh-access-log";
@@ -50,8 +50,20 @@ export async function startLocalCompute(db: Db, workspace: Workspace, log: Logge
     // Every login attempt on the embedded target goes to the workspace's SSH access audit.
     onLogin: (attempt) => sshAccessLog(db, log).record({ workspaceId: row.workspaceId, targetId: row.id, kind: "login", ...attempt }),
   });
-  // Route handlers find it here (lib/targets/power.ts) to stop and start it.
+  // Route handlers find it here (lib/targets/power.ts) to stop and start it, as do
+  // other instances' requests (they do not run it).
   embeddedTargets.get().set(row.id, compute);
+  serveRemotePowerRequests(db, log);
   await compute.start();
   return compute;
+}
+
+/**
+ * This instance no longer runs the embedded target (it lost the lead, or is stopping):
+ * forgotten first, so that neither a route here nor another instance's request reaches
+ * it again, then stopped for good.
+ */
+export async function retireLocalCompute(compute: LocalCompute): Promise<void> {
+  if (embeddedTargets.get().get(compute.targetId) === compute) embeddedTargets.get().delete(compute.targetId);
+  await compute.retire();
 }

@@ -1,17 +1,22 @@
 // The embedded target's lifecycle against real databases: stop ends connections
 // with "compute stopped"; start gives a new port and boot id, the same host key and
-// the same volume; a data directory under a 0700 parent; the unavailable state.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+// the same volume; a data directory under a 0700 parent; the unavailable state; the
+// same host key on every instance (derived), or the key file an earlier version left.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
 import { saveKey } from "@/lib/keys/store";
+import { fingerprintOf } from "@/lib/keys/fingerprint";
+import { generateEd25519 } from "@/lib/keys/openssh-key";
 import { generateWorkspaceKey } from "@/lib/keys/workspace-key";
 import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 import { registerTarget, findTarget, targetView } from "../registry";
-import { LocalCompute } from "./lifecycle";
+import { LEGACY_HOST_KEY_FILE, LocalCompute } from "./lifecycle";
 import { systemProbe } from "./sandbox";
 import { ssh } from "./testing";
 import { legacyVolumeDir, volumeDir } from "./volumes";
@@ -128,5 +133,41 @@ describe.each(testDatabases())("embedded target lifecycle on $name", (tdb) => {
     expect(view.unavailable?.fix).toContain("Run the server as root");
     expect(logged.filter((l) => l.msg.includes("starts no shells"))).toHaveLength(1);
     expect(local.target).toBeNull();
+  });
+
+  it("presents the same host key on every instance (derived: no private key on disk); a key file from an earlier version is kept", async () => {
+    const { target: row } = await registerTarget(handle.db, { workspaceId, name: "local-3", kind: "local", host: "127.0.0.1" });
+    /** What the running server presents, as ssh-keyscan sees it (asynchronously: the server runs in this process). */
+    const presented = async (port: number) => {
+      const { stdout } = await promisify(execFile)("ssh-keyscan", ["-t", "ed25519", "-p", String(port), "127.0.0.1"], { encoding: "utf8" });
+      return fingerprintOf(stdout.trim().split(" ").slice(1).join(" "));
+    };
+    const bootOn = async (dir: string) => {
+      const c = await compute(row.id, { dataDir: dir });
+      expect(await c.start()).toBe("running");
+      const boot = (await findTarget(handle.db, row.id))!;
+      const seen = await presented(boot.port!);
+      await c.stop();
+      expect(seen).toBe(boot.hostKeyFingerprint);
+      return seen;
+    };
+    // Two instances, each with a data directory of its own (nothing shared but the database and the secret).
+    const dirA = mkdtempSync(path.join(base, "instance-a-"));
+    const dirB = mkdtempSync(path.join(base, "instance-b-"));
+    const fromA = await bootOn(dirA);
+    expect(await bootOn(dirB)).toBe(fromA);
+    for (const d of [dirA, dirB]) expect(existsSync(path.join(d, "keys")) ? readdirSync(path.join(d, "keys")) : []).not.toContain(LEGACY_HOST_KEY_FILE);
+    // Another target gets another key.
+    const { target: other } = await registerTarget(handle.db, { workspaceId, name: "local-4", kind: "local", host: "127.0.0.1" });
+    const o = await compute(other.id, { dataDir: dirA });
+    await o.start();
+    expect((await findTarget(handle.db, other.id))!.hostKeyFingerprint).not.toBe(fromA);
+    await o.stop();
+    // An install from before the derived key: its key file stays in use.
+    const dirOld = mkdtempSync(path.join(base, "instance-old-"));
+    mkdirSync(path.join(dirOld, "keys"), { mode: 0o700 });
+    const old = generateEd25519("meshia-local-host");
+    writeFileSync(path.join(dirOld, "keys", LEGACY_HOST_KEY_FILE), old.privateKey, { mode: 0o600 });
+    expect(await bootOn(dirOld)).toBe(fingerprintOf(old.publicKey));
   });
 });

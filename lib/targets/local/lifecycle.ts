@@ -2,10 +2,18 @@
 // id, the same host key), heartbeats while it runs, stop (every connection and
 // terminal session ends with "compute stopped"), start again. Start and stop are
 // serialised: one transition at a time.
+//
+// The host key is derived from the bridge secret and the target's id
+// (lib/ssh/bridge-credential.ts), so every instance that may take the target over
+// presents the same one. A key file left in the data directory by an earlier version
+// (keys/local_host_ed25519) is kept while it is there: the clients that trusted it
+// keep trusting it.
+import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Db } from "@/db/client";
 import type { ComputeTarget } from "@/db/schema";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
+import { embeddedHostKey } from "@/lib/ssh/bridge-credential";
 import type { Logger } from "@/lib/log";
 import { authorizedKeys } from "../authorized-keys";
 import { findTarget, heartbeat, markStopped, markUnavailable, recordBoot } from "../registry";
@@ -34,6 +42,9 @@ export interface LocalComputeOptions {
   stopDetail?: string;
 }
 
+/** Where versions before the derived host key kept it, in the data directory's keys/. */
+export const LEGACY_HOST_KEY_FILE = "local_host_ed25519";
+
 export type LocalComputeState = "running" | "stopped" | "unavailable";
 
 export class LocalCompute {
@@ -44,6 +55,8 @@ export class LocalCompute {
   private beat: NodeJS.Timeout | null = null;
   private lastPort: number | null = null;
   private lastUnavailable: string | null = null;
+  /** Stopped for good (the instance lost the lead): a start queued before that boots nothing. */
+  private retired = false;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: LocalComputeOptions) {
@@ -67,6 +80,12 @@ export class LocalCompute {
     return this.serial(() => this.halt(actor));
   }
 
+  /** Stops it for good: this instance no longer runs it (another may, at once). */
+  retire(): Promise<LocalComputeState> {
+    this.retired = true;
+    return this.stop();
+  }
+
   private async current(): Promise<ComputeTarget> {
     const row = await findTarget(this.opts.db, this.targetId);
     if (!row) throw new Error(`the local target ${this.targetId} is gone`);
@@ -74,7 +93,7 @@ export class LocalCompute {
   }
 
   private async boot(): Promise<LocalComputeState> {
-    if (this.state === "running") return this.state;
+    if (this.state === "running" || this.retired) return this.state;
     const { db, log } = this.opts;
     const found = await detectSandbox({ dataDir: this.opts.dataDir, volumesDir: this.ensureVolumesDir(), probe: this.opts.probe });
     if (!found.ok) {
@@ -95,8 +114,8 @@ export class LocalCompute {
       owner: sandbox.volumeOwner,
       log,
     });
-    // The same host key every boot: clients that trusted it keep trusting it.
-    const hostKey = loadOrCreateKeyFile(path.join(this.opts.dataDir, "keys", "local_host_ed25519"), "meshia-local-host");
+    // The same host key every boot, on every instance: clients that trusted it keep trusting it.
+    const hostKey = this.hostKey();
     const target = new LocalTarget({
       listenHost: this.opts.listenHost,
       ports: this.opts.ports,
@@ -131,6 +150,12 @@ export class LocalCompute {
     );
     this.beat.unref();
     return this.state;
+  }
+
+  private hostKey(): { privateKey: string; publicKey: string } {
+    const legacy = path.join(this.opts.dataDir, "keys", LEGACY_HOST_KEY_FILE);
+    if (existsSync(legacy)) return loadOrCreateKeyFile(legacy, "meshia-local-host", this.opts.log);
+    return embeddedHostKey(this.targetId);
   }
 
   private ensureVolumesDir(): string {

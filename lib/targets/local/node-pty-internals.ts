@@ -1,17 +1,19 @@
 // Every reach into node-pty's private fields, in one place. node-pty (1.1) exposes
-// no pty name on its typed interface, no input queue size and no drain event, and
+// no pty name on its typed interface, writes input through a queue that it keeps
+// without limit and retries on every event-loop turn while the pty is full, and
 // destroys its read stream on its own schedule; each helper here says what it
 // needs and degrades to "as without it" when the field is missing (another
 // node-pty version).
+import { readFileSync } from "node:fs";
 import type { IPty } from "node-pty";
 
 interface Internals {
   /** The slave's path (/dev/pts/N). */
   _pty?: string;
-  /** The master's read stream. */
-  _socket?: { destroy(err?: Error): unknown };
-  /** Input not yet written to the pty, as `{ buffer, offset }` tasks. */
-  _writeStream?: { _writeQueue?: { buffer: Buffer; offset: number }[] };
+  /** The master's descriptor. */
+  _fd?: number;
+  /** The master's read stream (a tty.ReadStream, which owns `_fd`). */
+  _socket?: { destroy(err?: Error): unknown; destroyed?: boolean };
 }
 
 const internals = (proc: IPty) => proc as unknown as Internals;
@@ -21,28 +23,35 @@ export function ptsNameOf(proc: IPty): string | undefined {
   return internals(proc)._pty;
 }
 
-/** node-pty's queue of input waiting for the pty, which it keeps without limit. */
-export interface PtyInputQueue {
-  /** Bytes waiting. */
-  bytes(): number;
-  /** Drops what is waiting (nobody will read it). */
-  clear(): void;
+/** The pty's master, for writing input ourselves (see pty-input.ts). */
+export interface PtyMaster {
+  /** The master's descriptor: non-blocking, shared with node-pty's read stream. */
+  fd: number;
+  /**
+   * False once node-pty's read stream, which owns the descriptor, is destroyed: the
+   * number may then name another file. Checked right before every write, on this
+   * thread, where the close happens too.
+   */
+  open(): boolean;
 }
 
-/** The pty's input queue, or null when this node-pty keeps it elsewhere (input is then unbounded). */
-export function ptyInputQueue(proc: IPty): PtyInputQueue | null {
-  const queue = internals(proc)._writeStream?._writeQueue;
-  if (!queue) return null;
-  return {
-    bytes() {
-      let n = 0;
-      for (const t of queue) n += t.buffer.length - t.offset;
-      return n;
-    },
-    clear() {
-      queue.splice(0);
-    },
-  };
+const O_NONBLOCK = 0o4000;
+
+/**
+ * The pty's master, or null when this node-pty keeps it elsewhere or the descriptor is
+ * not non-blocking (a write to a full pty would then block this thread). Linux only
+ * (the flags are read from /proc/self/fdinfo); null elsewhere.
+ */
+export function ptyMaster(proc: IPty): PtyMaster | null {
+  const { _fd: fd, _socket: socket } = internals(proc);
+  if (typeof fd !== "number" || !socket || typeof socket.destroyed !== "boolean") return null;
+  try {
+    const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "latin1"))?.[1];
+    if (flags === undefined || (parseInt(flags, 8) & O_NONBLOCK) === 0) return null;
+  } catch {
+    return null;
+  }
+  return { fd, open: () => !socket.destroyed };
 }
 
 /**

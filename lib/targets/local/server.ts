@@ -19,7 +19,8 @@ export interface LocalTargetOptions {
   ports: { from: number; to: number };
   /** The previous boot's port: a new boot takes another one when the range allows. */
   avoidPort?: number | null;
-  hostKey: KeyFile;
+  /** Its host key (the OpenSSH private key file's text and the public line). */
+  hostKey: Pick<KeyFile, "privateKey" | "publicKey">;
   /** HOME and starting directory of every shell: the workspace volume. */
   volume: string;
   sandbox: Sandbox;

@@ -1,4 +1,5 @@
 // The embedded target against a real ssh2 client: bytes in and out of real pty shells.
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -128,5 +129,43 @@ describe("embedded target", () => {
     ch.resume();
     await runUntil(ch, "true");
     expect((await runUntil(probe, check)).toString()).toContain("file-there");
+  }, 60_000);
+
+  it("costs next to no CPU while the program ignores its input, and delivers all of it, in order, once it reads", async () => {
+    // A program that does not read (here: a loop waiting for a file) under a paste and
+    // then typing: the pty fills and refuses input (EAGAIN). node-pty retried that
+    // write on every event-loop turn, a core at 100% for as long as it lasted.
+    const ch = await shell();
+    const go = `go-${Date.now()}`;
+    const lines = (n: number) =>
+      Buffer.from(
+        randomBytes(Math.ceil((n * 3) / 4))
+          .toString("base64")
+          .replace(/(.{76})/g, "$1\n")
+          .slice(0, n - 1) + "\n",
+      );
+    const paste = lines(600 * 1024); // lines: a canonical tty takes up to 4095 bytes a line
+    const typed = Array.from({ length: 20 }, (_, i) => Buffer.from(`typed-${i}\n`));
+    const all = Buffer.concat([paste, ...typed]);
+    await runUntil(ch, "stty -echo");
+    const sum = runUntil(ch, `while [ ! -e ~/${go} ]; do sleep 0.1; done; head -c ${all.length} | sha256sum`);
+    await new Promise((r) => setTimeout(r, 300));
+    ch.write(paste);
+    await new Promise((r) => setTimeout(r, 1000)); // the pty is full by now
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (const t of typed) {
+      ch.write(t);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const used = process.cpuUsage(cpu0);
+    const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
+    const share = (used.user + used.system) / wallUs;
+    console.info(`blocked pty: this process used ${(share * 100).toFixed(1)}% of one core over ${(wallUs / 1e6).toFixed(1)} s`);
+    // Generous: while blocked, ~0%; the busy retry held a core at ~90-100%.
+    expect(share).toBeLessThan(0.2);
+    const probe = await shell();
+    await runUntil(probe, `touch ~/${go}`);
+    expect((await sum).toString()).toContain(createHash("sha256").update(all).digest("hex"));
   }, 60_000);
 });

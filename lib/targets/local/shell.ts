@@ -1,22 +1,19 @@
 // Programs on an SSH session channel: a pty shell or command (node-pty), or plain
 // pipes (exec without a pty, and subsystems such as sftp-server), always launched
 // through the sandbox. Pty output is coalesced into full SSH packets (pty-output.ts)
-// and drained completely before the exit status is reported (pty-drain.ts).
+// and drained completely before the exit status is reported (pty-drain.ts); pty input
+// is bounded and waits for a program that does not read without spinning (pty-input.ts).
 import { spawn } from "node:child_process";
 import { chownSync, chmodSync, readFileSync } from "node:fs";
 import pty from "node-pty";
 import type { ServerChannel } from "ssh2";
-import { ptsNameOf, ptyInputQueue } from "./node-pty-internals";
+import { ptsNameOf } from "./node-pty-internals";
 import { hangUpGroup, reportExit, sendSignal, signalName } from "./program-control";
 import { PtyDrain } from "./pty-drain";
+import { ptyInput } from "./pty-input";
 import { PtyOutput } from "./pty-output";
 import type { Sandbox } from "./sandbox";
 
-/** Input waiting for the pty above which the channel stops taking more (see runPty)... */
-const PTY_INPUT_PAUSE_BYTES = 128 * 1024;
-/** ...and below which it takes input again. */
-const PTY_INPUT_RESUME_BYTES = 32 * 1024;
-const PTY_INPUT_POLL_MS = 5;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** The `tty` group, which owns ptys on Debian as sshd leaves them (-1: keep the group). */
 const TTY_GID = (() => {
@@ -106,35 +103,14 @@ export function runPty(
     drain.output();
     output.data(typeof data === "string" ? Buffer.from(data) : data);
   });
-  // Bytes as they came: node-pty (encoding null) would UTF-8-encode a string, so a
-  // latin1 string of the input doubled every non-ASCII byte.
-  //
-  // Input backpressure: node-pty queues (a copy of) every write until the pty takes
-  // it, without limit, so a program that does not read its input (`sleep 600` under a
-  // paste) grew this process by gigabytes. Above PTY_INPUT_PAUSE_BYTES waiting, the
-  // channel is paused: ssh2 then stops topping up the client's window once its
-  // readable buffer is full, and the client (the bridge) stops sending. node-pty has
-  // no drain event, so its queue is looked at every few ms while paused.
-  const ptyQueue = ptyInputQueue(proc);
-  let inputTimer: NodeJS.Timeout | null = null;
-  const inputTaken = () => {
-    inputTimer = null;
-    if ((ptyQueue?.bytes() ?? 0) > PTY_INPUT_RESUME_BYTES) inputTimer = setTimeout(inputTaken, PTY_INPUT_POLL_MS);
-    else channel.resume();
-  };
-  channel.on("data", (d: Buffer) => {
-    proc.write(d);
-    if (ptyQueue && !inputTimer && ptyQueue.bytes() > PTY_INPUT_PAUSE_BYTES) {
-      channel.pause();
-      inputTimer = setTimeout(inputTaken, PTY_INPUT_POLL_MS);
-    }
-  });
+  // Bytes as they came (node-pty, encoding null, would UTF-8-encode a string), bounded
+  // and without a busy retry while the program does not read: pty-input.ts.
+  const input = ptyInput(proc, channel);
+  channel.on("data", (d: Buffer) => input.write(d));
   channel.on("error", () => undefined);
   channel.on("close", () => {
     output.close();
-    if (inputTimer) clearTimeout(inputTimer);
-    inputTimer = null;
-    ptyQueue?.clear(); // input the program never read goes with the session
+    input.close(); // input the program never read goes with the session
     if (!exited) hangUpGroup(proc.pid, () => !exited);
     drain.release();
   });
@@ -142,7 +118,7 @@ export function runPty(
   // slave was released by the drain), so every byte the program wrote has been read by then.
   proc.onExit(({ exitCode, signal }) => {
     exited = true;
-    ptyQueue?.clear(); // nobody will read it; node-pty would retry it on a closed fd
+    input.close(); // nobody will read it
     drain.release();
     untrack();
     output.flush(); // the last output goes before the exit status

@@ -44,10 +44,20 @@ async function sessionFor(
   return { id: req.sessionId, isNew: false };
 }
 
-export async function issueTerminalTicket(db: Db, principal: Principal, req: TicketRequest): Promise<TerminalTicket> {
+/**
+ * While this instance drains (SIGTERM), 503 with Retry-After: the client retries and
+ * the load balancer, which already sees it not ready, sends it elsewhere. The route
+ * calls it before reading the body, so a draining instance answers this whatever the
+ * request holds.
+ */
+export function refuseWhileDraining(): void {
   if (isDraining()) {
     throw new ApiError("unavailable", "This Meshia instance is shutting down; try again in a moment.", undefined, { "Retry-After": "5" });
   }
+}
+
+export async function issueTerminalTicket(db: Db, principal: Principal, req: TicketRequest): Promise<TerminalTicket> {
+  refuseWhileDraining();
   const actor = principal.userId;
   const target = await requireWorkspaceTarget(db, req.workspaceId, req.targetId);
   const session = await sessionFor(db, req, actor, target, effectiveStatus(target) === "live");

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { withWorkspace } from "@/lib/auth/access";
 import { defineRoute, json, readJson } from "@/lib/http/route";
-import { issueTerminalTicket } from "@/lib/terminal/server/issue-ticket";
+import { issueTerminalTicket, refuseWhileDraining } from "@/lib/terminal/server/issue-ticket";
 
 const body = z.strictObject({
   targetId: z.string().max(64),
@@ -12,7 +12,8 @@ const body = z.strictObject({
 });
 
 export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
-  POST: withWorkspace(async (req, { db, workspace, principal }) =>
-    json(await issueTerminalTicket(db, principal, { workspaceId: workspace.id, ...(await readJson(req, body)) })),
-  ),
+  POST: withWorkspace(async (req, { db, workspace, principal }) => {
+    refuseWhileDraining(); // before the body: a draining instance says so whatever was sent
+    return json(await issueTerminalTicket(db, principal, { workspaceId: workspace.id, ...(await readJson(req, body)) }));
+  }),
 });
