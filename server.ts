@@ -15,6 +15,8 @@ import { deriveInstanceUrl, joinCluster, type Cluster } from "@/lib/terminal/clu
 import { LeaderElection } from "@/lib/leader";
 import { startDraining } from "@/lib/health";
 import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
+import { trustForwarding } from "@/lib/http/client-address";
+import { InflightCap, refuseOverCap } from "@/lib/http/fair-share";
 import { retireLocalCompute, startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";
 import { EMBEDDED_TARGET_LEADER } from "@/lib/targets/power";
 import { issueSetupToken } from "@/lib/auth/setup";
@@ -67,20 +69,13 @@ async function main() {
   await app.prepare();
 
   const lean: LeanDeps = { db, log, targetAuthFailureRate: cfg.targetAuthFailureRate, metricsToken: cfg.metricsToken };
+  // One address's share of Next's pipeline (lib/http/fair-share.ts).
+  const inflight = cfg.maxInflightPerAddress > 0 ? new InflightCap(cfg.maxInflightPerAddress) : null;
   server.on("request", (req, res) => {
-    trustForwarding(req, cfg.trustProxy);
-    // Key lookups, probes and metrics: answered here, ahead of Next's pipeline.
-    if (
-      serveLean(
-        req,
-        res,
-        String(req.headers["x-forwarded-for"] ?? "")
-          .split(",")[0]!
-          .trim(),
-        lean,
-      )
-    )
-      return;
+    const clientIp = trustForwarding(req, cfg.trustProxy);
+    // Key lookups, probes, metrics and refused key generations: answered here, ahead of Next's pipeline.
+    if (serveLean(req, res, clientIp, lean)) return;
+    if (inflight && !inflight.admit(clientIp, res)) return refuseOverCap(res);
     handle(req, res).catch((err: unknown) => {
       // The URL without its query: query strings carry tokens (setup links, tickets).
       if (isDatabaseUnavailable(err)) reportDatabaseError(err);
@@ -173,27 +168,6 @@ async function main() {
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled promise rejection"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
-}
-
-/**
- * Leaves one address in X-Forwarded-For, the one everything downstream (rate limits,
- * the metrics check, better-auth) keys on. Unless we sit behind a proxy we trust, it
- * is the socket's, and forwarded headers a client sent are not believed. Behind one,
- * it is the last hop, the one our proxy appended: the entries before it are whatever
- * the client wrote.
- */
-function trustForwarding(req: http.IncomingMessage, trustProxy: boolean): void {
-  const socketAddress = req.socket.remoteAddress ?? "";
-  if (trustProxy) {
-    const hops = String(req.headers["x-forwarded-for"] ?? "")
-      .split(",")
-      .map((h) => h.trim())
-      .filter(Boolean);
-    req.headers["x-forwarded-for"] = hops.at(-1) ?? socketAddress;
-    return;
-  }
-  req.headers["x-forwarded-for"] = socketAddress;
-  delete req.headers["x-forwarded-proto"];
 }
 
 main().catch((err: unknown) => {

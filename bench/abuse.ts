@@ -6,31 +6,40 @@
 //   keygen    POST /api/workspaces/{id}/key from 16 loops, with the shipped limits
 //   authkeys  GET /api/targets/{id}/authorized-keys with the target's valid token, 64 loops
 //   badtoken  the same with wrong tokens, 64 loops
+// Each flood runs in a child process of its own (bench/abuse-flood.ts) from 127.0.0.1,
+// the probe here from PROBE_ADDRESS: two users on two machines, whose clients share
+// no event loop (the probe would otherwise measure the bench's own lag) and whom
+// per-address limits can tell apart. The server's main-thread CPU share (time on a
+// CPU, and runnable but waiting for one) and the flood client's CPU are printed, so
+// a reader sees whether the server was saturated and what the client took.
 // Targets per row: RSS grows by <= 64 MiB during the flood and is back within
 // 16 MiB of its baseline after a pause; the probe's p99 <= 100 ms. Prints one table
 // with PASS or MISS per row; never fails on slowness (only on a broken setup).
 //
-//   npx next build && npm run bench:abuse [-- --seconds 30 --settle 10 --only input,keygen]
+//   npx next build && npm run bench:abuse [-- --seconds 30 --settle 10 --only input,keygen --postgres URL]
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { generateEd25519 } from "../lib/keys/openssh-key";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { generateEd25519 } from "../lib/keys/openssh-key";
+import type { Flood, FloodResult, FloodSpec } from "./abuse-flood";
 import { defer, run } from "./lib/cleanup";
+import { loadClient } from "./lib/http-load";
 import {
   defaultWorkspace,
   freshPostgres,
   getJson,
-  loops,
   memoryBreakdown,
   procStatusBytes,
+  ROOT,
   rssSampler,
   startServer,
+  threadSchedMs,
   type BenchServer,
   type MemoryBreakdown,
 } from "./lib/server";
 import { mib, ms, percentile, sleep, table, verdict } from "./lib/stats";
-import { BridgeShell } from "./lib/terminal-client";
-import { MAX_FRAME_BYTES } from "../lib/terminal/protocol";
 
 const { values: args } = parseArgs({
   options: {
@@ -47,8 +56,9 @@ const SETTLE_S = Number(args.settle);
 const RSS_GROWTH_MAX = 64 * 1024 * 1024;
 const RSS_RETURN_SLACK = 16 * 1024 * 1024;
 const PROBE_P99_MAX_MS = 100;
-const FLOODS = ["input", "keygen", "authkeys", "badtoken"] as const;
-type Flood = (typeof FLOODS)[number];
+const FLOODS = ["input", "keygen", "authkeys", "badtoken"] as const satisfies readonly Flood[];
+/** The other user's machine, as the server sees it (the floods come from 127.0.0.1). */
+const PROBE_ADDRESS = "127.0.0.5";
 const chosen = new Set<Flood>((args.only?.split(",").map((s) => s.trim()) as Flood[] | undefined) ?? FLOODS);
 
 interface Ctx {
@@ -60,21 +70,12 @@ interface Ctx {
   probeCookie: string;
 }
 
-/** Counts of answers by kind, for the table. */
-class Tally {
-  ok = 0;
-  bytes = 0;
-  readonly byStatus = new Map<number, number>();
-  add(status: number): void {
-    if (status >= 200 && status < 300) this.ok++;
-    this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
-  }
-  describe(seconds: number): string {
-    if (this.bytes) return `${mib(this.bytes, 0)} sent (${mib(this.bytes / seconds, 1)}/s)`;
-    const total = [...this.byStatus.values()].reduce((a, b) => a + b, 0);
-    const parts = [...this.byStatus.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${n}×${status}`);
-    return `${Math.round(total / seconds)} req/s: ${parts.join(", ")}`;
-  }
+/** The flood's load for the table: bytes sent, or requests a second by status. */
+function describeLoad(r: FloodResult, seconds: number): string {
+  if (r.bytes) return `${mib(r.bytes, 0)} sent (${mib(r.bytes / seconds, 1)}/s)`;
+  const total = r.byStatus.reduce((a, [, n]) => a + n, 0);
+  const parts = [...r.byStatus].sort(([a], [b]) => a - b).map(([status, n]) => `${n}×${status}`);
+  return `${Math.round(total / seconds)} req/s: ${parts.join(", ")}`;
 }
 
 async function post(base: string, path: string, body: unknown, headers: Record<string, string>): Promise<Response> {
@@ -125,8 +126,9 @@ async function setUp(): Promise<Ctx> {
   return { server, base, ws, localTargetId: local.id, target: { id: reg.target.id, token: reg.token }, probeCookie };
 }
 
-/** Sequential GETs as the other user, 20 ms apart, until stopped. */
+/** Sequential GETs as the other user from PROBE_ADDRESS, on one kept-alive connection, 20 ms apart, until stopped. */
 function probe(ctx: Ctx): { stop(): Promise<{ lat: number[]; failed: number }> } {
+  const client = loadClient("keepalive", 1, { localAddress: PROBE_ADDRESS });
   const lat: number[] = [];
   let failed = 0;
   let running = true;
@@ -134,9 +136,8 @@ function probe(ctx: Ctx): { stop(): Promise<{ lat: number[]; failed: number }> }
     while (running) {
       const t0 = performance.now();
       try {
-        const res = await fetch(`${ctx.base}/api/workspaces`, { headers: { cookie: ctx.probeCookie } });
-        await res.arrayBuffer();
-        if (!res.ok) failed++;
+        const a = await client.get(`${ctx.base}/api/workspaces`, { cookie: ctx.probeCookie });
+        if (a.status !== 200) failed++;
       } catch {
         failed++;
       }
@@ -148,68 +149,53 @@ function probe(ctx: Ctx): { stop(): Promise<{ lat: number[]; failed: number }> }
     async stop() {
       running = false;
       await done;
+      client.close();
       return { lat, failed };
     },
   };
 }
 
-async function flood(ctx: Ctx, kind: Flood, stop: { done: boolean }, tally: Tally): Promise<() => Promise<void>> {
-  const { base } = ctx;
-  const authUrl = `${base}/api/targets/${ctx.target.id}/authorized-keys?user=mesh`;
-  switch (kind) {
-    case "input": {
-      const shell = await BridgeShell.open(base, ctx.ws, ctx.localTargetId, { cols: 120, rows: 40 });
-      shell.write("stty -echo; sleep 600\r");
-      await sleep(500);
-      // As large as an input frame may be (MAX_FRAME_BYTES, the type byte included).
-      const frame = Buffer.alloc(MAX_FRAME_BYTES - 1, "x");
-      const running = (async () => {
-        while (!stop.done && shell.open) {
-          // Only what the kernel takes: the client must not be what grows.
-          if (shell.bufferedAmount < 4 * 1024 * 1024) {
-            shell.write(frame);
-            tally.bytes += frame.length;
-            tally.ok++;
-          } else await sleep(1);
-          if (tally.ok % 16 === 0) await new Promise((r) => setImmediate(r));
-        }
-      })();
-      return async () => {
-        await running;
-        await shell.close();
-      };
-    }
-    case "keygen": {
-      const url = `${base}/api/workspaces/${ctx.ws}/key`;
-      const running = loops(16, stop, async () => {
-        const res = await fetch(url, { method: "POST", headers: ctx.server.auth });
-        await res.arrayBuffer(); // a PEM, dropped at once
-        tally.add(res.status);
-      });
-      return () => running;
-    }
-    case "authkeys": {
-      const running = loops(64, stop, async () => {
-        const res = await fetch(authUrl, { headers: { authorization: `Bearer ${ctx.target.token}`, "accept-encoding": "identity" } });
-        await res.arrayBuffer();
-        tally.add(res.status);
-      });
-      return () => running;
-    }
-    case "badtoken": {
-      const running = loops(64, stop, async () => {
-        const res = await fetch(authUrl, { headers: { authorization: `Bearer mtt_${randomBytes(24).toString("base64url")}`, "accept-encoding": "identity" } });
-        await res.arrayBuffer();
-        tally.add(res.status);
-      });
-      return () => running;
-    }
-  }
+/** Starts the flood in a child process; resolves once it floods, with a promise of its result. */
+async function flood(ctx: Ctx, kind: Flood): Promise<{ pid: number; result: Promise<FloodResult> }> {
+  const spec: FloodSpec = {
+    kind,
+    seconds: SECONDS,
+    base: ctx.base,
+    ws: ctx.ws,
+    localTargetId: ctx.localTargetId,
+    target: ctx.target,
+    auth: ctx.server.auth,
+  };
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "abuse-flood.ts"), JSON.stringify(spec)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  defer(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+  let out = "";
+  let flooding: () => void;
+  const started = new Promise<void>((r) => (flooding = r));
+  const result = new Promise<FloodResult>((resolve, reject) => {
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("FLOODING\n")) flooding();
+      const m = /^RESULT (.*)$/m.exec(out);
+      if (m) resolve(JSON.parse(m[1]!) as FloodResult);
+    });
+    child.once("exit", (code) => reject(new Error(`the ${kind} flood exited with ${code} without a result`)));
+  });
+  await Promise.race([started, result]);
+  return { pid: child.pid!, result };
 }
 
 interface Row {
   kind: Flood;
   load: string;
+  /** The server's main thread during the flood: share of wall time on a CPU, and runnable but waiting for one. */
+  server: { onCpu: number; waiting: number };
+  /** The flood client's process: CPU time over wall time (1 = one core). */
+  clientCpu: number;
   probe: { p50: number; p99: number; n: number; failed: number };
   rss: { base: number; peak: number; after: number };
   /** Heap and outside-heap memory before the flood and after the pause. */
@@ -226,14 +212,14 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
   const baseRss = percentile(baseSamples, 50);
   const memBefore = await memoryBreakdown(ctx.base);
 
-  const stop = { done: false };
-  const tally = new Tally();
   const sampler = rssSampler(ctx.server.pid);
   const p = probe(ctx);
-  const finish = await flood(ctx, kind, stop, tally);
-  await sleep(SECONDS * 1000);
-  stop.done = true;
-  await finish();
+  const f = await flood(ctx, kind);
+  const sched0 = threadSchedMs(ctx.server.pid);
+  const t0 = performance.now();
+  const result = await f.result;
+  const sched1 = threadSchedMs(ctx.server.pid);
+  const wall = performance.now() - t0;
   const { lat, failed } = await p.stop();
   const during = sampler.stop();
   await sleep(SETTLE_S * 1000);
@@ -241,7 +227,9 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
   const memAfter = await memoryBreakdown(ctx.base);
   return {
     kind,
-    load: tally.describe(SECONDS),
+    load: describeLoad(result, SECONDS),
+    server: { onCpu: (sched1.onCpu - sched0.onCpu) / wall, waiting: (sched1.waiting - sched0.waiting) / wall },
+    clientCpu: result.cpuMs / result.wallMs,
     probe: { p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length, failed },
     rss: { base: baseRss, peak: Math.max(...during), after },
     memory: { before: memBefore, after: memAfter },
@@ -266,10 +254,13 @@ run(async () => {
       b && a
         ? `; heap used ${mib(b.heapUsed, 0)} → ${mib(a.heapUsed, 0)} (total ${mib(b.heapTotal, 0)} → ${mib(a.heapTotal, 0)}), outside the heap ${mib(b.external, 0)} → ${mib(a.external, 0)}`
         : "";
-    console.log(`${row.load}; probe p99 ${ms(row.probe.p99)}; RSS ${mib(row.rss.base, 0)} → peak ${mib(row.rss.peak, 0)} → ${mib(row.rss.after, 0)}${heap}`);
+    console.log(
+      `${row.load}; server main thread ${Math.round(row.server.onCpu * 100)}% on CPU (${Math.round(row.server.waiting * 100)}% waiting); probe p99 ${ms(row.probe.p99)}; RSS ${mib(row.rss.base, 0)} → peak ${mib(row.rss.peak, 0)} → ${mib(row.rss.after, 0)}${heap}`,
+    );
   }
 
-  const out = [["flood", "load", "probe p50", "probe p99", "RSS base", "RSS peak (+Δ)", "RSS after", "verdict"]];
+  const pct = (v: number) => `${Math.round(v * 100)}%`;
+  const out = [["flood", "load", "server main thread", "flood client", "probe p50", "probe p99", "RSS base", "RSS peak (+Δ)", "RSS after", "verdict"]];
   for (const r of rows) {
     const growth = r.rss.peak - r.rss.base;
     const memOk = growth <= RSS_GROWTH_MAX && r.rss.after <= r.rss.base + RSS_RETURN_SLACK;
@@ -278,6 +269,8 @@ run(async () => {
     out.push([
       r.kind,
       r.load,
+      `${pct(r.server.onCpu)} on CPU, ${pct(r.server.waiting)} waiting`,
+      `${pct(r.clientCpu)} CPU`,
       ms(r.probe.p50),
       ms(r.probe.p99) + (r.probe.failed ? ` (${r.probe.failed} failed)` : ""),
       mib(r.rss.base, 0),
@@ -290,6 +283,9 @@ run(async () => {
   console.log(table(out));
   console.log(
     `  targets: RSS +≤ 64 MiB during the flood and back within 16 MiB of its base after ${SETTLE_S} s; probe (another user's GET /api/workspaces, every 20 ms) p99 ≤ ${PROBE_P99_MAX_MS} ms`,
+  );
+  console.log(
+    "  server main thread: share of the flood's wall time on a CPU / runnable but waiting for one; flood client: its process's CPU (100% = one core)",
   );
   console.log("  (noisy machine: other engineers' servers and browsers share its 2 cores)");
   console.log(`BENCH_JSON ${JSON.stringify({ bench: "abuse", seconds: SECONDS, rows })}`);

@@ -93,6 +93,7 @@ const schema = z.object({
   MESHIA_WORKSPACE_CREATE_RATE: rate.default({ max: 10, windowSeconds: 3600 }),
   MESHIA_CONNECTION_TEST_RATE: rate.default({ max: 6, windowSeconds: 60 }),
   MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
+  MESHIA_MAX_INFLIGHT_PER_ADDRESS: z.coerce.number().int().min(0).default(32),
   MESHIA_DRAIN_GRACE: seconds.default(30),
   MESHIA_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   MESHIA_INSTANCE_URL: z.url().optional(),
@@ -153,6 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       deadAfterMs: e.MESHIA_INSTANCE_DEAD_AFTER * 1000,
     },
     trustProxy: e.MESHIA_TRUST_PROXY,
+    /** Requests one client address may have in Next's pipeline at once; beyond it 429 (0: no cap). */
+    maxInflightPerAddress: e.MESHIA_MAX_INFLIGHT_PER_ADDRESS,
     allowedOrigins: (e.MESHIA_ALLOWED_ORIGINS ?? "")
       .split(",")
       .map((s) => s.trim().replace(/\/$/, ""))

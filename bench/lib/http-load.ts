@@ -8,7 +8,8 @@
 //   http       node:http with a keep-alive Agent of as many sockets as callers
 //   fetch      Node's global fetch (undici), what the benchmarks used first
 // The raw client understands only what these benchmarks get: a status line, headers,
-// and a body of Content-Length bytes (or up to the close).
+// and a body of Content-Length bytes, chunked, or up to the close. `localAddress` binds
+// its sockets to one source address (bench:abuse tells the flood from the probe by it).
 import http from "node:http";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
@@ -25,13 +26,33 @@ export interface Answer {
 export interface LoadClient {
   readonly kind: ClientKind;
   get(url: string, headers: Record<string, string>): Promise<Answer>;
+  /** Any method; a POST without a body sends Content-Length: 0. Raw clients only. */
+  request(method: string, url: string, headers: Record<string, string>, body?: string): Promise<Answer>;
   close(): void;
 }
 
-function requestBytes(url: URL, headers: Record<string, string>, close: boolean): Buffer {
-  const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+function requestBytes(method: string, url: URL, headers: Record<string, string>, close: boolean, body?: string): Buffer {
+  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  if (body !== undefined || (method !== "GET" && method !== "HEAD")) lines.push(`Content-Length: ${Buffer.byteLength(body ?? "")}`);
   if (close) lines.push("Connection: close");
-  return Buffer.from(lines.join("\r\n") + "\r\n\r\n");
+  return Buffer.from(lines.join("\r\n") + "\r\n\r\n" + (body ?? ""));
+}
+
+/** A chunked body from `start`, when whole (through the last, empty chunk), else null. */
+function dechunk(buf: Buffer, start: number): string | null {
+  const parts: Buffer[] = [];
+  let at = start;
+  for (;;) {
+    const eol = buf.indexOf("\r\n", at);
+    if (eol < 0) return null;
+    const size = parseInt(buf.toString("latin1", at, eol), 16);
+    if (!Number.isFinite(size)) throw new Error("bad chunk size");
+    const end = eol + 2 + size;
+    if (buf.length < end + 2) return null;
+    if (size === 0) return Buffer.concat(parts).toString("utf8"); // no trailers in these answers
+    parts.push(buf.subarray(eol + 2, end));
+    at = end + 2;
+  }
 }
 
 /** The status and body when `buf` holds a whole response, else null. `ended`: the server closed. */
@@ -45,6 +66,10 @@ function parseResponse(buf: Buffer, ended: boolean): { status: number; body: str
   if (m) {
     const end = start + Number(m[1]);
     return buf.length >= end ? { status, body: buf.toString("utf8", start, end) } : null;
+  }
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(headers)) {
+    const body = dechunk(buf, start);
+    return body === null ? null : { status, body };
   }
   return ended ? { status, body: buf.toString("utf8", start) } : null;
 }
@@ -73,13 +98,13 @@ function exchange(socket: net.Socket, req: Buffer, close: boolean): Promise<{ st
   });
 }
 
-function rawClient(kind: "keepalive" | "new"): LoadClient {
+function rawClient(kind: "keepalive" | "new", localAddress?: string): LoadClient {
   const idle: net.Socket[] = [];
   const all = new Set<net.Socket>();
   const cache = new Map<string, { url: URL; req: Buffer }>();
   const connect = (url: URL) =>
     new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: url.hostname, port: Number(url.port || 80), noDelay: true }, () => {
+      const s = net.connect({ host: url.hostname, port: Number(url.port || 80), noDelay: true, ...(localAddress ? { localAddress } : {}) }, () => {
         s.off("error", reject);
         resolve(s);
       });
@@ -87,31 +112,41 @@ function rawClient(kind: "keepalive" | "new"): LoadClient {
       all.add(s);
       s.once("close", () => all.delete(s));
     });
+  const request = async (method: string, href: string, headers: Record<string, string>, body?: string): Promise<Answer> => {
+    const t0 = performance.now();
+    const key = method + href + JSON.stringify(headers) + (body ?? "");
+    let c = cache.get(key);
+    if (!c) {
+      const url = new URL(href);
+      c = { url, req: requestBytes(method, url, headers, kind === "new", body) };
+      if (cache.size < 1000) cache.set(key, c);
+    }
+    let reused = kind === "keepalive" ? idle.pop() : undefined;
+    // One the server has closed since (a Connection: close answer, an idle timeout) is dropped.
+    while (reused && (reused.destroyed || !reused.writable || reused.readableEnded)) reused = idle.pop();
+    const socket = reused ?? (await connect(c.url));
+    const r = await exchange(socket, c.req, kind === "new").catch((err: unknown) => {
+      socket.destroy();
+      throw err;
+    });
+    if (kind === "keepalive") idle.push(socket);
+    else socket.destroy();
+    return { ms: performance.now() - t0, ...r };
+  };
   return {
     kind,
-    async get(href, headers) {
-      const t0 = performance.now();
-      const key = href + JSON.stringify(headers);
-      let c = cache.get(key);
-      if (!c) {
-        const url = new URL(href);
-        c = { url, req: requestBytes(url, headers, kind === "new") };
-        if (cache.size < 1000) cache.set(key, c);
-      }
-      const socket = (kind === "keepalive" ? idle.pop() : undefined) ?? (await connect(c.url));
-      const r = await exchange(socket, c.req, kind === "new");
-      if (kind === "keepalive") idle.push(socket);
-      else socket.destroy();
-      return { ms: performance.now() - t0, ...r };
-    },
+    get: (href, headers) => request("GET", href, headers),
+    request,
     close() {
       for (const s of all) s.destroy();
     },
   };
 }
 
-export function loadClient(kind: ClientKind, sockets: number): LoadClient {
-  if (kind === "keepalive" || kind === "new") return rawClient(kind);
+const rawOnly = (): Promise<Answer> => Promise.reject(new Error("request() is for the raw clients (keepalive, new)"));
+
+export function loadClient(kind: ClientKind, sockets: number, opts: { localAddress?: string } = {}): LoadClient {
+  if (kind === "keepalive" || kind === "new") return rawClient(kind, opts.localAddress);
   if (kind === "fetch") {
     return {
       kind,
@@ -121,6 +156,7 @@ export function loadClient(kind: ClientKind, sockets: number): LoadClient {
         const body = await res.text();
         return { ms: performance.now() - t0, status: res.status, body };
       },
+      request: rawOnly,
       close() {},
     };
   }
@@ -139,6 +175,7 @@ export function loadClient(kind: ClientKind, sockets: number): LoadClient {
         req.on("error", reject);
       });
     },
+    request: rawOnly,
     close() {
       agent.destroy();
     },

@@ -179,6 +179,11 @@ export function authFor(url: string): Record<string, string> {
   return authByOrigin.get(new URL(url).origin) ?? {};
 }
 
+/** Lets `authFor` (and the clients that use it) authenticate in a process that did not start the server (a flood's child process). */
+export function rememberAuth(base: string, auth: Record<string, string>): void {
+  authByOrigin.set(new URL(base).origin, auth);
+}
+
 /**
  * Uses the first-start setup link (the token we gave the server) to create the owner,
  * then an API token: benchmarks talk to the API as a script would.

@@ -1,14 +1,19 @@
 // Requests server.ts answers itself, ahead of Next's request pipeline: the key
-// lookup every sshd makes at every login, and the probes and metrics load
-// balancers and Prometheus poll. Each is cheap and must stay so under load.
+// lookup every sshd makes at every login, the probes and metrics load balancers
+// and Prometheus poll, and the 429 of a key generation whose caller is already over
+// its limit. Each is cheap and must stay so under load.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { timingSafeEqual } from "node:crypto";
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import type { Db } from "@/db/client";
 import { readiness } from "@/lib/health";
 import type { Logger } from "@/lib/log";
 import { metrics } from "@/lib/metrics";
+import { API_TOKEN_PREFIX } from "@/lib/auth/options";
+import { verifiedTokens } from "@/lib/auth/verified-tokens";
+import { keygenRefusal } from "@/lib/keys/keygen-limits";
 import { AUTHORIZED_KEYS_PATH, serveAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
 import { errorBody } from "./errors";
+import { originAllowed } from "./origin";
 
 export interface LeanDeps {
   db: Db;
@@ -38,11 +43,39 @@ function tokenOk(header: string | undefined, want: string): boolean {
   return got.length === w.length && timingSafeEqual(got, w);
 }
 
+const KEY_PATH = /^\/api\/workspaces\/([^/]+)\/key$/;
+
+/**
+ * POST /api/workspaces/{id}/key from an API token this process verified a moment ago
+ * (lib/auth/verified-tokens.ts: forgotten at once on revocation or removal), for its
+ * own workspace, whose person is over a key-generation limit as far as memory knows:
+ * the route's 429, answered here. Anything else (a session cookie, a token not
+ * remembered, another workspace, a cross-origin request, a caller under the limits)
+ * goes to the route, which checks everything. Keyed on the person, never on the
+ * address: a flood refuses its own author only, whatever X-Forwarded-For says.
+ */
+function refusedKeygen(req: IncomingMessage, res: ServerResponse, workspaceId: string, deps: LeanDeps): boolean {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
+  if (!token?.startsWith(API_TOKEN_PREFIX)) return false;
+  const known = verifiedTokens().get(token);
+  if (!known || known.workspaceId !== workspaceId) return false;
+  const proto = req.headers["x-forwarded-proto"];
+  if (!originAllowed(req.headers.origin ?? null, req.headers.host ?? null, typeof proto === "string" ? proto : null)) return false;
+  const refusal = keygenRefusal(deps.db, workspaceId, known.userId);
+  if (!refusal) return false;
+  json(res, refusal.status, errorBody(refusal.code, refusal.message, refusal.details), { ...refusal.headers, "X-Request-Id": randomUUID() });
+  return true;
+}
+
 /**
  * Handles the request when it is one of ours and returns true; false leaves it to
  * Next. `clientIp` is who is asking (server.ts decides whether to believe a proxy).
  */
 export function serveLean(req: IncomingMessage, res: ServerResponse, clientIp: string, deps: LeanDeps): boolean {
+  if (req.method === "POST") {
+    const m = KEY_PATH.exec((req.url ?? "/").split("?")[0]!);
+    return m ? refusedKeygen(req, res, m[1]!, deps) : false;
+  }
   if (req.method !== "GET" && req.method !== "HEAD") return false;
   const path = (req.url ?? "/").split("?")[0]!;
   if (path === "/healthz") {

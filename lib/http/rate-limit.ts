@@ -132,7 +132,11 @@ export async function limit(limiter: Limiter, key: string, what: string, db?: Db
     else logger().warn({ err, limit: limiter.name }, "rate limit store failed: refusing (503)");
     throw new ApiError("unavailable", UNAVAILABLE_MESSAGE, undefined, { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) });
   }
-  if (!retry) return;
+  if (retry) throw rateLimited(limiter, what, retry);
+}
+
+/** The 429 of `limiter` (counted in the metrics), for a caller who may try again in `retry` seconds. */
+export function rateLimited(limiter: Limiter, what: string, retry: number): ApiError {
   metrics().limitsHit.inc({ limit: limiter.keyPrefix });
-  throw new ApiError("rate_limited", `Too many ${what}; try again in ${retry} s.`, { retryAfterSeconds: retry }, { "Retry-After": String(retry) });
+  return new ApiError("rate_limited", `Too many ${what}; try again in ${retry} s.`, { retryAfterSeconds: retry }, { "Retry-After": String(retry) });
 }

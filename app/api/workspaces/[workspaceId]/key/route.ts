@@ -8,8 +8,7 @@ import { defineRoute, json } from "@/lib/http/route";
 import { currentKey, keyView, revokeKey, saveKey } from "@/lib/keys/store";
 import { workspaceKeyPool } from "@/lib/keys/key-pool";
 import { KEY_FILE_NAME } from "@/lib/targets/ssh-command";
-import { config } from "@/lib/config";
-import { limit, rateLimiter } from "@/lib/http/rate-limit";
+import { spendKeygen } from "@/lib/keys/keygen-limits";
 import { metrics } from "@/lib/metrics";
 import type { KeyRevoked } from "@/lib/http/contract";
 
@@ -23,9 +22,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   // Any request body is ignored: there is nothing to choose.
   POST: withWorkspace(
     async (_req, { db, workspace, actor }) => {
-      const cfg = config();
-      await limit(rateLimiter("keygen-user", cfg.auth.keygenUserRate), actor, "key generations");
-      await limit(rateLimiter("keygen", cfg.auth.keygenRate), `${workspace.id}:${actor}`, "key generations in this workspace");
+      await spendKeygen(workspace.id, actor, db);
       const { pem, ...pub } = await workspaceKeyPool().take(`meshia-${workspace.id.slice(0, 8)}`);
       metrics().keyGenerations.inc();
       const saved = await saveKey(db, workspace.id, pub, actor);
