@@ -119,6 +119,7 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   defer(() => bridge.close());
   await throughputRound(direct, warm, server);
   await throughputRound(bridge, warm, server);
+  console.log(`\n[${ctx.label}] SSH cipher negotiated by the direct client: ${direct.negotiated} (the bridge offers the same list, lib/ssh/bridge.ts)`);
 
   console.log(`\n[${ctx.label}] throughput: cat of a ${SIZE_MIB} MiB base64 file (through a ${SIZE.cols}x${SIZE.rows} pty), ${ROUNDS} rounds, alternating`);
   console.log(
@@ -153,6 +154,12 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   const cpuD = median(cpuPerMiB.direct);
   const cpuB = median(cpuPerMiB.bridge);
   const added = cpuB - cpuD;
+  // The server's "added" CPU includes being the SSH client (decrypt, packet parsing,
+  // window adjusts), which on the direct path is this process's work: the direct
+  // client's CPU per MiB is that share (it also holds this bench's own per-chunk
+  // scan for the end marker, which the bridge path's client does too).
+  const sshClient = median(clientPerMiB.direct);
+  const net = added - sshClient;
   console.log(
     table([
       ["", "throughput", "server CPU", "client CPU"],
@@ -172,7 +179,8 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   }
   (ctx.report[ctx.label] ??= []).push(
     `throughput: direct ${median(d).toFixed(1)} MiB/s, bridge ${median(b).toFixed(1)} MiB/s (medians); bridge/direct ${(ratio * 100).toFixed(0)}% (median of the per-round ratios; goal >= ${TARGET_RATIO * 100}%)  ${verdict(ratio >= TARGET_RATIO)}`,
-    `server CPU per MiB: direct ${cpuD.toFixed(2)} ms, bridge ${cpuB.toFixed(2)} ms; the bridge adds ${added.toFixed(2)} ms/MiB (goal <= ${TARGET_ADDED_CPU_MS_PER_MIB})  ${verdict(added <= TARGET_ADDED_CPU_MS_PER_MIB)}`,
+    `server CPU per MiB: direct ${cpuD.toFixed(2)} ms, bridge ${cpuB.toFixed(2)} ms; the bridge adds ${added.toFixed(2)} ms/MiB in total (goal <= ${TARGET_ADDED_CPU_MS_PER_MIB})  ${verdict(added <= TARGET_ADDED_CPU_MS_PER_MIB)}`,
+    `  of which being the SSH client (the direct path's client CPU, ${sshClient.toFixed(2)} ms/MiB): the bridge net of it adds ${net.toFixed(2)} ms/MiB (goal <= ${TARGET_ADDED_CPU_MS_PER_MIB})  ${verdict(net <= TARGET_ADDED_CPU_MS_PER_MIB)}`,
   );
   ctx.json[`throughput-${ctx.label}`] = {
     sizeMiB: SIZE_MIB,
@@ -183,6 +191,9 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
     cpuMsPerMiB: cpuPerMiB,
     clientCpuMsPerMiB: clientPerMiB,
     addedCpuMsPerMiB: added,
+    sshClientCpuMsPerMiB: sshClient,
+    netAddedCpuMsPerMiB: net,
+    cipher: direct.negotiated,
   };
   await bridge.close();
   await direct.close();

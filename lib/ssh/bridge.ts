@@ -35,6 +35,20 @@ export interface BridgeConnectOptions {
   keepaliveIntervalMs?: number;
 }
 
+/**
+ * What the bridge offers, best first: AEAD ciphers only. AES-GCM first: ssh2 runs it
+ * in OpenSSL (its native binding), with AES-NI on any x86 server of the last decade;
+ * ChaCha20-Poly1305 for a host without AES-GCM. Every OpenSSH since 6.5 and ssh2's
+ * Server (the embedded target) offer both; a host with neither is refused (no MAC-based
+ * cipher is offered, so the MACs listed only complete the key exchange's lists). ssh2's own defaults happen to put AES-GCM first on this hardware too, but also
+ * offer CTR modes; being explicit keeps the set and its order the same everywhere
+ * (bench:terminal's direct client uses this too, so the comparison stays fair).
+ */
+export const BRIDGE_ALGORITHMS = {
+  cipher: ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com"],
+  hmac: ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com"],
+} as const;
+
 const NETWORK_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "EPIPE", "ETIMEDOUT"]);
 
 function classify(err: Error & { level?: string; code?: string }, mismatch: boolean): BridgeConnectError {
@@ -71,6 +85,7 @@ export function connectBridge(target: BridgeTarget, opts: BridgeConnectOptions):
       readyTimeout: opts.readyTimeoutMs ?? 10_000,
       keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
       keepaliveCountMax: 3,
+      algorithms: { cipher: [...BRIDGE_ALGORITHMS.cipher], hmac: [...BRIDGE_ALGORITHMS.hmac] },
       hostVerifier: (key: Buffer) => {
         const ok = target.isPinned(key);
         if (!ok) mismatch = true;
