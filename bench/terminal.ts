@@ -23,10 +23,11 @@ import { crossInstancePhase } from "./lib/cross-instance";
 import { printProfile, profileWindow } from "./lib/cpuprofile";
 import { Inspector } from "./lib/inspector";
 import { memoryPhase } from "./lib/memory-phase";
-import { defaultWorkspace, getJson, procCpuSeconds, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
+import { defaultWorkspace, getJson, procCpuSplit, ROOT, startServer, threadSchedMs, type BenchServer } from "./lib/server";
 import { openSshTarget, type Target } from "./lib/sshd-target";
 import { median, mib, ms, summary, table, verdict } from "./lib/stats";
 import { BridgeShell, DirectShell, echoRoundTrips, runUntilMarker, type Shell } from "./lib/terminal-client";
+import { startWebSsh2, WebSsh2Shell, type WebSsh2Server } from "./lib/webssh2";
 
 const { values: args } = parseArgs({
   options: {
@@ -44,6 +45,11 @@ const { values: args } = parseArgs({
     profile: { type: "boolean", default: false },
     /** Targets for throughput and echo: "openssh" (a real sshd), "embedded", or both. */
     targets: { type: "string", default: "openssh,embedded" },
+    /**
+     * A folder holding webssh2 (its source and node_modules, socket.io-client included;
+     * see bench/lib/webssh2.ts): measured as a third path on the OpenSSH target.
+     */
+    webssh2: { type: "string" },
   },
 });
 const SIZE_MIB = Number(args.mib);
@@ -78,17 +84,26 @@ async function writeDataFile(file: string, bytes: number): Promise<void> {
 async function throughputRound(
   shell: Shell,
   file: string,
-  server: BenchServer,
-): Promise<{ mibps: number; bytes: number; ms: number; serverCpu: number; clientCpu: number; starved: number }> {
-  const cpu0 = procCpuSeconds(server.pid);
+  pid: number,
+): Promise<{ mibps: number; bytes: number; ms: number; serverCpu: number; serverSys: number; clientCpu: number; starved: number }> {
+  const cpu0 = procCpuSplit(pid);
   const client0 = process.cpuUsage();
-  const sched0 = threadSchedMs(server.pid);
+  const sched0 = threadSchedMs(pid);
   const r = await runUntilMarker(shell, `cat ${file}`, 600_000);
-  const serverCpu = procCpuSeconds(server.pid) - cpu0;
+  const cpu1 = procCpuSplit(pid);
+  const serverCpu = cpu1.user + cpu1.system - (cpu0.user + cpu0.system);
   const c = process.cpuUsage(client0);
   // Share of the round the server's main thread was runnable but had no CPU (other processes had both).
-  const starved = (threadSchedMs(server.pid).waiting - sched0.waiting) / r.ms;
-  return { mibps: r.bytes / 1024 / 1024 / (r.ms / 1000), bytes: r.bytes, ms: r.ms, serverCpu, clientCpu: (c.user + c.system) / 1e6, starved };
+  const starved = (threadSchedMs(pid).waiting - sched0.waiting) / r.ms;
+  return {
+    mibps: r.bytes / 1024 / 1024 / (r.ms / 1000),
+    bytes: r.bytes,
+    ms: r.ms,
+    serverCpu,
+    serverSys: cpu1.system - cpu0.system,
+    clientCpu: (c.user + c.system) / 1e6,
+    starved,
+  };
 }
 
 interface Ctx {
@@ -100,9 +115,14 @@ interface Ctx {
   target: Target;
   pem: string;
   inspector: Inspector | null;
+  /** webssh2, when --webssh2 was given (OpenSSH target only). */
+  webssh2: WebSsh2Server | null;
   report: Record<string, string[]>;
   json: Record<string, unknown>;
 }
+
+type Round = Awaited<ReturnType<typeof throughputRound>>;
+const perMiB = (seconds: number, bytes: number) => (seconds * 1000) / (bytes / 1048576);
 
 async function throughputPhase(ctx: Ctx): Promise<void> {
   const { server, base, ws, target, pem } = ctx;
@@ -117,109 +137,148 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   defer(() => direct.close());
   const bridge = await BridgeShell.open(base, ws, target.id, SIZE);
   defer(() => bridge.close());
-  await throughputRound(direct, warm, server);
-  await throughputRound(bridge, warm, server);
+  const gateway = ctx.webssh2;
+  const webssh2 = gateway ? await WebSsh2Shell.open(gateway, target, pem, SIZE) : null;
+  if (webssh2) defer(() => webssh2.close());
+  // Whose CPU a path's "server" column counts: the gateway it goes through (direct: the Meshia server, idle).
+  const pidOf = (sh: Shell) => (sh.kind === "webssh2" ? gateway!.pid : server.pid);
+  const shells = [direct, bridge, ...(webssh2 ? [webssh2] : [])].filter((sh: Shell) => PATHS.has(sh.kind) || sh.kind === "webssh2");
+  for (const sh of shells) await throughputRound(sh, warm, pidOf(sh));
+  console.log(
+    `\n[${ctx.label}] SSH cipher negotiated by the direct client: ${direct.negotiated} (the bridge${webssh2 ? " and webssh2 offer" : " offers"} the same list, lib/ssh/bridge.ts)`,
+  );
 
   console.log(`\n[${ctx.label}] throughput: cat of a ${SIZE_MIB} MiB base64 file (through a ${SIZE.cols}x${SIZE.rows} pty), ${ROUNDS} rounds, alternating`);
   console.log(
-    "  (server: the Meshia process; client: this bench process; starved: share of the round the server's main thread was runnable but waiting for a CPU)",
+    "  (server: the gateway's process (Meshia's for direct and bridge, webssh2's for webssh2); client: this bench process; starved: share of the round the server's main thread was runnable but waiting for a CPU)",
   );
-  const d: number[] = [];
-  const b: number[] = [];
+  const none: Round = { mibps: NaN, bytes: NaN, ms: NaN, serverCpu: NaN, serverSys: NaN, clientCpu: NaN, starved: NaN };
+  const kinds = shells.map((sh) => sh.kind);
+  const rounds: Record<string, Round[]> = Object.fromEntries(kinds.map((k) => [k, []]));
   const ratios: number[] = [];
-  const cpuPerMiB = { direct: [] as number[], bridge: [] as number[] };
-  const clientPerMiB = { direct: [] as number[], bridge: [] as number[] };
   const measured = profileWindow();
   for (let r = 0; r < ROUNDS; r++) {
-    const order = (r % 2 ? [bridge, direct] : [direct, bridge]).filter((sh: Shell) => PATHS.has(sh.kind));
-    const res: Record<string, Awaited<ReturnType<typeof throughputRound>>> = {};
-    for (const s of order) res[s.kind] = await throughputRound(s, file, server);
-    const none = { mibps: NaN, bytes: NaN, ms: NaN, serverCpu: NaN, clientCpu: NaN, starved: NaN };
+    // Each round starts with another path, so that none always runs right after the same one.
+    const order = shells.map((_, i) => shells[(i + r) % shells.length]!);
+    const res: Record<string, Round> = {};
+    for (const s of order) res[s.kind] = await throughputRound(s, file, pidOf(s));
+    for (const k of kinds) rounds[k]!.push(res[k] ?? none);
     const rd = res.direct ?? none;
     const rb = res.bridge ?? none;
-    d.push(rd.mibps);
-    b.push(rb.mibps);
     ratios.push(rb.mibps / rd.mibps);
-    cpuPerMiB.direct.push((rd.serverCpu * 1000) / (rd.bytes / 1048576));
-    cpuPerMiB.bridge.push((rb.serverCpu * 1000) / (rb.bytes / 1048576));
-    clientPerMiB.direct.push((rd.clientCpu * 1000) / (rd.bytes / 1048576));
-    clientPerMiB.bridge.push((rb.clientCpu * 1000) / (rb.bytes / 1048576));
-    const line = (x: typeof rd) =>
-      `${x.mibps.toFixed(1)} MiB/s (${mib(x.bytes, 1)} in ${ms(x.ms, 0)}, server ${((x.serverCpu * 1000) / (x.bytes / 1048576)).toFixed(1)} ms/MiB, client ${((x.clientCpu * 1000) / (x.bytes / 1048576)).toFixed(1)} ms/MiB, starved ${(x.starved * 100).toFixed(0)}%)`;
+    const line = (x: Round) =>
+      `${x.mibps.toFixed(1)} MiB/s (${mib(x.bytes, 1)} in ${ms(x.ms, 0)}, server ${perMiB(x.serverCpu, x.bytes).toFixed(1)} ms/MiB (kernel ${perMiB(x.serverSys, x.bytes).toFixed(1)}), client ${perMiB(x.clientCpu, x.bytes).toFixed(1)} ms/MiB, starved ${(x.starved * 100).toFixed(0)}%)`;
     console.log(`  round ${r + 1}: direct ${line(rd)}\n           bridge ${line(rb)}  ratio ${(rb.mibps / rd.mibps).toFixed(2)}`);
+    if (res.webssh2) console.log(`           webssh2 ${line(res.webssh2)}  ratio ${(res.webssh2.mibps / rd.mibps).toFixed(2)}`);
   }
   measured.end();
+  const stat = (k: string) => {
+    const rs = rounds[k] ?? [];
+    return {
+      mibps: median(rs.map((x) => x.mibps)),
+      server: median(rs.map((x) => perMiB(x.serverCpu, x.bytes))),
+      kernel: median(rs.map((x) => perMiB(x.serverSys, x.bytes))),
+      client: median(rs.map((x) => perMiB(x.clientCpu, x.bytes))),
+      all: rs,
+    };
+  };
+  const sd = stat("direct");
+  const sb = stat("bridge");
+  const sw = webssh2 ? stat("webssh2") : null;
   const ratio = median(ratios);
-  const cpuD = median(cpuPerMiB.direct);
-  const cpuB = median(cpuPerMiB.bridge);
-  const added = cpuB - cpuD;
+  const added = sb.server - sd.server;
+  // The server's "added" CPU includes being the SSH client (decrypt, packet parsing,
+  // window adjusts), which on the direct path is this process's work: the direct
+  // client's CPU per MiB is that share (it also holds this bench's own per-chunk
+  // scan for the end marker, which the other paths' clients do too).
+  const sshClient = sd.client;
+  const net = added - sshClient;
+  const row = (name: string, x: ReturnType<typeof stat>) => [
+    name,
+    `${x.mibps.toFixed(1)} MiB/s`,
+    `${x.server.toFixed(2)} ms/MiB`,
+    `${x.kernel.toFixed(2)} ms/MiB`,
+    `${x.client.toFixed(2)} ms/MiB`,
+  ];
   console.log(
     table([
-      ["", "throughput", "server CPU", "client CPU"],
-      ["direct ssh2", `${median(d).toFixed(1)} MiB/s`, `${cpuD.toFixed(2)} ms/MiB`, `${median(clientPerMiB.direct).toFixed(2)} ms/MiB`],
-      ["bridge", `${median(b).toFixed(1)} MiB/s`, `${cpuB.toFixed(2)} ms/MiB`, `${median(clientPerMiB.bridge).toFixed(2)} ms/MiB`],
+      ["", "throughput", "server CPU", "of it in the kernel", "client CPU"],
+      row("direct ssh2", sd),
+      row("bridge", sb),
+      ...(sw ? [row("webssh2", sw)] : []),
     ]).replace(/^/gm, "  "),
   );
+  const json = {
+    sizeMiB: SIZE_MIB,
+    cipher: direct.negotiated,
+    direct: sd.all.map((x) => x.mibps),
+    bridge: sb.all.map((x) => x.mibps),
+    cpuMsPerMiB: { direct: sd.all.map((x) => perMiB(x.serverCpu, x.bytes)), bridge: sb.all.map((x) => perMiB(x.serverCpu, x.bytes)) },
+    clientCpuMsPerMiB: { direct: sd.all.map((x) => perMiB(x.clientCpu, x.bytes)), bridge: sb.all.map((x) => perMiB(x.clientCpu, x.bytes)) },
+    ...(sw ? { webssh2: { mibps: sw.all.map((x) => x.mibps), cpuMsPerMiB: sw.all.map((x) => perMiB(x.serverCpu, x.bytes)) } } : {}),
+  };
   if (!PATHS.has("direct") || !PATHS.has("bridge")) {
     // One path alone (for a profile): its numbers, no comparison.
+    const one = PATHS.has("bridge") ? sb : sd;
+    (ctx.report[ctx.label] ??= []).push(`throughput (${[...PATHS].join(",")} only): ${one.mibps.toFixed(1)} MiB/s, server CPU ${one.server.toFixed(2)} ms/MiB`);
+    ctx.json[`throughput-${ctx.label}`] = json;
+  } else {
     (ctx.report[ctx.label] ??= []).push(
-      `throughput (${[...PATHS].join(",")} only): ${median(PATHS.has("bridge") ? b : d).toFixed(1)} MiB/s, server CPU ${(PATHS.has("bridge") ? cpuB : cpuD).toFixed(2)} ms/MiB`,
+      `throughput: direct ${sd.mibps.toFixed(1)} MiB/s, bridge ${sb.mibps.toFixed(1)} MiB/s (medians); bridge/direct ${(ratio * 100).toFixed(0)}% (median of the per-round ratios; goal >= ${TARGET_RATIO * 100}%)  ${verdict(ratio >= TARGET_RATIO)}`,
+      `server CPU per MiB: direct ${sd.server.toFixed(2)} ms, bridge ${sb.server.toFixed(2)} ms; the bridge adds ${added.toFixed(2)} ms/MiB in total (goal <= ${TARGET_ADDED_CPU_MS_PER_MIB})  ${verdict(added <= TARGET_ADDED_CPU_MS_PER_MIB)}`,
+      `  of which being the SSH client (the direct path's client CPU, ${sshClient.toFixed(2)} ms/MiB): the bridge net of it adds ${net.toFixed(2)} ms/MiB (goal <= ${TARGET_ADDED_CPU_MS_PER_MIB})  ${verdict(net <= TARGET_ADDED_CPU_MS_PER_MIB)}`,
     );
-    ctx.json[`throughput-${ctx.label}`] = { sizeMiB: SIZE_MIB, direct: d, bridge: b, cpuMsPerMiB: cpuPerMiB, clientCpuMsPerMiB: clientPerMiB };
-    await bridge.close();
-    await direct.close();
-    return;
+    ctx.json[`throughput-${ctx.label}`] = { ...json, ratios, ratio, addedCpuMsPerMiB: added, sshClientCpuMsPerMiB: sshClient, netAddedCpuMsPerMiB: net };
   }
-  (ctx.report[ctx.label] ??= []).push(
-    `throughput: direct ${median(d).toFixed(1)} MiB/s, bridge ${median(b).toFixed(1)} MiB/s (medians); bridge/direct ${(ratio * 100).toFixed(0)}% (median of the per-round ratios; goal >= ${TARGET_RATIO * 100}%)  ${verdict(ratio >= TARGET_RATIO)}`,
-    `server CPU per MiB: direct ${cpuD.toFixed(2)} ms, bridge ${cpuB.toFixed(2)} ms; the bridge adds ${added.toFixed(2)} ms/MiB (goal <= ${TARGET_ADDED_CPU_MS_PER_MIB})  ${verdict(added <= TARGET_ADDED_CPU_MS_PER_MIB)}`,
-  );
-  ctx.json[`throughput-${ctx.label}`] = {
-    sizeMiB: SIZE_MIB,
-    direct: d,
-    bridge: b,
-    ratios,
-    ratio,
-    cpuMsPerMiB: cpuPerMiB,
-    clientCpuMsPerMiB: clientPerMiB,
-    addedCpuMsPerMiB: added,
-  };
+  if (sw) {
+    const wAdded = sw.server; // webssh2's process does nothing else: all of its CPU is the gateway's
+    (ctx.report[ctx.label] ??= []).push(
+      `webssh2 (same run, same target and cipher): ${sw.mibps.toFixed(1)} MiB/s (${((sw.mibps / sd.mibps) * 100).toFixed(0)}% of direct); its gateway's CPU ${wAdded.toFixed(2)} ms/MiB in total, ${(wAdded - sshClient).toFixed(2)} ms/MiB net of the SSH-client share (bridge: ${(sb.server - sd.server).toFixed(2)} / ${net.toFixed(2)})`,
+    );
+  }
+  await webssh2?.close();
   await bridge.close();
   await direct.close();
 }
 
 async function echoPhase(ctx: Ctx): Promise<void> {
   const { base, ws, target, pem } = ctx;
-  console.log(`\n[${ctx.label}] keystroke echo: ${SAMPLES} samples each, one char into \`cat\` on a raw tty, in blocks alternating direct/bridge`);
+  console.log(
+    `\n[${ctx.label}] keystroke echo: ${SAMPLES} samples each, one char into \`cat\` on a raw tty, in blocks alternating direct/bridge${ctx.webssh2 ? "/webssh2" : ""}`,
+  );
   const direct = await DirectShell.open(target, pem, SIZE);
   defer(() => direct.close());
   const bridge = await BridgeShell.open(base, ws, target.id, SIZE);
   defer(() => bridge.close());
-  const d: number[] = [];
-  const b: number[] = [];
+  const webssh2 = ctx.webssh2 ? await WebSsh2Shell.open(ctx.webssh2, target, pem, SIZE) : null;
+  if (webssh2) defer(() => webssh2.close());
+  const shells: Shell[] = [direct, bridge, ...(webssh2 ? [webssh2] : [])];
+  const samples = new Map<Shell, number[]>(shells.map((sh) => [sh, []]));
   const blocks = 4;
   const per = Math.ceil(SAMPLES / blocks);
   // The first block of each carries the warm-up (and puts `cat` in place).
-  d.push(...(await echoRoundTrips(direct, per)));
-  b.push(...(await echoRoundTrips(bridge, per)));
-  for (let i = 1; i < blocks; i++) {
-    d.push(...(await echoRoundTrips(direct, per, 0, true)));
-    b.push(...(await echoRoundTrips(bridge, per, 0, true)));
+  for (let i = 0; i < blocks; i++) {
+    for (const sh of shells) samples.get(sh)!.push(...(await echoRoundTrips(sh, per, i === 0 ? 20 : 0, i > 0)));
   }
-  const sd = summary(d);
-  const sb = summary(b);
+  const sd = summary(samples.get(direct)!);
+  const sb = summary(samples.get(bridge)!);
+  const sw = webssh2 ? summary(samples.get(webssh2)!) : null;
   const added = sb.p99 - sd.p99;
+  const row = (name: string, x: ReturnType<typeof summary>) => [name, String(x.n), ms(x.p50, 2), ms(x.p95, 2), ms(x.p99, 2), ms(x.max, 2)];
   console.log(
     table([
       ["echo round trip", "n", "p50", "p95", "p99", "max"],
-      ["direct ssh2", String(sd.n), ms(sd.p50, 2), ms(sd.p95, 2), ms(sd.p99, 2), ms(sd.max, 2)],
-      ["bridge (WebSocket)", String(sb.n), ms(sb.p50, 2), ms(sb.p95, 2), ms(sb.p99, 2), ms(sb.max, 2)],
+      row("direct ssh2", sd),
+      row("bridge (WebSocket)", sb),
+      ...(sw ? [row("webssh2 (socket.io)", sw)] : []),
     ]).replace(/^/gm, "  "),
   );
   (ctx.report[ctx.label] ??= []).push(
     `echo: direct p50 ${ms(sd.p50, 2)} p99 ${ms(sd.p99, 2)}; bridge p50 ${ms(sb.p50, 2)} p99 ${ms(sb.p99, 2)}; added p99 ${ms(added, 2)} (goal <= ${TARGET_ADDED_ECHO_P99_MS} ms)  ${verdict(added <= TARGET_ADDED_ECHO_P99_MS)}`,
+    ...(sw ? [`echo, webssh2: p50 ${ms(sw.p50, 2)} p99 ${ms(sw.p99, 2)}`] : []),
   );
-  ctx.json[`echo-${ctx.label}`] = { direct: sd, bridge: sb, addedP99: added, addedP50: sb.p50 - sd.p50 };
+  ctx.json[`echo-${ctx.label}`] = { direct: sd, bridge: sb, ...(sw ? { webssh2: sw } : {}), addedP99: added, addedP50: sb.p50 - sd.p50 };
+  await webssh2?.close();
   await bridge.close();
   await direct.close();
 }
@@ -243,7 +302,7 @@ async function setup(name: string, inspect: boolean, report: Ctx["report"], json
   if (!keyRes.ok) throw new Error(`key: ${keyRes.status}`);
   const pem = await keyRes.text();
   console.log(`\nserver pid ${server.pid} on ${base}${inspector ? ` (inspector on ${INSPECT_PORT})` : ""}; embedded target ${target.host}:${target.port}`);
-  return { label: "embedded", server, base, ws, target, pem, inspector, report, json };
+  return { label: "embedded", server, base, ws, target, pem, inspector, webssh2: null, report, json };
 }
 
 run(async () => {
@@ -263,14 +322,17 @@ run(async () => {
   if (ONLY.has("throughput") || ONLY.has("echo")) {
     const profDir = path.join(ROOT, ".tmp", `bench-prof-${process.pid}`);
     const ctx = await setup("terminal", false, report, json, args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
-    const runOn = async (label: string, target: Target) => {
-      const c = { ...ctx, label, target };
+    const runOn = async (label: string, target: Target, webssh2: WebSsh2Server | null = null) => {
+      const c = { ...ctx, label, target, webssh2 };
       if (ONLY.has("throughput")) await throughputPhase(c);
       if (ONLY.has("echo")) await echoPhase(c);
     };
     if (TARGETS.has("openssh")) {
       const t = await openSshTarget(ctx);
-      if (t) await runOn("openssh", t);
+      const webssh2 = t && args.webssh2 ? await startWebSsh2(path.resolve(args.webssh2)) : null;
+      if (webssh2) console.log(`[openssh] webssh2 (pid ${webssh2.pid}) on ${webssh2.url}`);
+      if (t) await runOn("openssh", t, webssh2);
+      await webssh2?.stop();
     }
     if (TARGETS.has("embedded")) await runOn("embedded", ctx.target);
     await ctx.server.stop();

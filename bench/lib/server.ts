@@ -167,9 +167,15 @@ export function threadSchedMs(pid: number, tid = pid): { onCpu: number; waiting:
 
 /** User+system CPU seconds a process has used so far. */
 export function procCpuSeconds(pid: number): number {
+  const { user, system } = procCpuSplit(pid);
+  return user + system;
+}
+
+/** User and system (kernel: syscalls such as socket writes) CPU seconds a process has used so far. */
+export function procCpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 const authByOrigin = new Map<string, Record<string, string>>();

@@ -4,11 +4,12 @@
 // with the ssh2 package and the workspace key (the baseline without the bridge).
 import ssh2, { type ClientChannel } from "ssh2";
 import WebSocket from "ws";
+import { BRIDGE_ALGORITHMS } from "@/lib/ssh/bridge";
 import { ProtocolClient } from "@/lib/terminal/testing/protocol-client";
 import { authFor, getJson } from "./server";
 
 export interface Shell {
-  readonly kind: "bridge" | "direct";
+  readonly kind: "bridge" | "direct" | "webssh2";
   write(data: string | Buffer): void;
   /** Called with every output chunk (replaces the previous listener). */
   onData(fn: ((chunk: Buffer) => void) | null): void;
@@ -95,6 +96,8 @@ export class DirectShell implements Shell {
   private constructor(
     private readonly client: ssh2.Client,
     private readonly channel: ClientChannel,
+    /** What the key exchange settled on, server to client: "aes128-gcm@openssh.com" (an AEAD cipher has no separate MAC). */
+    readonly negotiated: string,
   ) {
     channel.on("data", (d: Buffer) => this.listener?.(d));
     channel.stderr.on("data", (d: Buffer) => this.listener?.(d));
@@ -102,18 +105,29 @@ export class DirectShell implements Shell {
 
   static async open(target: { host: string; port: number }, privateKey: string, size: Size): Promise<DirectShell> {
     const client = new ssh2.Client();
+    let negotiated = "?";
+    client.once("handshake", (n) => (negotiated = n.sc.cipher + (n.sc.mac ? ` + ${n.sc.mac}` : "")));
     await new Promise<void>((resolve, reject) => {
       client.once("ready", () => resolve());
       client.once("error", reject);
       // Loopback to a target we just started: host key pinning is not what is measured here.
-      client.connect({ host: target.host, port: target.port, username: "mesh", privateKey, readyTimeout: 20_000, hostVerifier: () => true });
+      // The bridge's own algorithms (lib/ssh/bridge.ts), so both paths decrypt the same way.
+      client.connect({
+        host: target.host,
+        port: target.port,
+        username: "mesh",
+        privateKey,
+        readyTimeout: 20_000,
+        hostVerifier: () => true,
+        algorithms: { cipher: [...BRIDGE_ALGORITHMS.cipher], hmac: [...BRIDGE_ALGORITHMS.hmac] },
+      });
     });
     client.on("error", () => undefined);
     client.setNoDelay(true); // as the bridge does (lib/ssh/bridge.ts) and OpenSSH's client for interactive sessions
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       client.shell({ term: "xterm-256color", cols: size.cols, rows: size.rows, height: 0, width: 0 }, (err, ch) => (err ? reject(err) : resolve(ch))),
     );
-    return new DirectShell(client, channel);
+    return new DirectShell(client, channel, negotiated);
   }
 
   write(data: string | Buffer): void {

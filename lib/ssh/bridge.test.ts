@@ -3,16 +3,20 @@
 import type { AddressInfo } from "node:net";
 import ssh2, { type Client, type ClientChannel } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { BridgeConnectError, connectBridge, openShell, receiveWindow } from "./bridge";
+import { BRIDGE_ALGORITHMS, BridgeConnectError, connectBridge, openShell, receiveWindow } from "./bridge";
 
 const MiB = 1024 * 1024;
 const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
 const clientKey = ssh2.utils.generateKeyPairSync("ed25519");
 
+/** What each connection to the flood server negotiated (its client-to-server cipher). */
+const negotiated: string[] = [];
+
 /** A server whose shell writes "y\n" forever, stopping only when the SSH window is full. */
 function floodServer(): ssh2.Server {
   return new ssh2.Server({ hostKeys: [hostKey.private] }, (conn) => {
     conn.on("error", () => undefined);
+    conn.on("handshake", (n) => negotiated.push(n.cs.cipher));
     conn.on("authentication", (ctx) => ctx.accept());
     conn.on("ready", () => {
       conn.on("session", (accept) => {
@@ -66,6 +70,13 @@ describe("receiveWindow", () => {
     clients.push(client);
     return { client, channel: await openShell(client, { cols: 80, rows: 24 }) };
   }
+
+  it("negotiates AES-GCM (OpenSSL, AES-NI) with a server that offers every cipher", async () => {
+    negotiated.length = 0;
+    await shell();
+    expect(negotiated).toEqual([BRIDGE_ALGORITHMS.cipher[0]]);
+    expect(BRIDGE_ALGORITHMS.cipher[0]).toBe("aes128-gcm@openssh.com");
+  });
 
   it("without it, a paused channel still takes in megabytes (what it fixes)", async () => {
     const { channel } = await shell();

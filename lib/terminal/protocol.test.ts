@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { C2S, CLOSE, MAX_FRAME_BYTES, ProtocolError, decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame } from "./protocol";
+import {
+  C2S,
+  CLOSE,
+  MAX_FRAME_BYTES,
+  OUTPUT_HEADER_BYTES,
+  ProtocolError,
+  decodeClientFrame,
+  decodeServerFrame,
+  encodeClientFrame,
+  encodeOutputFrame,
+  encodeServerFrame,
+} from "./protocol";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
@@ -62,6 +73,16 @@ describe("server frames", () => {
       code: "bad_frame",
       message: "x",
     });
+  });
+
+  it("writes an output frame into a reused buffer exactly as into a fresh one", () => {
+    const parts = [new TextEncoder().encode("ab"), new TextEncoder().encode("cde")];
+    const buf = new Uint8Array(64).fill(0xee); // stale bytes from an earlier frame
+    const into = encodeOutputFrame(77, false, parts, buf);
+    expect(into.buffer).toBe(buf.buffer);
+    expect(into).toEqual(encodeOutputFrame(77, false, parts));
+    expect(decodeServerFrame(into)).toEqual({ type: "output", seq: 77, replay: false, data: new TextEncoder().encode("abcde") });
+    expect(() => encodeOutputFrame(1, false, parts, new Uint8Array(OUTPUT_HEADER_BYTES + 4))).toThrow(RangeError);
   });
 
   it("rejects malformed JSON payloads", () => {

@@ -162,11 +162,28 @@ export function decodeClientFrame(data: ArrayBuffer | ArrayBufferView): ClientFr
 
 // ---- server → client ------------------------------------------------------------
 
-/** An output frame whose bytes are `parts` back to back: coalesced output costs one copy, straight into the frame. */
-export function encodeOutputFrame(seq: number, replay: boolean, parts: readonly Uint8Array[]): Uint8Array {
+/** Bytes of an output frame before its payload: type, seq, flags. */
+export const OUTPUT_HEADER_BYTES = 10;
+
+/**
+ * An output frame whose bytes are `parts` back to back: coalesced output costs one
+ * copy, straight into the frame. With `into` (at least OUTPUT_HEADER_BYTES plus the
+ * parts' length), the frame is written there and a view of it returned: a sender
+ * that reuses its frame buffers allocates nothing per frame.
+ */
+export function encodeOutputFrame(seq: number, replay: boolean, parts: readonly Uint8Array[], into?: Uint8Array): Uint8Array {
   let length = 0;
   for (const p of parts) length += p.byteLength;
-  const { bytes, view } = frame(S2C.output, 9 + length);
+  let bytes: Uint8Array;
+  let view: DataView;
+  if (into) {
+    if (into.byteLength < OUTPUT_HEADER_BYTES + length) throw new RangeError("output frame buffer too small");
+    bytes = into.subarray(0, OUTPUT_HEADER_BYTES + length);
+    bytes[0] = S2C.output;
+    view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  } else {
+    ({ bytes, view } = frame(S2C.output, 9 + length));
+  }
   view.setFloat64(1, seq);
   bytes[9] = replay ? OUTPUT_REPLAY : 0;
   let off = 10;
