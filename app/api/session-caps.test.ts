@@ -2,8 +2,8 @@
 // terminal sessions and unused tickets are capped (MESHIA_MAX_SESSIONS_PER_USER,
 // MESHIA_MAX_TICKETS_PER_USER); past a cap the answer is 429 JSON with a message the
 // terminal tab shows as it is, and Retry-After. Another person is not affected.
-// While the instance drains, the route answers 503 with Retry-After before it looks at
-// the body.
+// While the instance drains, the route answers 503 with Retry-After before anything
+// else (body, its size, authentication).
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
@@ -37,11 +37,11 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
       .map((c) => c.split(";")[0])
       .join("; ");
 
-  const ticket = async (cookie: string, body: Record<string, unknown> | string = { targetId }) => {
+  const ticket = async (cookie: string, body: Record<string, unknown> | string = { targetId }, headers: Record<string, string> = {}) => {
     const res = await ticketsRoute.POST(
       new Request(`${ORIGIN}/api/workspaces/${ws}/terminal/tickets`, {
         method: "POST",
-        headers: { host: "127.0.0.1:3000", origin: ORIGIN, cookie, "content-type": "application/json" },
+        headers: { host: "127.0.0.1:3000", origin: ORIGIN, cookie, "content-type": "application/json", ...headers },
         body: typeof body === "string" ? body : JSON.stringify(body),
       }),
       { params: Promise.resolve({ workspaceId: ws }) },
@@ -135,10 +135,13 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
     session.close("done");
   });
 
-  it("while draining: 503 with Retry-After first, whatever the body (malformed, invalid or fine); after it, the usual answers", async () => {
+  it("while draining: 503 with Retry-After first, whatever the request (malformed, invalid, oversized or fine body; no session); after it, the usual answers", async () => {
     const bodies: (Record<string, unknown> | string)[] = ["{not json", { targetId: 42 }, { targetId, unknown: true }, {}, { targetId }];
     const before = await Promise.all(bodies.map((b) => ticket(owner.cookie, b)));
     expect(before.map((r) => r.status)).toEqual([400, 422, 422, 422, 200]);
+    const big = JSON.stringify({ targetId, pad: "x".repeat(2 * 1024 * 1024) });
+    expect((await ticket(owner.cookie, big, { "content-length": String(big.length) })).status).toBe(413);
+    expect((await ticket("", { targetId })).status).toBe(401);
     healthState.get().draining = true;
     try {
       for (const b of bodies) {
@@ -148,8 +151,9 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
         expect(r.body.error).toMatchObject({ code: "unavailable" });
         expect(r.body.error!.message).toMatch(/shutting down/);
       }
-      // Who may ask is still checked first: no session, no 503 that says anything about the instance.
-      expect((await ticket("", { targetId })).status).toBe(401);
+      // Before everything: without a session too (the 503 says only what /readyz says), and with a body over the size limit.
+      expect((await ticket("", { targetId })).status).toBe(503);
+      expect((await ticket(owner.cookie, big, { "content-length": String(big.length) })).status).toBe(503);
     } finally {
       healthState.get().draining = false;
     }

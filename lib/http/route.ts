@@ -62,7 +62,13 @@ export function errorResponse(err: unknown, requestId: string): Response {
  * Every method a route does not implement answers 405 JSON with an Allow header
  * (Next's own 405 has no body). Use as `export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({...})`.
  */
-export function defineRoute(handlers: Partial<Record<Method, Handler>>): Record<Method, NextHandler> {
+export function defineRoute(
+  handlers: Partial<Record<Method, Handler>>,
+  opts: {
+    /** Runs first for every implemented method, before the body-size limit and the handler (auth included): throw an ApiError to answer instead. */
+    before?: () => void;
+  } = {},
+): Record<Method, NextHandler> {
   const allow = METHODS.filter((m) => handlers[m]).join(", ");
   const out = {} as Record<Method, NextHandler>;
   for (const method of METHODS) {
@@ -71,6 +77,7 @@ export function defineRoute(handlers: Partial<Record<Method, Handler>>): Record<
       const requestId = randomUUID();
       try {
         if (!handler) throw new ApiError("method_not_allowed", `${method} is not allowed here; use ${allow}.`, undefined, { Allow: allow });
+        opts.before?.();
         // Every route, including those that ignore their body, refuses a declared body over the limit.
         if (Number(req.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) {
           throw new ApiError("payload_too_large", `The request body is over ${MAX_BODY_BYTES} bytes.`);

@@ -47,8 +47,8 @@ async function sessionFor(
 /**
  * While this instance drains (SIGTERM), 503 with Retry-After: the client retries and
  * the load balancer, which already sees it not ready, sends it elsewhere. The route
- * calls it before reading the body, so a draining instance answers this whatever the
- * request holds.
+ * runs it before anything else (body, size, authentication), so a draining instance
+ * answers this whatever the request holds.
  */
 export function refuseWhileDraining(): void {
   if (isDraining()) {

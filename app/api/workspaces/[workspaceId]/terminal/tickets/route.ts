@@ -11,9 +11,13 @@ const body = z.strictObject({
   sessionId: z.string().max(64).optional(),
 });
 
-export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
-  POST: withWorkspace(async (req, { db, workspace, principal }) => {
-    refuseWhileDraining(); // before the body: a draining instance says so whatever was sent
-    return json(await issueTerminalTicket(db, principal, { workspaceId: workspace.id, ...(await readJson(req, body)) }));
-  }),
-});
+export const { GET, POST, PUT, PATCH, DELETE } = defineRoute(
+  {
+    POST: withWorkspace(async (req, { db, workspace, principal }) =>
+      json(await issueTerminalTicket(db, principal, { workspaceId: workspace.id, ...(await readJson(req, body)) })),
+    ),
+  },
+  // First of all, as the terminal socket's handshake does: a draining instance says
+  // so (503, Retry-After) whatever the request holds, and the client goes elsewhere.
+  { before: refuseWhileDraining },
+);
