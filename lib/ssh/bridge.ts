@@ -164,14 +164,13 @@ export function receiveWindow(client: Client, channel: ClientChannel): ReceiveWi
       const target = Math.min(Math.max(0, Math.floor(bytes)), MAX_SSH_WINDOW);
       const left = remote();
       const grant = target - left;
-      // Small grants wait until they add up to MIN_GRANT, even when the target has
-      // used up its window: a flood keeps it at zero, and granting every ack as it
-      // came (one output frame, 64 KiB or less) sent a packet per frame, each with its
-      // random padding, encryption and socket write (5-10% of the bridge's CPU
-      // profile). Callers allow at least MIN_GRANT once what they sent is
-      // acknowledged (the session's high-water mark is 4 times that), so the
-      // shortfall always gets there: the window never stays shut.
-      if (grant < MIN_GRANT) return;
+      // Small grants wait until they add up to MIN_GRANT (a packet per ack costs
+      // padding, encryption and a socket write), except when the target has used up
+      // its window: then whatever the caller allows goes at once. Waiting there too
+      // deadlocked a paste into `cat` in the browser (its echo stopped half-way, the
+      // e2e paste test): the window stayed shut while what the caller allowed never
+      // added up to MIN_GRANT.
+      if (grant < MIN_GRANT && !(grant > 0 && left <= 0)) return;
       if (ch.outgoing?.state === "closed") return;
       granted += grant;
       proto.channelWindowAdjust!(remoteId, grant);
