@@ -49,6 +49,8 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     /** A local Postgres: the server runs on a fresh database there (dropped after) instead of PGlite. */
     postgres: { type: "string" },
+    /** Extra node flags for the server (e.g. "--max-semi-space-size=32"), to measure one against the shipped start. */
+    "server-node-args": { type: "string" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -93,6 +95,7 @@ async function setUp(): Promise<Ctx> {
   if (pg) defer(() => pg.drop());
   const server = await startServer({
     name: "abuse",
+    nodeArgs: args["server-node-args"]?.split(/\s+/).filter(Boolean) ?? [],
     // The shipped limits, not the other benchmarks' "unlimited": what they hold back is the point.
     env: { MESHIA_KEYGEN_RATE: "10/60", MESHIA_KEYGEN_USER_RATE: "20/60", MESHIA_WORKSPACE_CREATE_RATE: "10/3600", DATABASE_URL: pg?.url ?? "" },
   });
@@ -239,7 +242,7 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
 run(async () => {
   const ctx = await setUp();
   console.log(
-    `server pid ${ctx.server.pid} on ${ctx.base} (${args.postgres ? "Postgres" : "PGlite"}); ${[...chosen].join(", ")} for ${SECONDS} s each, ${SETTLE_S} s pause after each`,
+    `server pid ${ctx.server.pid} on ${ctx.base} (${args.postgres ? "Postgres" : "PGlite"}${args["server-node-args"] ? `, node ${args["server-node-args"]}` : ""}); ${[...chosen].join(", ")} for ${SECONDS} s each, ${SETTLE_S} s pause after each`,
   );
   // Warm-up: route modules load on first request.
   for (let i = 0; i < 20; i++) await (await fetch(`${ctx.base}/api/workspaces`, { headers: { cookie: ctx.probeCookie } })).arrayBuffer();

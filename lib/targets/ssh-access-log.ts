@@ -23,8 +23,6 @@ export interface SshAccessEvent {
 
 const FLUSH_MS = 1000;
 const MAX_ROWS_PER_FLUSH = 200;
-/** Events held in memory at most; past it they are only counted. */
-const MAX_BUFFERED = 5000;
 const RETENTION_MS = 90 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 3600 * 1000;
 
@@ -32,7 +30,7 @@ type Row = typeof sshAccess.$inferInsert;
 
 export class SshAccessLog {
   private buffer: Row[] = [];
-  /** Events dropped from the buffer (over MAX_BUFFERED), by target|kind|result. */
+  /** Events past the first MAX_ROWS_PER_FLUSH of a batch, one summary row per target|kind|result. */
   private dropped = new Map<string, Row>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -55,7 +53,11 @@ export class SshAccessLog {
       at: e.at ?? new Date(),
       more: 0,
     };
-    if (this.buffer.length < MAX_BUFFERED) this.buffer.push(row);
+    // Only the first MAX_ROWS_PER_FLUSH of a second are written as they are; the rest are
+    // folded now rather than at the flush. Holding them (5,000 a second in a lookup flood)
+    // kept every one alive past a young-generation GC, and V8 promoted them into the old
+    // space, which grew by tens of MiB a flood and was given back only at a major GC.
+    if (this.buffer.length < MAX_ROWS_PER_FLUSH) this.buffer.push(row);
     else fold(this.dropped, row);
     this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
     this.timer.unref?.();
@@ -71,11 +73,7 @@ export class SshAccessLog {
     this.buffer = [];
     this.dropped = new Map();
     if (!rows.length && !dropped.size) return;
-    const out = rows.slice(0, MAX_ROWS_PER_FLUSH);
-    const folded = new Map<string, Row>();
-    for (const r of rows.slice(MAX_ROWS_PER_FLUSH)) fold(folded, r);
-    for (const r of dropped.values()) fold(folded, r, r.more ?? 0);
-    out.push(...folded.values());
+    const out = [...rows, ...dropped.values()];
     this.flushing = (async () => {
       try {
         await insertRows(this.db, out);
@@ -108,12 +106,12 @@ async function insertRows(db: Db, rows: Row[]): Promise<void> {
   );
 }
 
-/** Folds `row` into one summary row per workspace, target, kind and result. */
-function fold(into: Map<string, Row>, row: Row, extra = 0): void {
+/** Folds `row` into one summary row per workspace, target, kind and result (`more` counts the others). */
+function fold(into: Map<string, Row>, row: Row): void {
   const key = `${row.workspaceId}|${row.targetId}|${row.kind}|${row.result}`;
   const existing = into.get(key);
-  if (existing) existing.more = (existing.more ?? 0) + 1 + extra;
-  else into.set(key, { ...row, source: row.source, fingerprint: row.fingerprint, more: extra });
+  if (existing) existing.more = (existing.more ?? 0) + 1;
+  else into.set(key, row);
 }
 
 const accessLog = processGlobal<SshAccessLog | null>("ssh-access-log", () => null);
