@@ -14,7 +14,7 @@ import { listenForEvents } from "@/lib/events";
 import { deriveInstanceUrl, joinCluster, type Cluster } from "@/lib/terminal/cluster/instances";
 import { LeaderElection } from "@/lib/leader";
 import { startDraining } from "@/lib/health";
-import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
+import { serveLean, type LeanDeps } from "@/lib/lean-routes";
 import { trustForwarding } from "@/lib/http/client-address";
 import { InflightCap, refuseOverCap } from "@/lib/http/fair-share";
 import { retireLocalCompute, startLocalCompute, type LocalCompute } from "@/lib/targets/local-compute";

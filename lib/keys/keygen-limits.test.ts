@@ -14,7 +14,7 @@ import { principalFrom } from "@/lib/auth/principal";
 import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
 import { configGlobal, loadConfig } from "@/lib/config";
 import { trustForwarding } from "@/lib/http/client-address";
-import { serveLean, type LeanDeps } from "@/lib/http/lean-routes";
+import { serveLean, type LeanDeps } from "@/lib/lean-routes";
 import { rateLimiters } from "@/lib/http/rate-limit";
 import { keyPoolGlobal } from "@/lib/keys/key-pool";
 import { acceptInvitation, invite } from "@/lib/workspaces/invitations";

@@ -1,5 +1,5 @@
 // The limits on generating a workspace key, in one place: the route spends them, and
-// the lean path (lib/http/lean-routes.ts) refuses a caller already over one before
+// the lean path (lib/lean-routes.ts) refuses a caller already over one before
 // Next parses anything. A refusal inside Next's route pipeline still cost ~4-6 ms of
 // the one main thread, so a script looping on 429s filled a core and slowed everyone.
 import type { Db } from "@/db/client";

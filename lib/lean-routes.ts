@@ -12,8 +12,8 @@ import { API_TOKEN_PREFIX } from "@/lib/auth/options";
 import { verifiedTokens } from "@/lib/auth/verified-tokens";
 import { keygenRefusal } from "@/lib/keys/keygen-limits";
 import { AUTHORIZED_KEYS_PATH, serveAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
-import { errorBody } from "./errors";
-import { originAllowed } from "./origin";
+import { errorBody } from "@/lib/http/errors";
+import { originAllowed } from "@/lib/http/origin";
 
 export interface LeanDeps {
   db: Db;

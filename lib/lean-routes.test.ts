@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
-import { serveLean, type LeanDeps } from "./lean-routes";
+import { serveLean, type LeanDeps } from "@/lib/lean-routes";
 import { healthState } from "@/lib/health";
 
 describe.each(testDatabases())("lean routes on $name", (tdb) => {
