@@ -4,7 +4,7 @@
 // frame sent in stream order behind the output queued before it.
 import type { WebSocket } from "ws";
 import { ByteQueue } from "@/lib/util/byte-queue";
-import { CLOSE, OUTPUT_CHUNK_BYTES, OUTPUT_HEADER_BYTES, encodeOutputFrame, encodeServerFrame, type ServerFrame } from "../protocol";
+import { CLOSE, OUTPUT_CHUNK_BYTES, encodeOutputFrame, encodeServerFrame, type ServerFrame } from "../protocol";
 import { OutputRing } from "./output-ring";
 import { ScreenSnapshot } from "./screen-snapshot";
 import type { SessionEnd } from "./session-deps";
@@ -12,28 +12,6 @@ import type { SessionEnd } from "./session-deps";
 /** A frame at least this big, sent less than FLOOD_COALESCE_MS ago, means a flood (see push). */
 const FLOOD_FRAME_BYTES = 16 * 1024;
 const FLOOD_COALESCE_MS = 2;
-
-/**
- * Frame buffers for large output frames, reused once the socket has written them.
- * In a flood every frame is a fresh 64 KiB allocation (outside V8's heap, fresh
- * pages, more GC): seen in the bridge's CPU profile as ~3% allocation plus GC. A
- * buffer goes back on the list in the send callback, which ws calls once the
- * socket has handed the bytes to the kernel (or failed): nothing reads it after.
- * Smaller frames come from Node's ordinary small-buffer pool.
- */
-const POOLED_MIN_BYTES = 4 * 1024; // Node's allocUnsafe takes smaller ones from its shared slab
-const POOL_BUFFER_BYTES = OUTPUT_HEADER_BYTES + OUTPUT_CHUNK_BYTES;
-/** Free buffers kept process-wide (2 MiB); more in flight at once are allocated and dropped. */
-const POOL_MAX_FREE = 32;
-const freeFrames: Buffer[] = [];
-
-function takeFrameBuffer(): Buffer {
-  return freeFrames.pop() ?? Buffer.allocUnsafeSlow(POOL_BUFFER_BYTES);
-}
-
-function returnFrameBuffer(b: Buffer): void {
-  if (freeFrames.length < POOL_MAX_FREE) freeFrames.push(b);
-}
 
 export function sendFrame(ws: WebSocket, frame: ServerFrame, cb?: () => void): void {
   sendEncoded(ws, encodeServerFrame(frame), cb);
@@ -200,15 +178,11 @@ export class SessionOutput {
     let size = 0;
     let frameSeq = seq;
     const emit = () => {
-      if (size >= POOLED_MIN_BYTES && ws.readyState === ws.OPEN) {
-        const buf = takeFrameBuffer();
-        ws.send(encodeOutputFrame(frameSeq, replay, frame, buf), { binary: true }, () => {
-          returnFrameBuffer(buf);
-          this.frameSent();
-        });
-      } else {
-        sendEncoded(ws, encodeOutputFrame(frameSeq, replay, frame), this.frameSent);
-      }
+      // A fresh buffer per frame: a pool of frame buffers reused from ws's send
+      // callbacks (tried for the ~1-3% of allocation in a flood) went with a browser
+      // paste's echo stalling half-way after a flood in another session (e2e), so
+      // nothing is reused until that is understood.
+      sendEncoded(ws, encodeOutputFrame(frameSeq, replay, frame), this.frameSent);
       frameSeq += size;
       frame = [];
       size = 0;
