@@ -11,7 +11,7 @@ import { parsePublicKeyLine } from "@/lib/keys/fingerprint";
 import { generateWorkspaceKey, type GeneratedKey } from "@/lib/keys/workspace-key";
 import { fingerprintOf } from "@/lib/keys/fingerprint";
 import { LocalTarget, type LoginAttempt } from "./server";
-import { sandboxForTests, ssh } from "./testing";
+import { sandboxForTests, ssh, SSH_TEST_OPTIONS } from "./testing";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "meshia-local-target-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -169,12 +169,7 @@ describe("embedded local target", () => {
     const forward = () =>
       spawn("ssh", [
         "-N",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
+        ...SSH_TEST_OPTIONS,
         "-o",
         "ExitOnForwardFailure=yes",
         "-i",

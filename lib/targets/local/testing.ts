@@ -27,26 +27,14 @@ export interface SshRun {
 }
 
 /** The real OpenSSH client as `user` (mesh) on 127.0.0.1:`port` with `keyFile`, no host-key checks: a test's login. */
+/** What every test login with the OpenSSH client passes: no prompts, no host key checks against a fresh test server. */
+export const SSH_TEST_OPTIONS = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
+
 export function ssh(keyFile: string, port: number, args: string[], opts: { user?: string; timeout?: number } = {}): Promise<SshRun> {
   return new Promise((resolve) => {
     execFile(
       "ssh",
-      [
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-i",
-        keyFile,
-        "-p",
-        String(port),
-        `${opts.user ?? "mesh"}@127.0.0.1`,
-        ...args,
-      ],
+      [...SSH_TEST_OPTIONS, "-o", "LogLevel=ERROR", "-i", keyFile, "-p", String(port), `${opts.user ?? "mesh"}@127.0.0.1`, ...args],
       { timeout: opts.timeout ?? 20_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 255) : 0, stdout, stderr }),
     );
