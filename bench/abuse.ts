@@ -16,7 +16,7 @@
 // 16 MiB of its baseline after a pause; the probe's p99 <= 100 ms. Prints one table
 // with PASS or MISS per row; never fails on slowness (only on a broken setup).
 //
-//   npx next build && npm run bench:abuse [-- --seconds 30 --settle 10 --only input,keygen --postgres URL]
+//   npx next build && npm run bench:abuse [-- --seconds 30 --settle 10 --only input,keygen --postgres URL --inspect]
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -26,6 +26,7 @@ import { generateEd25519 } from "../lib/keys/openssh-key";
 import type { Flood, FloodResult, FloodSpec } from "./abuse-flood";
 import { defer, run } from "./lib/cleanup";
 import { loadClient } from "./lib/http-load";
+import { Inspector } from "./lib/inspector";
 import {
   defaultWorkspace,
   freshPostgres,
@@ -40,6 +41,7 @@ import {
   type MemoryBreakdown,
 } from "./lib/server";
 import { mib, ms, percentile, sleep, table, verdict } from "./lib/stats";
+import { cookieOf } from "../lib/auth/testing";
 
 const { values: args } = parseArgs({
   options: {
@@ -51,6 +53,13 @@ const { values: args } = parseArgs({
     postgres: { type: "string" },
     /** Extra node flags for the server (e.g. "--max-semi-space-size=32"), to measure one against the shipped start. */
     "server-node-args": { type: "string" },
+    /**
+     * Diagnostic: attach an inspector to the server and, after each pause, also read its
+     * memory after a forced full GC: what is still alive (a leak) versus garbage V8 has
+     * not yet collected or pages it has not yet given back. Not part of the verdict (a
+     * real server gets no forced GC).
+     */
+    inspect: { type: "boolean", default: false },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -61,6 +70,7 @@ const PROBE_P99_MAX_MS = 100;
 const FLOODS = ["input", "keygen", "authkeys", "badtoken"] as const satisfies readonly Flood[];
 /** The other user's machine, as the server sees it (the floods come from 127.0.0.1). */
 const PROBE_ADDRESS = "127.0.0.5";
+const INSPECT_PORT = 9341;
 const chosen = new Set<Flood>((args.only?.split(",").map((s) => s.trim()) as Flood[] | undefined) ?? FLOODS);
 
 interface Ctx {
@@ -70,6 +80,7 @@ interface Ctx {
   localTargetId: string;
   target: { id: string; token: string };
   probeCookie: string;
+  inspector: Inspector | null;
 }
 
 /** The flood's load for the table: bytes sent, or requests a second by status. */
@@ -95,7 +106,7 @@ async function setUp(): Promise<Ctx> {
   if (pg) defer(() => pg.drop());
   const server = await startServer({
     name: "abuse",
-    nodeArgs: args["server-node-args"]?.split(/\s+/).filter(Boolean) ?? [],
+    nodeArgs: [...(args.inspect ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : []), ...(args["server-node-args"]?.split(/\s+/).filter(Boolean) ?? [])],
     // The shipped limits, not the other benchmarks' "unlimited": what they hold back is the point.
     env: { MESHIA_KEYGEN_RATE: "10/60", MESHIA_KEYGEN_USER_RATE: "20/60", MESHIA_WORKSPACE_CREATE_RATE: "10/3600", DATABASE_URL: pg?.url ?? "" },
   });
@@ -122,11 +133,10 @@ async function setUp(): Promise<Ctx> {
     await post(base, `/api/workspaces/${ws}/invitations`, { email: "probe@example.com", role: "member" }, { cookie: server.cookie })
   ).json()) as { id: string };
   const joined = await post(base, `/api/invitations/${inv.id}/accept`, { name: "Probe", password: randomBytes(18).toString("base64url") }, {});
-  const probeCookie = joined.headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0])
-    .join("; ");
-  return { server, base, ws, localTargetId: local.id, target: { id: reg.target.id, token: reg.token }, probeCookie };
+  const probeCookie = cookieOf(joined.headers);
+  const inspector = args.inspect ? await Inspector.connect(INSPECT_PORT) : null;
+  if (inspector) defer(() => inspector.close());
+  return { server, base, ws, localTargetId: local.id, target: { id: reg.target.id, token: reg.token }, probeCookie, inspector };
 }
 
 /** Sequential GETs as the other user from PROBE_ADDRESS, on one kept-alive connection, 20 ms apart, until stopped. */
@@ -203,6 +213,8 @@ interface Row {
   rss: { base: number; peak: number; after: number };
   /** Heap and outside-heap memory before the flood and after the pause. */
   memory: { before: MemoryBreakdown | null; after: MemoryBreakdown | null };
+  /** With --inspect: RSS and heap right after a forced full GC, read after the pause. */
+  forced?: { rss: number; heapUsed: number; heapTotal: number; external: number };
 }
 
 async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
@@ -228,6 +240,11 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
   await sleep(SETTLE_S * 1000);
   const after = procStatusBytes(ctx.server.pid);
   const memAfter = await memoryBreakdown(ctx.base);
+  let forced: Row["forced"];
+  if (ctx.inspector) {
+    const m = await ctx.inspector.memory();
+    forced = { rss: procStatusBytes(ctx.server.pid), heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+  }
   return {
     kind,
     load: describeLoad(result, SECONDS),
@@ -236,6 +253,7 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
     probe: { p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length, failed },
     rss: { base: baseRss, peak: Math.max(...during), after },
     memory: { before: memBefore, after: memAfter },
+    ...(forced ? { forced } : {}),
   };
 }
 
@@ -257,8 +275,11 @@ run(async () => {
       b && a
         ? `; heap used ${mib(b.heapUsed, 0)} → ${mib(a.heapUsed, 0)} (total ${mib(b.heapTotal, 0)} → ${mib(a.heapTotal, 0)}), outside the heap ${mib(b.external, 0)} → ${mib(a.external, 0)}`
         : "";
+    const forced = row.forced
+      ? `; after a forced full GC: heap used ${mib(row.forced.heapUsed, 0)} (total ${mib(row.forced.heapTotal, 0)}), RSS ${mib(row.forced.rss, 0)}`
+      : "";
     console.log(
-      `${row.load}; server main thread ${Math.round(row.server.onCpu * 100)}% on CPU (${Math.round(row.server.waiting * 100)}% waiting); probe p99 ${ms(row.probe.p99)}; RSS ${mib(row.rss.base, 0)} → peak ${mib(row.rss.peak, 0)} → ${mib(row.rss.after, 0)}${heap}`,
+      `${row.load}; server main thread ${Math.round(row.server.onCpu * 100)}% on CPU (${Math.round(row.server.waiting * 100)}% waiting); probe p99 ${ms(row.probe.p99)}; RSS ${mib(row.rss.base, 0)} → peak ${mib(row.rss.peak, 0)} → ${mib(row.rss.after, 0)}${heap}${forced}`,
     );
   }
 

@@ -15,8 +15,8 @@ import { CuttableProxy } from "./tcp-proxy";
 import * as authRoute from "@/app/api/auth/[...all]/route";
 import * as workspacesRoute from "@/app/api/workspaces/route";
 import { createAuth, authGlobal } from "@/lib/auth/auth";
-import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
 import { createToken } from "@/lib/workspaces/tokens";
+import { setUpOwner } from "@/lib/auth/testing";
 
 const lines: string[] = [];
 const capture = () => pino({ serializers: { err: serializeError } }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
@@ -80,14 +80,9 @@ describe.skipIf(!URL_)("a Postgres outage through a cut proxy (DATABASE_URL)", (
     databaseGlobal.set(Promise.resolve(handle));
     const auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
     authGlobal.set(auth);
-    const token = (await issueSetupToken(handle.db))!;
-    const done = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
-    const session = await auth.api.signInEmail({ body: { email: "owner@example.com", password: PASSWORD }, returnHeaders: true });
-    owner.cookie = session.headers
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .join("; ");
-    owner.token = (await createToken(handle.db, auth, { userId: session.response.user.id, workspaceId: done.workspaceId, name: "t" })).token;
+    const done = await setUpOwner(handle.db, auth, { password: PASSWORD });
+    owner.cookie = done.cookie;
+    owner.token = (await createToken(handle.db, auth, { userId: done.userId, workspaceId: done.workspaceId, name: "t" })).token;
     process.on("uncaughtException", onUncaught);
   });
   afterAll(async () => {

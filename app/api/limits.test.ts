@@ -21,6 +21,7 @@ import * as targetsRoute from "./workspaces/[workspaceId]/targets/route";
 import * as acceptRoute from "./invitations/[invitationId]/accept/route";
 import { databaseGlobal } from "@/db/client";
 import { rateLimiters } from "@/lib/http/rate-limit";
+import { cookieOf } from "@/lib/auth/testing";
 
 type Route = ReturnType<typeof defineRoute>;
 const ORIGIN = "http://127.0.0.1:3000";
@@ -119,10 +120,7 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
     );
     expect(ok.status).toBe(201);
     workspaceId = ok.json.workspaceId as string;
-    cookie = ok.headers
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .join("; ");
+    cookie = cookieOf(ok.headers);
   });
 
   it.each(HOSTILE)("refuses %s in workspace, token, target and account names with 400 naming the field", async (_what, name) => {

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
 import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
 import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
-import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
 import { config, configGlobal } from "@/lib/config";
 import { healthState } from "@/lib/health";
 import { recordBoot, registerTarget } from "@/lib/targets/registry";
@@ -17,6 +16,7 @@ import { sessionRegistry } from "@/lib/terminal/server/registry";
 import { consumeTicket } from "@/lib/terminal/server/tickets";
 import * as ticketsRoute from "./workspaces/[workspaceId]/terminal/tickets/route";
 import { databaseGlobal } from "@/db/client";
+import { cookieOf, setUpOwner } from "@/lib/auth/testing";
 
 const ORIGIN = "http://127.0.0.1:3000";
 const PASSWORD = "correct horse battery";
@@ -31,11 +31,6 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
   let owner = { id: "", cookie: "" };
   let mia = { id: "", cookie: "" };
   const savedConfig = config();
-  const cookieOf = (h: Headers) =>
-    h
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .join("; ");
 
   const ticket = async (cookie: string, body: Record<string, unknown> | string = { targetId }, headers: Record<string, string> = {}) => {
     const res = await ticketsRoute.POST(
@@ -69,10 +64,9 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
     configGlobal.set({ ...savedConfig, terminal: { ...savedConfig.terminal, maxSessionsPerUser: 3, maxTicketsPerUser: 4 } });
     auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
     authGlobal.set(auth);
-    const token = (await issueSetupToken(handle.db))!;
-    const setup = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
+    const setup = await setUpOwner(handle.db, auth, { password: PASSWORD });
     ws = setup.workspaceId;
-    owner = { id: (await auth.api.getSession({ headers: new Headers({ cookie: cookieOf(setup.headers) }) }))!.user.id, cookie: cookieOf(setup.headers) };
+    owner = { id: setup.userId, cookie: setup.cookie };
     const inv = await invite(handle.db, { id: ws, name: "W" } as Parameters<typeof invite>[1], {
       email: "mia@example.com",
       role: "member",

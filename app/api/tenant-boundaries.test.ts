@@ -14,7 +14,6 @@ import { testDatabases } from "@/db/testing";
 import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
 import { authHandler } from "@/lib/auth/http";
 import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
-import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
 import { createToken } from "@/lib/workspaces/tokens";
 import { defineRoute } from "@/lib/http/route";
 import { loadOrCreateKeyFile } from "@/lib/keys/key-file";
@@ -37,6 +36,7 @@ import * as rotateRoute from "./workspaces/[workspaceId]/targets/[targetId]/brid
 import { deriveBridgeKey } from "@/lib/ssh/bridge-credential";
 import { BridgeConnectError, connectBridge } from "@/lib/ssh/bridge";
 import { databaseGlobal } from "@/db/client";
+import { cookieOf, setUpOwner } from "@/lib/auth/testing";
 
 const PASSWORD = "correct horse battery";
 const log = pino({ level: "silent" });
@@ -97,11 +97,6 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
   let owner = { id: "", cookie: "" };
   let attacker = { id: "", cookie: "" };
 
-  const cookieOf = (h: Headers) =>
-    h
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .join("; ");
   const call = async (
     route: Route,
     method: "GET" | "POST" | "DELETE",
@@ -149,10 +144,9 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
     origin = `http://127.0.0.1:${port}`;
     wsBase = `ws://127.0.0.1:${port}`;
 
-    const token = (await issueSetupToken(handle.db))!;
-    const setup = await completeSetup(handle.db, auth, { token, name: "Olivia", email: "owner@example.com", password: PASSWORD });
+    const setup = await setUpOwner(handle.db, auth, { password: PASSWORD });
     wsA = setup.workspaceId;
-    owner = { id: (await auth.api.getSession({ headers: new Headers({ cookie: cookieOf(setup.headers) }) }))!.user.id, cookie: cookieOf(setup.headers) };
+    owner = { id: setup.userId, cookie: setup.cookie };
 
     // The victim's embedded target, on an address the test configuration lets targets be at (127.0.0.2).
     const { target: row } = await registerTarget(handle.db, { workspaceId: wsA, name: "local", kind: "local", host: "127.0.0.2" });

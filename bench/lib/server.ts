@@ -8,6 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { defer } from "./cleanup";
 import { sleep } from "./stats";
+import { cookieOf } from "../../lib/auth/testing";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 const TMP = path.join(ROOT, ".tmp");
@@ -206,10 +207,7 @@ export async function bootstrapOwnerSession(base: string, setupToken: string): P
   });
   if (!setup.ok) throw new Error(`setup: ${setup.status} ${await setup.text()}`);
   const { workspaceId } = (await setup.json()) as { workspaceId: string };
-  const cookie = setup.headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0])
-    .join("; ");
+  const cookie = cookieOf(setup.headers);
   const tok = await fetch(`${base}/api/workspaces/${workspaceId}/tokens`, {
     method: "POST",
     headers: { "content-type": "application/json", cookie },

@@ -16,6 +16,7 @@ import { createToken, revokeToken } from "@/lib/workspaces/tokens";
 import { authGlobal } from "@/lib/auth/auth";
 import { databaseGlobal } from "@/db/client";
 import { rateLimiters } from "@/lib/http/rate-limit";
+import { cookieOf, setUpOwner } from "@/lib/auth/testing";
 
 const ORIGIN = "http://127.0.0.1:3000";
 const PASSWORD = "correct horse battery";
@@ -39,10 +40,7 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
     const res = await post("/sign-in/email", { email, password }, { "x-forwarded-for": ip });
     return {
       status: res.status,
-      cookie: res.headers
-        .getSetCookie()
-        .map((c) => c.split(";")[0])
-        .join("; "),
+      cookie: cookieOf(res.headers),
     };
   };
 
@@ -56,18 +54,7 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
     databaseGlobal.set(Promise.resolve(handle));
     auth = authFor(handle.db);
     authGlobal.set(auth);
-    const done = await completeSetup(handle.db, auth, {
-      token: (await issueSetupToken(handle.db))!,
-      name: "Olivia",
-      email: "owner@example.com",
-      password: PASSWORD,
-    });
-    workspaceId = done.workspaceId;
-    ownerCookie = done.headers
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .join("; ");
-    ownerId = (await principalFrom(new Headers({ cookie: ownerCookie })))!.userId;
+    ({ workspaceId, cookie: ownerCookie, userId: ownerId } = await setUpOwner(handle.db, auth, { password: PASSWORD }));
   });
   afterAll(async () => handle?.dispose());
 
@@ -147,10 +134,7 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
       const ws = { id: workspaceId, name: "Default workspace" } as Parameters<typeof invite>[1];
       const inv = await invite(handle.db, ws, { email: "mia@example.com", role: "member", inviterId: owner.userId });
       const joined = await acceptInvitation(handle.db, auth, inv.id, { newAccount: { name: "Mia", password: PASSWORD } });
-      memberCookie = joined
-        .headers!.getSetCookie()
-        .map((c) => c.split(";")[0])
-        .join("; ");
+      memberCookie = cookieOf(joined.headers!);
       otherWorkspace = (await createWorkspace(handle.db, { name: "Other" })).id;
     });
 

@@ -11,7 +11,6 @@ import { databaseGlobal } from "@/db/client";
 import { testDatabases } from "@/db/testing";
 import { createAuth, authGlobal, type Auth } from "@/lib/auth/auth";
 import { principalFrom } from "@/lib/auth/principal";
-import { completeSetup, issueSetupToken } from "@/lib/auth/setup";
 import { configGlobal, loadConfig } from "@/lib/config";
 import { trustForwarding } from "@/lib/http/client-address";
 import { serveLean, type LeanDeps } from "@/lib/lean-routes";
@@ -22,6 +21,7 @@ import { createToken, revokeToken } from "@/lib/workspaces/tokens";
 import { createWorkspace } from "@/lib/workspaces/workspaces";
 import type { Workspace } from "@/db/schema";
 import * as keyRoute from "@/app/api/workspaces/[workspaceId]/key/route";
+import { cookieOf, setUpOwner } from "@/lib/auth/testing";
 
 const PASSWORD = "correct horse battery";
 const USER_MAX = 2;
@@ -78,18 +78,7 @@ describe.each(testDatabases())("key generation limits before Next on $name", (td
       auth: { ...base.auth, keygenUserRate: { max: USER_MAX, windowSeconds: 60 }, keygenRate: { max: 100, windowSeconds: 60 } },
     });
     rateLimiters.resetForTests();
-    const done = await completeSetup(handle.db, auth, {
-      token: (await issueSetupToken(handle.db))!,
-      name: "Olivia",
-      email: "owner@example.com",
-      password: PASSWORD,
-    });
-    ws = done.workspaceId;
-    ownerCookie = done.headers
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .join("; ");
-    ownerId = (await principalFrom(new Headers({ cookie: ownerCookie })))!.userId;
+    ({ workspaceId: ws, cookie: ownerCookie, userId: ownerId } = await setUpOwner(handle.db, auth, { password: PASSWORD }));
     const t = await createToken(handle.db, auth, { userId: ownerId, workspaceId: ws, name: "flood" });
     ownerToken = t.token;
     ownerTokenId = t.id;
@@ -140,10 +129,7 @@ describe.each(testDatabases())("key generation limits before Next on $name", (td
         body: JSON.stringify({ email, password: PASSWORD }),
       }),
     );
-    return res.headers
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .join("; ");
+    return cookieOf(res.headers);
   }
 
   it("a person over the limit is refused before the route, with the route's own 429; other people are not", async () => {
