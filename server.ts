@@ -8,6 +8,8 @@ import { isDatabaseUnavailable, OUTAGE_RETRY_AFTER_SECONDS, reportDatabaseError,
 import { errorBody } from "@/lib/http/errors";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/log";
+import { limitHeapGrowth, startIdleCollector } from "@/lib/memory";
+import { metrics } from "@/lib/metrics";
 import { workspaceKeyPool } from "@/lib/keys/key-pool";
 import { ensureBridgeSecret } from "@/lib/ssh/bridge-credential";
 import { listenForEvents } from "@/lib/events";
@@ -25,6 +27,7 @@ import { ensureDefaultWorkspace } from "@/lib/workspaces/workspaces";
 async function main() {
   const cfg = config();
   const log = logger();
+  limitHeapGrowth(cfg.heapGrowthPercent);
   const dev = cfg.env !== "production";
   // Root-only (or owner-only): database files, keys and secrets live here, volumes do not.
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
@@ -105,6 +108,8 @@ async function main() {
   await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
   // The key pool starts filling now, in the background, so the first Generate is instant too.
   workspaceKeyPool();
+  // Memory a busy spell (a flood) left in V8's heap goes back once it is quiet (lib/memory.ts).
+  if (cfg.idleGc) startIdleCollector({ log, onCollect: () => metrics().idleCollections.inc() });
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : cfg.port;
   const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;

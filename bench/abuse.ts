@@ -108,7 +108,14 @@ async function setUp(): Promise<Ctx> {
     name: "abuse",
     nodeArgs: [...(args.inspect ? [`--inspect=127.0.0.1:${INSPECT_PORT}`] : []), ...(args["server-node-args"]?.split(/\s+/).filter(Boolean) ?? [])],
     // The shipped limits, not the other benchmarks' "unlimited": what they hold back is the point.
-    env: { MESHIA_KEYGEN_RATE: "10/60", MESHIA_KEYGEN_USER_RATE: "20/60", MESHIA_WORKSPACE_CREATE_RATE: "10/3600", DATABASE_URL: pg?.url ?? "" },
+    // LOG_LEVEL info: the idle collector's lines (lib/memory.ts) are read back per row.
+    env: {
+      LOG_LEVEL: "info",
+      MESHIA_KEYGEN_RATE: "10/60",
+      MESHIA_KEYGEN_USER_RATE: "20/60",
+      MESHIA_WORKSPACE_CREATE_RATE: "10/3600",
+      DATABASE_URL: pg?.url ?? "",
+    },
   });
   const base = server.base;
   const ws = await defaultWorkspace(base);
@@ -213,6 +220,8 @@ interface Row {
   rss: { base: number; peak: number; after: number };
   /** Heap and outside-heap memory before the flood and after the pause. */
   memory: { before: MemoryBreakdown | null; after: MemoryBreakdown | null };
+  /** The server's idle collections during the row (lib/memory.ts): heap before → after, and the pause. */
+  idleGcs: { heapBeforeMiB: number; heapAfterMiB: number; pauseMs: number; at: number }[];
   /** With --inspect: RSS and heap right after a forced full GC, read after the pause. */
   forced?: { rss: number; heapUsed: number; heapTotal: number; external: number };
 }
@@ -227,6 +236,8 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
   const baseRss = percentile(baseSamples, 50);
   const memBefore = await memoryBreakdown(ctx.base);
 
+  const logFrom = ctx.server.stdout().length;
+  const rowStart = Date.now();
   const sampler = rssSampler(ctx.server.pid);
   const p = probe(ctx);
   const f = await flood(ctx, kind);
@@ -240,6 +251,13 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
   await sleep(SETTLE_S * 1000);
   const after = procStatusBytes(ctx.server.pid);
   const memAfter = await memoryBreakdown(ctx.base);
+  const idleGcs = ctx.server
+    .stdout()
+    .slice(logFrom)
+    .split("\n")
+    .filter((l) => l.includes("gave memory back"))
+    .map((l) => JSON.parse(l) as { heapBeforeMiB: number; heapAfterMiB: number; pauseMs: number; time: string })
+    .map((e) => ({ heapBeforeMiB: e.heapBeforeMiB, heapAfterMiB: e.heapAfterMiB, pauseMs: e.pauseMs, at: (Date.parse(e.time) - rowStart) / 1000 }));
   let forced: Row["forced"];
   if (ctx.inspector) {
     const m = await ctx.inspector.memory();
@@ -253,6 +271,7 @@ async function measure(ctx: Ctx, kind: Flood): Promise<Row> {
     probe: { p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length, failed },
     rss: { base: baseRss, peak: Math.max(...during), after },
     memory: { before: memBefore, after: memAfter },
+    idleGcs,
     ...(forced ? { forced } : {}),
   };
 }
@@ -279,7 +298,7 @@ run(async () => {
       ? `; after a forced full GC: heap used ${mib(row.forced.heapUsed, 0)} (total ${mib(row.forced.heapTotal, 0)}), RSS ${mib(row.forced.rss, 0)}`
       : "";
     console.log(
-      `${row.load}; server main thread ${Math.round(row.server.onCpu * 100)}% on CPU (${Math.round(row.server.waiting * 100)}% waiting); probe p99 ${ms(row.probe.p99)}; RSS ${mib(row.rss.base, 0)} → peak ${mib(row.rss.peak, 0)} → ${mib(row.rss.after, 0)}${heap}${forced}`,
+      `${row.load}; server main thread ${Math.round(row.server.onCpu * 100)}% on CPU (${Math.round(row.server.waiting * 100)}% waiting); probe p99 ${ms(row.probe.p99)}; RSS ${mib(row.rss.base, 0)} → peak ${mib(row.rss.peak, 0)} → ${mib(row.rss.after, 0)}${heap}${forced}; idle GCs: ${row.idleGcs.map((g) => `${g.heapBeforeMiB} → ${g.heapAfterMiB} MiB in ${g.pauseMs} ms at ${g.at.toFixed(1)} s`).join(", ") || "none"}`,
     );
   }
 

@@ -94,6 +94,8 @@ const schema = z.object({
   MESHIA_CONNECTION_TEST_RATE: rate.default({ max: 6, windowSeconds: 60 }),
   MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
   MESHIA_MAX_INFLIGHT_PER_ADDRESS: z.coerce.number().int().min(0).default(32),
+  MESHIA_HEAP_GROWTH: z.coerce.number().int().min(0).max(400).default(30),
+  MESHIA_IDLE_GC: onOff.default(true),
   MESHIA_DRAIN_GRACE: seconds.default(30),
   MESHIA_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   MESHIA_INSTANCE_URL: z.url().optional(),
@@ -156,6 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     trustProxy: e.MESHIA_TRUST_PROXY,
     /** Requests one client address may have in Next's pipeline at once; beyond it 429 (0: no cap). */
     maxInflightPerAddress: e.MESHIA_MAX_INFLIGHT_PER_ADDRESS,
+    /** How far (%) V8 may let the heap grow past what was alive at its last full GC (0: V8's own choice, up to 4×). */
+    heapGrowthPercent: e.MESHIA_HEAP_GROWTH,
+    /** One full GC when the server turns quiet with its heap well above what the last one left. */
+    idleGc: e.MESHIA_IDLE_GC,
     allowedOrigins: (e.MESHIA_ALLOWED_ORIGINS ?? "")
       .split(",")
       .map((s) => s.trim().replace(/\/$/, ""))

@@ -10,6 +10,7 @@ import type { Logger } from "@/lib/log";
 import { metrics } from "@/lib/metrics";
 import { API_TOKEN_PREFIX } from "@/lib/auth/options";
 import { verifiedTokens } from "@/lib/auth/verified-tokens";
+import { recentSessions, sessionCookieValue } from "@/lib/auth/recent-sessions";
 import { keygenRefusal } from "@/lib/keys/keygen-limits";
 import { AUTHORIZED_KEYS_PATH, serveAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
 import { errorBody } from "@/lib/http/errors";
@@ -46,22 +47,38 @@ function tokenOk(header: string | undefined, want: string): boolean {
 const KEY_PATH = /^\/api\/workspaces\/([^/]+)\/key$/;
 
 /**
- * POST /api/workspaces/{id}/key from an API token this process verified a moment ago
- * (lib/auth/verified-tokens.ts: forgotten at once on revocation or removal), for its
- * own workspace, whose person is over a key-generation limit as far as memory knows:
- * the route's 429, answered here. Anything else (a session cookie, a token not
- * remembered, another workspace, a cross-origin request, a caller under the limits)
- * goes to the route, which checks everything. Keyed on the person, never on the
- * address: a flood refuses its own author only, whatever X-Forwarded-For says.
+ * The person behind a POST /api/workspaces/{id}/key as far as this process knows
+ * without asking anyone: an API token it verified a moment ago
+ * (lib/auth/verified-tokens.ts: forgotten at once on revocation or removal) for this
+ * very workspace, or else a session cookie it resolved a moment ago
+ * (lib/auth/recent-sessions.ts). Null: unknown, and the route decides.
+ */
+function knownPerson(req: IncomingMessage, workspaceId: string): string | null {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
+  if (token) {
+    if (!token.startsWith(API_TOKEN_PREFIX)) return null;
+    const known = verifiedTokens().get(token);
+    return known && known.workspaceId === workspaceId ? known.userId : null;
+  }
+  const cookie = sessionCookieValue(req.headers.cookie);
+  return cookie ? recentSessions().personOf(cookie) : null;
+}
+
+/**
+ * POST /api/workspaces/{id}/key, same-origin, from a person this process knows
+ * (knownPerson) who is over a key-generation limit as far as memory knows: the
+ * route's 429, answered here. Anything else (a token or cookie not remembered,
+ * another workspace's token, a cross-origin request, a caller under the limits) goes
+ * to the route, which checks everything. This only ever refuses, and only the person
+ * already over a limit. Keyed on the person, never on the address: a flood refuses
+ * its own author only, whatever X-Forwarded-For says.
  */
 function refusedKeygen(req: IncomingMessage, res: ServerResponse, workspaceId: string, deps: LeanDeps): boolean {
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
-  if (!token?.startsWith(API_TOKEN_PREFIX)) return false;
-  const known = verifiedTokens().get(token);
-  if (!known || known.workspaceId !== workspaceId) return false;
+  const person = knownPerson(req, workspaceId);
+  if (!person) return false;
   const proto = req.headers["x-forwarded-proto"];
   if (!originAllowed(req.headers.origin ?? null, req.headers.host ?? null, typeof proto === "string" ? proto : null)) return false;
-  const refusal = keygenRefusal(deps.db, workspaceId, known.userId);
+  const refusal = keygenRefusal(deps.db, workspaceId, person);
   if (!refusal) return false;
   json(res, refusal.status, errorBody(refusal.code, refusal.message, refusal.details), { ...refusal.headers, "X-Request-Id": randomUUID() });
   return true;

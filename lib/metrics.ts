@@ -44,8 +44,13 @@ function create() {
     }),
     keyPool: new Counter({
       name: "meshia_key_pool_takes_total",
-      help: "Workspace keys asked for, by outcome (pooled: ready at once; generated: made on demand; busy: refused at the cap).",
+      help: "Workspace keys asked for, by outcome (pooled: ready at once; generated: made on demand; busy: refused at the global cap; person_busy: refused, that person already waits for one).",
       labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    idleCollections: new Counter({
+      name: "meshia_idle_gc_total",
+      help: "Full GCs run when the server turned quiet after a busy spell, to give memory back (lib/memory.ts).",
       registers: [registry],
     }),
     databaseOutages: new Counter({ name: "meshia_database_outages_total", help: "Times the database became unreachable.", registers: [registry] }),

@@ -1,6 +1,6 @@
 // Abuse limits and hostile names, through the real route handlers on the real
-// databases: per-user key generation and workspace creation limits, the global cap
-// on key generations (503), control characters and bidi overrides refused in every
+// databases: per-user key generation and workspace creation limits, one key
+// generation at a time per person (429), control characters and bidi overrides refused in every
 // name field (400 naming the field, never a 500), and a setup link that survives a
 // failed attempt.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -159,8 +159,9 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
     expect(refused.json.error?.details?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
   });
 
-  it("limits key generation per user across all their workspaces (429), and caps generations in flight server-wide (503)", async () => {
-    // A slow stand-in generator and no pool: what the cap is about is generations in flight.
+  it("limits key generation per user across all their workspaces (429), one generation at a time per person (429)", async () => {
+    // A slow stand-in generator and no pool: what the rule is about is generations in flight.
+    // (The server-wide cap, 503, is the pool's: lib/keys/key-pool.test.ts.)
     let n = 0;
     const slow = async (): Promise<UnnamedKey> => {
       await new Promise((r) => setTimeout(r, 400));
@@ -168,21 +169,24 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
       n++;
       return generateUnnamedKey();
     };
-    keyPoolGlobal.set(new KeyPool({ size: 0, maxConcurrent: 1, generate: slow }));
+    keyPoolGlobal.set(new KeyPool({ size: 0, maxConcurrent: 2, generate: slow }));
     const list = (await call(workspacesRoute as unknown as Route, "GET", "/api/workspaces", {})).json.workspaces as { id: string }[];
     expect(list.length).toBeGreaterThanOrEqual(3);
     const post = (id: string) => call(keyRoute as unknown as Route, "POST", `/api/workspaces/${id}/key`, { workspaceId: id });
 
+    // Two at once by one person, in two of their workspaces: the second waits its turn (429),
+    // leaving the server's other slot to someone else.
     const [a, b] = await Promise.all([post(list[0]!.id), post(list[1]!.id)]);
     const statuses = [a.status, b.status].sort();
-    expect(statuses).toEqual([200, 503]);
-    const busy = a.status === 503 ? a : b;
-    expect(busy.json.error?.code).toBe("unavailable");
+    expect(statuses).toEqual([200, 429]);
+    const busy = a.status === 429 ? a : b;
+    expect(busy.json.error?.code).toBe("rate_limited");
+    expect(busy.json.error?.message).toMatch(/still being generated/);
     expect(Number(busy.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(n).toBe(1);
 
     // Three per user per minute (in this test's configuration), whichever workspace:
-    // the 503 above spent one too, so a third workspace gets one more, then no more.
+    // the refused one above spent one too, so a third workspace gets one more, then no more.
     expect((await post(list[2]!.id)).status).toBe(200);
     const limited = await post(list[1]!.id);
     expect(limited.status).toBe(429);

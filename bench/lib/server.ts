@@ -242,7 +242,11 @@ export async function memoryBreakdown(base: string): Promise<MemoryBreakdown | n
   try {
     const text = await (await fetch(`${base}/metrics`)).text();
     const read = (name: string) => Number(new RegExp(`^meshia_process_${name} (\\S+)`, "m").exec(text)?.[1] ?? NaN);
-    return { heapUsed: read("nodejs_heap_size_used_bytes"), heapTotal: read("nodejs_heap_size_total_bytes"), external: read("nodejs_external_memory_bytes") };
+    return {
+      heapUsed: read("nodejs_heap_size_used_bytes"),
+      heapTotal: read("nodejs_heap_size_total_bytes"),
+      external: read("nodejs_external_memory_bytes"),
+    };
   } catch {
     return null;
   }

@@ -6,6 +6,7 @@ import { assertDatabaseReachable } from "@/db/outage";
 import { user } from "@/db/schema";
 import { auth } from "./auth";
 import { API_TOKEN_PREFIX } from "./options";
+import { recentSessions, sessionCookieValue } from "./recent-sessions";
 import { verifiedTokens } from "./verified-tokens";
 
 export interface Principal {
@@ -21,10 +22,6 @@ export interface Principal {
 function bearer(headers: Headers): string | null {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");
   return m?.[1] ?? null;
-}
-
-function hasSessionCookie(headers: Headers): boolean {
-  return /(?:^|;\s*)(?:__Secure-)?meshia\.session_token=/.test(headers.get("cookie") ?? "");
 }
 
 export async function principalFrom(headers: Headers): Promise<Principal | null> {
@@ -68,8 +65,11 @@ export async function principalFrom(headers: Headers): Promise<Principal | null>
     // A session cookie that finds no session: expired or signed out, or a database
     // that did not answer (better-auth may report that as "no session"). Only the
     // first is "sign in"; the second is a 503, never a 401 or a sign-in page.
-    if (failure !== undefined || hasSessionCookie(headers)) await assertDatabaseReachable(await appDb(), failure);
+    if (failure !== undefined || sessionCookieValue(headers.get("cookie")) !== null) await assertDatabaseReachable(await appDb(), failure);
     return null;
   }
+  // For refusing this person's key-generation flood before Next (lib/auth/recent-sessions.ts).
+  const cookie = sessionCookieValue(headers.get("cookie"));
+  if (cookie) recentSessions().remember(cookie, session.user.id);
   return { userId: session.user.id, email: session.user.email, name: session.user.name, via: "session" };
 }

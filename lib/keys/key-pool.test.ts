@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "@/lib/http/errors";
-import { KeyPool, KeyPoolBusyError } from "./key-pool";
+import { KeyPersonBusyError, KeyPool, KeyPoolBusyError } from "./key-pool";
 import { PKCS1_BEGIN, type UnnamedKey } from "./workspace-key";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,6 +80,31 @@ describe("workspace key pool", () => {
     await Promise.all(first);
     expect(gen.maxRunning).toBe(2);
     await expect(pool.take("d")).resolves.toBeTruthy(); // room again
+    pool.close();
+  });
+
+  it("holds one person to one generation at a time (429), so a burst leaves the global cap's other slots to other people", async () => {
+    const gen = fakeGenerator(300);
+    const pool = new KeyPool({ size: 0, maxConcurrent: 2, generate: gen.generate });
+    const first = pool.take("a1", "flooder");
+    // The same person again, while theirs runs: refused with their own 429, not a slot taken.
+    const again = await pool.take("a2", "flooder").catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(KeyPersonBusyError);
+    expect((again as ApiError).status).toBe(429);
+    expect((again as ApiError).code).toBe("rate_limited");
+    expect(Number((again as ApiError).headers?.["Retry-After"])).toBeGreaterThanOrEqual(1);
+    expect(pool.inFlight).toBe(1);
+    // Someone else presses Generate meanwhile: the other slot is theirs.
+    const other = await pool.take("b", "someone-else");
+    expect(other.pem).toMatch(/^pem-/);
+    await first;
+    // Once theirs is done, the person may ask again.
+    await expect(pool.take("a3", "flooder")).resolves.toBeTruthy();
+    // A pooled key is no generation: nobody is refused for one.
+    const pooled = new KeyPool({ size: 2, maxConcurrent: 2, generate: fakeGenerator(5).generate });
+    await until(() => pooled.ready === 2);
+    await expect(Promise.all([pooled.take("p1", "flooder"), pooled.take("p2", "flooder")])).resolves.toHaveLength(2);
+    pooled.close();
     pool.close();
   });
 

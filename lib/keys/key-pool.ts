@@ -1,7 +1,9 @@
 // Workspace key generation that feels instant and cannot starve the server: a small
 // in-memory pool of pre-generated pairs, refilled in the background one at a time
-// and only while nobody is waiting for a key, and a global cap on generations in
-// flight (beyond it: 503 with Retry-After).
+// and only while nobody is waiting for a key, a global cap on generations in flight
+// (beyond it: 503 with Retry-After), and one on-demand generation per person at a
+// time (a second while the first runs: 429), so that one person's burst cannot hold
+// every slot of the global cap while someone else presses Generate.
 //
 // The pool holds private keys, so: it lives in this process's memory only (never a
 // file, the database, a log or a cache), a pair is handed out once (taken out of the
@@ -37,8 +39,23 @@ export class KeyPoolBusyError extends ApiError {
   }
 }
 
+/** A person whose previous on-demand generation is still running: a 429 with Retry-After. */
+export class KeyPersonBusyError extends ApiError {
+  static override readonly brand: string = "KeyPersonBusyError";
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      "rate_limited",
+      `A key you asked for is still being generated; try again in ${retryAfterSeconds} s.`,
+      { retryAfterSeconds },
+      { "Retry-After": String(retryAfterSeconds) },
+    );
+  }
+}
+
 export class KeyPool {
   #ready: UnnamedKey[] = [];
+  /** People with an on-demand generation running now. */
+  readonly #generatingFor = new Set<string>();
   #refilling = 0;
   #onDemand = 0;
   #closed = false;
@@ -61,10 +78,11 @@ export class KeyPool {
 
   /**
    * A key for `comment`: from the pool when one is ready (and then gone from it),
-   * generated now otherwise; KeyPoolBusyError (a 503) when the
-   * global cap on generations in flight is reached.
+   * generated now otherwise; KeyPoolBusyError (a 503) when the global cap on
+   * generations in flight is reached, KeyPersonBusyError (a 429) when `person` (who
+   * asks: a user id) already waits for a generation of their own.
    */
-  async take(comment: string): Promise<GeneratedKey> {
+  async take(comment: string, person?: string): Promise<GeneratedKey> {
     const pooled = this.#ready.shift();
     if (pooled) {
       metrics().keyPool.inc({ outcome: "pooled" });
@@ -73,16 +91,22 @@ export class KeyPool {
     }
     // A refill in flight does not count here: it finishes soon and starts no other
     // while callers wait, so it can only hold one generation over the cap.
+    if (person !== undefined && this.#generatingFor.has(person)) {
+      metrics().keyPool.inc({ outcome: "person_busy" });
+      throw new KeyPersonBusyError(this.#opts.retryAfterSeconds);
+    }
     if (this.#onDemand >= this.#opts.maxConcurrent) {
       metrics().keyPool.inc({ outcome: "busy" });
       throw new KeyPoolBusyError(this.#opts.retryAfterSeconds);
     }
     metrics().keyPool.inc({ outcome: "generated" });
     this.#onDemand++;
+    if (person !== undefined) this.#generatingFor.add(person);
     try {
       return named(await this.#opts.generate(), comment);
     } finally {
       this.#onDemand--;
+      if (person !== undefined) this.#generatingFor.delete(person);
       this.#refill();
     }
   }

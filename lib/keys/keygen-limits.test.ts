@@ -1,7 +1,7 @@
 // Key generation limits on the lean path, on the real databases: a real HTTP server
 // doing what server.ts does (trustForwarding, serveLean, then the real key route in
 // place of Next), API tokens and sessions from better-auth. Once a person is over a
-// limit, their further POSTs with a remembered token are refused before the route
+// limit, their further POSTs with a remembered token or session cookie are refused before the route
 // with the route's own 429; nobody else is, whatever the request claims.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,6 +22,7 @@ import { createWorkspace } from "@/lib/workspaces/workspaces";
 import type { Workspace } from "@/db/schema";
 import * as keyRoute from "@/app/api/workspaces/[workspaceId]/key/route";
 import { cookieOf, setUpOwner } from "@/lib/auth/testing";
+import { recentSessionsGlobal } from "@/lib/auth/recent-sessions";
 
 const PASSWORD = "correct horse battery";
 const USER_MAX = 2;
@@ -78,6 +79,7 @@ describe.each(testDatabases())("key generation limits before Next on $name", (td
       auth: { ...base.auth, keygenUserRate: { max: USER_MAX, windowSeconds: 60 }, keygenRate: { max: 100, windowSeconds: 60 } },
     });
     rateLimiters.resetForTests();
+    recentSessionsGlobal.resetForTests();
     ({ workspaceId: ws, cookie: ownerCookie, userId: ownerId } = await setUpOwner(handle.db, auth, { password: PASSWORD }));
     const t = await createToken(handle.db, auth, { userId: ownerId, workspaceId: ws, name: "flood" });
     ownerToken = t.token;
@@ -165,23 +167,37 @@ describe.each(testDatabases())("key generation limits before Next on $name", (td
     expect(routeCalls).toBe(seen + 1);
   });
 
-  it("what the lean path cannot vouch for goes to the route: a session cookie, another workspace's path, a revoked token", async () => {
+  it("a session cookie is known once the route has resolved it; what the lean path cannot vouch for goes to the route", async () => {
     const before = routeCalls;
-    // The same person by cookie: the route decides (and refuses: the limit is per person).
-    const byCookie = await generate(ws, { cookie: ownerCookie, origin: `http://127.0.0.1:${port}` });
+    const sameOrigin = { origin: `http://127.0.0.1:${port}` };
+    // The same person by cookie, not yet resolved by this process: the route decides
+    // (and refuses: the limit is per person), and remembers who the cookie is.
+    const byCookie = await generate(ws, { cookie: ownerCookie, ...sameOrigin });
     expect(byCookie.status).toBe(429);
     expect(byCookie.json.error?.message).toMatch(/^Too many key generations; try again in \d+ s\.$/);
     expect(routeCalls).toBe(before + 1);
+    // Again by cookie: refused before the route, with the same answer.
+    const leanCookie = await generate(ws, { cookie: ownerCookie, ...sameOrigin });
+    expect(leanCookie.status).toBe(429);
+    expect(leanCookie.json.error?.message.replace(/\d+/, "N")).toBe(byCookie.json.error?.message.replace(/\d+/, "N"));
+    expect(Number(leanCookie.headers["retry-after"])).toBeGreaterThan(0);
+    expect(routeCalls).toBe(before + 1);
+    // The cookie cross-origin: the route's 403.
+    expect((await generate(ws, { cookie: ownerCookie, origin: "https://evil.example" })).status).toBe(403);
+    expect(routeCalls).toBe(before + 2);
+    // Another person's cookie from the same address, under the limits: the route, which generates.
+    expect((await generate(otherWs, { cookie: await signIn("noah@example.com"), ...sameOrigin })).status).toBe(200);
+    expect(routeCalls).toBe(before + 3);
     // Their token on another workspace's path: the route's 404, not a 429 that would tell anything.
     expect((await generate(otherWs, { authorization: `Bearer ${ownerToken}` })).status).toBe(404);
-    expect(routeCalls).toBe(before + 2);
-    // A cross-origin POST: the route's 403.
+    expect(routeCalls).toBe(before + 4);
+    // A cross-origin POST with the token: the route's 403.
     expect((await generate(ws, { authorization: `Bearer ${ownerToken}`, origin: "https://evil.example" })).status).toBe(403);
-    expect(routeCalls).toBe(before + 3);
+    expect(routeCalls).toBe(before + 5);
     // Revoked: forgotten at once, so the route answers 401, never a lean 429.
     await revokeToken(handle.db, { userId: ownerId, workspaceId: ws, tokenId: ownerTokenId });
     expect((await generate(ws, { authorization: `Bearer ${ownerToken}` })).status).toBe(401);
-    expect(routeCalls).toBe(before + 4);
+    expect(routeCalls).toBe(before + 6);
   });
 
   it("the limit is the person's across workspaces: a second workspace and token do not get around it", async () => {

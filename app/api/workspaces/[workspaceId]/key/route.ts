@@ -23,7 +23,7 @@ export const { GET, POST, PUT, PATCH, DELETE } = defineRoute({
   POST: withWorkspace(
     async (_req, { db, workspace, actor }) => {
       await spendKeygen(workspace.id, actor, db);
-      const { pem, ...pub } = await workspaceKeyPool().take(`meshia-${workspace.id.slice(0, 8)}`);
+      const { pem, ...pub } = await workspaceKeyPool().take(`meshia-${workspace.id.slice(0, 8)}`, actor);
       metrics().keyGenerations.inc();
       const saved = await saveKey(db, workspace.id, pub, actor);
       return new Response(pem, {
