@@ -43,6 +43,26 @@ describe.each(testDatabases())("SSH access log on $name", (tdb) => {
     expect(rows.map((r) => [r.user, r.source, r.fingerprint, r.at.toISOString(), r.more])).toEqual([['a"b,{c}\\ NULL', null, "NULL", at.toISOString(), 0]]);
   });
 
+  it("writes a full second's rows in several inserts, letting other requests in between (on PGlite the database runs on this thread)", async () => {
+    const log = new SshAccessLog(handle.db, pino({ level: "silent" }));
+    const many = crypto.randomUUID();
+    for (let i = 0; i < 200; i++)
+      log.record({ workspaceId: ws, targetId: many, kind: "key-lookup", source: null, user: "mesh", fingerprint: null, result: "served" });
+    // Another request's work, queued as I/O callbacks are: how often it gets a turn while the flush runs.
+    let turns = 0;
+    let flushing = true;
+    const tick = () => {
+      if (!flushing) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    await log.flush();
+    flushing = false;
+    expect(turns).toBeGreaterThanOrEqual(3);
+    expect(await handle.db.$count(sshAccess, eq(sshAccess.targetId, many))).toBe(200);
+  });
+
   it("summarises a flood: a bounded number of rows, every event counted", async () => {
     const log = new SshAccessLog(handle.db, pino({ level: "silent" }));
     const flood = crypto.randomUUID();
