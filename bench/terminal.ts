@@ -11,6 +11,9 @@
 //   2. keystroke echo round trip, bridge vs direct;
 //   3. server memory per idle session with many sessions open (embedded target; run
 //      first, on a fresh server, so that the baseline is not inflated by the flood).
+// Beside them, in the same rounds: the floor (bench/lib/relay-floor.ts), a bare
+// WebSocket-to-ssh2 copy in a process of its own, the least any gateway does; and with
+// --webssh2 <dir>, webssh2. What the bridge costs beyond the floor is the product's own.
 // Goals (issue 10): the bridge adds <= 2.5 ms of server CPU per MiB, reaches >= 95%
 // of direct throughput, and echo p99 <= direct p99 + 1 ms.
 // Prints numbers and PASS/MISS per goal; never fails on slowness.
@@ -28,6 +31,7 @@ import { openSshTarget, type Target } from "./lib/sshd-target";
 import { median, mib, ms, sleep, summary, table, verdict } from "./lib/stats";
 import { BridgeShell, DirectShell, echoRoundTrips, runUntilMarker, type Shell } from "./lib/terminal-client";
 import { startWebSsh2, WebSsh2Shell, type WebSsh2Server } from "./lib/webssh2";
+import { RelayShell, startRelayFloor, type RelayFloor } from "./lib/relay-floor";
 
 const { values: args } = parseArgs({
   options: {
@@ -50,6 +54,11 @@ const { values: args } = parseArgs({
      * see bench/lib/webssh2.ts): measured as a third path on the OpenSSH target.
      */
     webssh2: { type: "string" },
+    /**
+     * The floor (bench/lib/relay-floor.ts): a bare WebSocket-to-ssh2 copy in a process
+     * of its own, measured as another path in the same rounds ("off" to skip).
+     */
+    floor: { type: "string", default: "on" },
   },
 });
 const SIZE_MIB = Number(args.mib);
@@ -133,6 +142,8 @@ interface Ctx {
   inspector: Inspector | null;
   /** webssh2, when --webssh2 was given (OpenSSH target only). */
   webssh2: WebSsh2Server | null;
+  /** The relay floor for this target, unless --floor off. */
+  relay: RelayFloor | null;
   report: Record<string, string[]>;
   json: Record<string, unknown>;
 }
@@ -156,9 +167,13 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   const gateway = ctx.webssh2;
   const webssh2 = gateway ? await WebSsh2Shell.open(gateway, target, pem, SIZE) : null;
   if (webssh2) defer(() => webssh2.close());
+  const relay = ctx.relay ? await RelayShell.open(ctx.relay, SIZE) : null;
+  if (relay) defer(() => relay.close());
   // Whose CPU a path's "server" column counts: the gateway it goes through (direct: the Meshia server, idle).
-  const pidOf = (sh: Shell) => (sh.kind === "webssh2" ? gateway!.pid : server.pid);
-  const shells = [direct, bridge, ...(webssh2 ? [webssh2] : [])].filter((sh: Shell) => PATHS.has(sh.kind) || sh.kind === "webssh2");
+  const pidOf = (sh: Shell) => (sh.kind === "webssh2" ? gateway!.pid : sh.kind === "relay" ? ctx.relay!.pid : server.pid);
+  const shells = [direct, bridge, ...(webssh2 ? [webssh2] : []), ...(relay ? [relay] : [])].filter(
+    (sh: Shell) => PATHS.has(sh.kind) || sh.kind === "webssh2" || sh.kind === "relay",
+  );
   for (const sh of shells) await throughputRound(sh, warm, pidOf(sh));
   console.log(
     `\n[${ctx.label}] SSH cipher negotiated by the direct client: ${direct.negotiated} (the bridge${webssh2 ? " and webssh2 offer" : " offers"} the same list, lib/ssh/bridge.ts)`,
@@ -186,6 +201,7 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
       `${x.mibps.toFixed(1)} MiB/s (${mib(x.bytes, 1)} in ${ms(x.ms, 0)}, server ${perMiB(x.serverCpu, x.bytes).toFixed(1)} ms/MiB (kernel ${perMiB(x.serverSys, x.bytes).toFixed(1)}), client ${perMiB(x.clientCpu, x.bytes).toFixed(1)} ms/MiB, starved ${(x.starved * 100).toFixed(0)}%)`;
     console.log(`  round ${r + 1}: direct ${line(rd)}\n           bridge ${line(rb)}  ratio ${(rb.mibps / rd.mibps).toFixed(2)}`);
     if (res.webssh2) console.log(`           webssh2 ${line(res.webssh2)}  ratio ${(res.webssh2.mibps / rd.mibps).toFixed(2)}`);
+    if (res.relay) console.log(`           floor  ${line(res.relay)}  ratio ${(res.relay.mibps / rd.mibps).toFixed(2)}`);
   }
   measured.end();
   const stat = (k: string) => {
@@ -201,6 +217,7 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
   const sd = stat("direct");
   const sb = stat("bridge");
   const sw = webssh2 ? stat("webssh2") : null;
+  const sf = relay ? stat("relay") : null;
   const ratio = median(ratios);
   const added = sb.server - sd.server;
   // The server's "added" CPU includes being the SSH client (decrypt, packet parsing,
@@ -222,6 +239,7 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
       row("direct ssh2", sd),
       row("bridge", sb),
       ...(sw ? [row("webssh2", sw)] : []),
+      ...(sf ? [row("floor (bare relay)", sf)] : []),
     ]).replace(/^/gm, "  "),
   );
   const json = {
@@ -232,6 +250,7 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
     cpuMsPerMiB: { direct: sd.all.map((x) => perMiB(x.serverCpu, x.bytes)), bridge: sb.all.map((x) => perMiB(x.serverCpu, x.bytes)) },
     clientCpuMsPerMiB: { direct: sd.all.map((x) => perMiB(x.clientCpu, x.bytes)), bridge: sb.all.map((x) => perMiB(x.clientCpu, x.bytes)) },
     ...(sw ? { webssh2: { mibps: sw.all.map((x) => x.mibps), cpuMsPerMiB: sw.all.map((x) => perMiB(x.serverCpu, x.bytes)) } } : {}),
+    ...(sf ? { floor: { mibps: sf.all.map((x) => x.mibps), cpuMsPerMiB: sf.all.map((x) => perMiB(x.serverCpu, x.bytes)) } } : {}),
   };
   if (!PATHS.has("direct") || !PATHS.has("bridge")) {
     // One path alone (for a profile): its numbers, no comparison.
@@ -252,6 +271,13 @@ async function throughputPhase(ctx: Ctx): Promise<void> {
       `webssh2 (same run, same target and cipher): ${sw.mibps.toFixed(1)} MiB/s (${((sw.mibps / sd.mibps) * 100).toFixed(0)}% of direct); its gateway's CPU ${wAdded.toFixed(2)} ms/MiB in total, ${(wAdded - sshClient).toFixed(2)} ms/MiB net of the SSH-client share (bridge: ${(sb.server - sd.server).toFixed(2)} / ${net.toFixed(2)})`,
     );
   }
+  if (sf) {
+    // The floor's process does nothing but the copy: all of its CPU is the least a gateway costs.
+    (ctx.report[ctx.label] ??= []).push(
+      `floor (a bare WebSocket-to-ssh2 copy, same run): ${sf.mibps.toFixed(1)} MiB/s (${((sf.mibps / sd.mibps) * 100).toFixed(0)}% of direct), its CPU ${sf.server.toFixed(2)} ms/MiB; the bridge: ${((sb.mibps / sf.mibps) * 100).toFixed(0)}% of the floor's throughput, ${(sb.server - sd.server - sf.server).toFixed(2)} ms/MiB of CPU beyond it`,
+    );
+  }
+  await relay?.close();
   await webssh2?.close();
   await bridge.close();
   await direct.close();
@@ -268,7 +294,9 @@ async function echoPhase(ctx: Ctx): Promise<void> {
   defer(() => bridge.close());
   const webssh2 = ctx.webssh2 ? await WebSsh2Shell.open(ctx.webssh2, target, pem, SIZE) : null;
   if (webssh2) defer(() => webssh2.close());
-  const shells: Shell[] = [direct, bridge, ...(webssh2 ? [webssh2] : [])];
+  const relay = ctx.relay ? await RelayShell.open(ctx.relay, SIZE) : null;
+  if (relay) defer(() => relay.close());
+  const shells: Shell[] = [direct, bridge, ...(webssh2 ? [webssh2] : []), ...(relay ? [relay] : [])];
   const samples = new Map<Shell, number[]>(shells.map((sh) => [sh, []]));
   const blocks = 4;
   const per = Math.ceil(SAMPLES / blocks);
@@ -279,6 +307,7 @@ async function echoPhase(ctx: Ctx): Promise<void> {
   const sd = summary(samples.get(direct)!);
   const sb = summary(samples.get(bridge)!);
   const sw = webssh2 ? summary(samples.get(webssh2)!) : null;
+  const sf = relay ? summary(samples.get(relay)!) : null;
   const added = sb.p99 - sd.p99;
   const row = (name: string, x: ReturnType<typeof summary>) => [name, String(x.n), ms(x.p50, 2), ms(x.p95, 2), ms(x.p99, 2), ms(x.max, 2)];
   console.log(
@@ -287,13 +316,27 @@ async function echoPhase(ctx: Ctx): Promise<void> {
       row("direct ssh2", sd),
       row("bridge (WebSocket)", sb),
       ...(sw ? [row("webssh2 (socket.io)", sw)] : []),
+      ...(sf ? [row("floor (bare relay)", sf)] : []),
     ]).replace(/^/gm, "  "),
   );
   (ctx.report[ctx.label] ??= []).push(
     `echo: direct p50 ${ms(sd.p50, 2)} p99 ${ms(sd.p99, 2)}; bridge p50 ${ms(sb.p50, 2)} p99 ${ms(sb.p99, 2)}; added p99 ${ms(added, 2)} (goal <= ${TARGET_ADDED_ECHO_P99_MS} ms)  ${verdict(added <= TARGET_ADDED_ECHO_P99_MS)}`,
     ...(sw ? [`echo, webssh2: p50 ${ms(sw.p50, 2)} p99 ${ms(sw.p99, 2)}`] : []),
+    ...(sf
+      ? [
+          `echo, floor (bare relay): p50 ${ms(sf.p50, 2)} p99 ${ms(sf.p99, 2)} (adds ${ms(sf.p99 - sd.p99, 2)} to direct's p99); the bridge's p99 beyond the floor's: ${ms(sb.p99 - sf.p99, 2)}`,
+        ]
+      : []),
   );
-  ctx.json[`echo-${ctx.label}`] = { direct: sd, bridge: sb, ...(sw ? { webssh2: sw } : {}), addedP99: added, addedP50: sb.p50 - sd.p50 };
+  ctx.json[`echo-${ctx.label}`] = {
+    direct: sd,
+    bridge: sb,
+    ...(sw ? { webssh2: sw } : {}),
+    ...(sf ? { floor: sf } : {}),
+    addedP99: added,
+    addedP50: sb.p50 - sd.p50,
+  };
+  await relay?.close();
   await webssh2?.close();
   await bridge.close();
   await direct.close();
@@ -318,7 +361,7 @@ async function setup(name: string, inspect: boolean, report: Ctx["report"], json
   if (!keyRes.ok) throw new Error(`key: ${keyRes.status}`);
   const pem = await keyRes.text();
   console.log(`\nserver pid ${server.pid} on ${base}${inspector ? ` (inspector on ${INSPECT_PORT})` : ""}; embedded target ${target.host}:${target.port}`);
-  return { label: "embedded", server, base, ws, target, pem, inspector, webssh2: null, report, json };
+  return { label: "embedded", server, base, ws, target, pem, inspector, webssh2: null, relay: null, report, json };
 }
 
 run(async () => {
@@ -339,9 +382,12 @@ run(async () => {
     const profDir = path.join(ROOT, ".tmp", `bench-prof-${process.pid}`);
     const ctx = await setup("terminal", false, report, json, args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
     const runOn = async (label: string, target: Target, webssh2: WebSsh2Server | null = null) => {
-      const c = { ...ctx, label, target, webssh2 };
+      const relay = args.floor === "off" ? null : await startRelayFloor(target, ctx.pem);
+      if (relay) console.log(`[${label}] floor: a bare WebSocket-to-ssh2 relay (pid ${relay.pid}) on ${relay.url}`);
+      const c = { ...ctx, label, target, webssh2, relay };
       if (ONLY.has("throughput")) await throughputPhase(c);
       if (ONLY.has("echo")) await echoPhase(c);
+      await relay?.stop();
     };
     if (TARGETS.has("openssh")) {
       const t = await openSshTarget(ctx);

@@ -9,7 +9,7 @@ import { ProtocolClient } from "@/lib/terminal/testing/protocol-client";
 import { authFor, getJson } from "./server";
 
 export interface Shell {
-  readonly kind: "bridge" | "direct" | "webssh2";
+  readonly kind: "bridge" | "direct" | "webssh2" | "relay";
   write(data: string | Buffer): void;
   /** Called with every output chunk (replaces the previous listener). */
   onData(fn: ((chunk: Buffer) => void) | null): void;
