@@ -94,7 +94,7 @@ const schema = z.object({
   MESHIA_CONNECTION_TEST_RATE: rate.default({ max: 6, windowSeconds: 60 }),
   MESHIA_TARGET_AUTH_FAILURE_RATE: rate.default({ max: 30, windowSeconds: 60 }),
   MESHIA_MAX_INFLIGHT_PER_ADDRESS: z.coerce.number().int().min(0).default(32),
-  MESHIA_HEAP_GROWTH: z.coerce.number().int().min(0).max(400).default(30),
+  MESHIA_HEAP_GROWTH: z.coerce.number().int().min(0).max(400).default(0),
   MESHIA_IDLE_GC: onOff.default(true),
   MESHIA_DRAIN_GRACE: seconds.default(30),
   MESHIA_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),

@@ -10,13 +10,18 @@
 // leak: bench:abuse --inspect forced a full GC after the flood and found less alive
 // than before it.
 //
-// So: (1) a fixed growth factor keeps the limit at what is alive plus a share, and a
-// flood costs some more full GCs (mostly concurrent marking) instead of memory; (2)
-// once the event loop has been quiet for a few seconds and the heap is still well
-// above what the last full GC left, one full GC gives the rest back. That GC pauses
-// the event loop (~50-150 ms for this app's ~110 MiB live heap), which is why it
+// So: (1) once the event loop has been quiet for a few seconds and the heap is still
+// well above what the last full GC left, one full GC gives the rest back. That GC
+// pauses the event loop (~90 ms for this app's ~110 MiB live heap), which is why it
 // waits for quiet, happens at most once per interval, and only when there is
-// something worth giving back.
+// something worth giving back. (2) Optionally (MESHIA_HEAP_GROWTH, off by default), a
+// fixed growth factor keeps the limit at what is alive plus a share, so a flood costs
+// more full GCs instead of memory: at 30% the floods of bench:abuse grew RSS by 4-30
+// MiB instead of 100-300, but every full GC marks the whole ~110 MiB live heap, and
+// the more frequent ones cost the terminal bridge 2-5 ms of CPU per MiB (its
+// throughput fell from ~100% to ~88% of a direct client's) and a storm of 5,000 new
+// connections a second on the key lookup p99 17 -> 55 ms. Memory a flood took comes
+// back either way; the cap trades speed for a lower peak, an operator's choice.
 import { performance, type EventLoopUtilization } from "node:perf_hooks";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
