@@ -70,7 +70,10 @@ const MiB = 1024 * 1024;
 /** Starts watching for quiet after a busy spell; returns a stop function. */
 export function startIdleCollector(opts: IdleCollectorOptions): () => void {
   // Eight quiet seconds: V8 shrinks the young generation (up to 32 MiB after a flood) in
-  // a GC only when allocation over its last 5 s was low; at 6 s it still kept it once.
+  // a GC only when allocation over its last 5 s was low; at 6 s it still kept it once,
+  // and it may still keep it (a bounded 32 MiB). The memory-reducing GC that would
+  // shrink it too (HeapProfiler.collectGarbage through an in-process node:inspector
+  // Session) never returned in a test here: the event loop stayed blocked.
   const { log, checkMs = 1000, quietChecks = 8, quietUtilization = 0.05, slackBytes = 16 * MiB, minIntervalMs = 30_000 } = opts;
   const gc = fullGc();
   const heapTotal = () => v8.getHeapStatistics().total_heap_size;
