@@ -244,4 +244,40 @@ describe("terminal input flow control", () => {
     expect(maxBuffered).toBeLessThan(INPUT_HIGH_WATER + 4 * MAX_FRAME_BYTES);
     s.close("done");
   }, 180_000);
+
+  it("delivers the paste intact through a browser that acknowledges slowly, while another session floods output", async () => {
+    // A slow renderer: acks what it has processed only every 40 ms, so the echo of the
+    // paste keeps hitting the output window; meanwhile a second session on the same
+    // server floods. Flow control in both directions must still let every byte through.
+    const flooder = newSession();
+    const f = client(flooder.id, null, true, true);
+    await f.opened();
+    f.send({ type: "resize", cols: 80, rows: 24 });
+    f.type("while :; do cat /etc/services; done\r");
+
+    const s = newSession();
+    const c = client(s.id, null, false, true);
+    const acker = setInterval(() => c.ws.readyState === c.ws.OPEN && c.send({ type: "ack", bytes: c.offset }), 40);
+    try {
+      await c.opened();
+      c.send({ type: "resize", cols: 80, rows: 24 });
+      c.type("cd && cat > slow-$((1+1)).txt\r");
+      await new Promise((r) => setTimeout(r, 300));
+      const paste = Buffer.concat([text(3 * 1000 * 1000), Buffer.from("\n")]);
+      const want = createHash("sha256").update(paste).digest("hex");
+      await pour(c, paste, 4 * 1024 * 1024);
+      c.type("\x04");
+      c.type("stty -echo; echo sum=$(sha256sum < slow-2.txt | cut -c1-64) size=$(wc -c < slow-2.txt)=end\r");
+      await c.until(() => /size=\d+=end/.test(c.text()), 150_000);
+      const m = /sum=([0-9a-f]{64}) size=(\d+)=end/.exec(c.text());
+      expect(m?.[2]).toBe(String(paste.length));
+      expect(m?.[1]).toBe(want);
+      // The flood went on meanwhile (it was not starved to let the paste through).
+      expect(f.offset).toBeGreaterThan(1024 * 1024);
+    } finally {
+      clearInterval(acker);
+      s.close("done");
+      flooder.close("done");
+    }
+  }, 180_000);
 });
