@@ -14,9 +14,9 @@ import { databaseDown, DatabaseUnavailableError, isDatabaseUnavailable, pingData
 import { CuttableProxy } from "./tcp-proxy";
 import * as authRoute from "@/app/api/auth/[...all]/route";
 import * as workspacesRoute from "@/app/api/workspaces/route";
-import { createAuth, authGlobal } from "@/lib/auth/auth";
+import { authGlobal } from "@/lib/auth/auth";
 import { createToken } from "@/lib/workspaces/tokens";
-import { setUpOwner } from "@/lib/auth/testing";
+import { setUpOwner, useTestAuth } from "@/lib/auth/testing";
 
 const lines: string[] = [];
 const capture = () => pino({ serializers: { err: serializeError } }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
@@ -78,8 +78,7 @@ describe.skipIf(!URL_)("a Postgres outage through a cut proxy (DATABASE_URL)", (
     base.pathname = `/${name}`;
     handle = await openDatabase({ url: base.toString() });
     databaseGlobal.set(Promise.resolve(handle));
-    const auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    authGlobal.set(auth);
+    const auth = useTestAuth(handle.db);
     const done = await setUpOwner(handle.db, auth, { password: PASSWORD });
     owner.cookie = done.cookie;
     owner.token = (await createToken(handle.db, auth, { userId: done.userId, workspaceId: done.workspaceId, name: "t" })).token;

@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { user } from "@/db/schema";
 import { testDatabases } from "@/db/testing";
-import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
 import { invite } from "@/lib/workspaces/invitations";
 import { issueSetupToken } from "@/lib/auth/setup";
 import { loadConfig, configGlobal } from "@/lib/config";
@@ -21,7 +20,7 @@ import * as targetsRoute from "./workspaces/[workspaceId]/targets/route";
 import * as acceptRoute from "./invitations/[invitationId]/accept/route";
 import { databaseGlobal } from "@/db/client";
 import { rateLimiters } from "@/lib/http/rate-limit";
-import { cookieOf } from "@/lib/auth/testing";
+import { cookieOf, useTestAuth } from "@/lib/auth/testing";
 
 type Route = ReturnType<typeof defineRoute>;
 const ORIGIN = "http://127.0.0.1:3000";
@@ -36,7 +35,6 @@ const HOSTILE: [string, string][] = [
 
 describe.each(testDatabases())("limits and names on $name", (tdb) => {
   let handle: Awaited<ReturnType<typeof tdb.open>>;
-  let auth: Auth;
   let cookie = "";
   let workspaceId = "";
   let setupToken = "";
@@ -76,8 +74,7 @@ describe.each(testDatabases())("limits and names on $name", (tdb) => {
   beforeAll(async () => {
     handle = await tdb.open();
     databaseGlobal.set(Promise.resolve(handle));
-    auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    authGlobal.set(auth);
+    useTestAuth(handle.db);
     const base = loadConfig();
     configGlobal.set({
       ...base,

@@ -7,7 +7,7 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
-import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
+import { type Auth, authGlobal } from "@/lib/auth/auth";
 import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { config, configGlobal } from "@/lib/config";
 import { healthState } from "@/lib/health";
@@ -16,7 +16,7 @@ import { sessionRegistry } from "@/lib/terminal/server/registry";
 import { consumeTicket } from "@/lib/terminal/server/tickets";
 import * as ticketsRoute from "./workspaces/[workspaceId]/terminal/tickets/route";
 import { databaseGlobal } from "@/db/client";
-import { cookieOf, setUpOwner } from "@/lib/auth/testing";
+import { cookieOf, setUpOwner, useTestAuth } from "@/lib/auth/testing";
 
 const ORIGIN = "http://127.0.0.1:3000";
 const PASSWORD = "correct horse battery";
@@ -62,8 +62,7 @@ describe.each(testDatabases())("per-person terminal caps on $name", (tdb) => {
     handle = await tdb.open();
     databaseGlobal.set(Promise.resolve(handle));
     configGlobal.set({ ...savedConfig, terminal: { ...savedConfig.terminal, maxSessionsPerUser: 3, maxTicketsPerUser: 4 } });
-    auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    authGlobal.set(auth);
+    auth = useTestAuth(handle.db);
     const setup = await setUpOwner(handle.db, auth, { password: PASSWORD });
     ws = setup.workspaceId;
     owner = { id: setup.userId, cookie: setup.cookie };

@@ -11,7 +11,7 @@ import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabases } from "@/db/testing";
-import { createAuth, type Auth, authGlobal } from "@/lib/auth/auth";
+import { type Auth, authGlobal } from "@/lib/auth/auth";
 import { authHandler } from "@/lib/auth/http";
 import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { createToken } from "@/lib/workspaces/tokens";
@@ -36,7 +36,7 @@ import * as rotateRoute from "./workspaces/[workspaceId]/targets/[targetId]/brid
 import { deriveBridgeKey } from "@/lib/ssh/bridge-credential";
 import { BridgeConnectError, connectBridge } from "@/lib/ssh/bridge";
 import { databaseGlobal } from "@/db/client";
-import { cookieOf, setUpOwner } from "@/lib/auth/testing";
+import { cookieOf, setUpOwner, useTestAuth } from "@/lib/auth/testing";
 
 const PASSWORD = "correct horse battery";
 const log = pino({ level: "silent" });
@@ -134,8 +134,7 @@ describe.each(testDatabases())("tenant boundaries on $name", (tdb) => {
   beforeAll(async () => {
     handle = await tdb.open();
     databaseGlobal.set(Promise.resolve(handle));
-    auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    authGlobal.set(auth);
+    auth = useTestAuth(handle.db);
 
     server = http.createServer();
     attachTerminalGateway(server, log);

@@ -8,7 +8,7 @@ import { config, configGlobal } from "@/lib/config";
 import { defineRoute, json } from "@/lib/http/route";
 import { createWorkspace } from "@/lib/workspaces/workspaces";
 import { withWorkspace } from "./access";
-import { createAuth, type Auth } from "./auth";
+import { type Auth } from "./auth";
 import { acceptInvitation, invite } from "@/lib/workspaces/invitations";
 import { principalFrom } from "./principal";
 import { completeSetup, hasUsers, issueSetupToken } from "./setup";
@@ -16,7 +16,7 @@ import { createToken, revokeToken } from "@/lib/workspaces/tokens";
 import { authGlobal } from "@/lib/auth/auth";
 import { databaseGlobal } from "@/db/client";
 import { rateLimiters } from "@/lib/http/rate-limit";
-import { cookieOf, setUpOwner } from "@/lib/auth/testing";
+import { cookieOf, setUpOwner, testAuth } from "@/lib/auth/testing";
 
 const ORIGIN = "http://127.0.0.1:3000";
 const PASSWORD = "correct horse battery";
@@ -44,8 +44,7 @@ describe.each(testDatabases())("accounts on $name", (tdb) => {
     };
   };
 
-  const authFor = (db: typeof handle.db) =>
-    createAuth(db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 3, windowSeconds: 60 } });
+  const authFor = (db: typeof handle.db) => testAuth(db, { max: 3, windowSeconds: 60 });
 
   // Every test below starts from the same world, whatever ran before it: the owner
   // (made through the setup link) and their workspace.

@@ -1,10 +1,20 @@
 // Test helpers for the account layer: the owner every test world starts from, and
 // the cookie a browser would send back. Used by tests and benchmarks only.
 import type { Db } from "@/db/client";
-import type { Auth } from "./auth";
+import { authGlobal, createAuth, type Auth } from "./auth";
 import { completeSetup, issueSetupToken } from "./setup";
 
 export const TEST_PASSWORD = "correct horse battery";
+
+/** The app's auth on `db` as tests configure it: a fixed secret, cookies without Secure, a sign-in limit. */
+export function testAuth(db: Db, signInRate = { max: 100, windowSeconds: 60 }): Auth {
+  return createAuth(db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate });
+}
+
+/** testAuth, made the process's auth (what route handlers and principalFrom use). */
+export function useTestAuth(db: Db, signInRate?: { max: number; windowSeconds: number }): Auth {
+  return authGlobal.set(testAuth(db, signInRate));
+}
 
 /** The `Cookie` header a browser would send back after a response with these Set-Cookie headers. */
 export function cookieOf(headers: Headers): string {

@@ -9,7 +9,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseGlobal } from "@/db/client";
 import { testDatabases } from "@/db/testing";
-import { createAuth, authGlobal, type Auth } from "@/lib/auth/auth";
+import { type Auth } from "@/lib/auth/auth";
 import { principalFrom } from "@/lib/auth/principal";
 import { configGlobal, loadConfig } from "@/lib/config";
 import { trustForwarding } from "@/lib/http/client-address";
@@ -21,7 +21,7 @@ import { createToken, revokeToken } from "@/lib/workspaces/tokens";
 import { createWorkspace } from "@/lib/workspaces/workspaces";
 import type { Workspace } from "@/db/schema";
 import * as keyRoute from "@/app/api/workspaces/[workspaceId]/key/route";
-import { cookieOf, setUpOwner } from "@/lib/auth/testing";
+import { cookieOf, setUpOwner, useTestAuth } from "@/lib/auth/testing";
 import { recentSessionsGlobal } from "@/lib/auth/recent-sessions";
 
 const PASSWORD = "correct horse battery";
@@ -71,8 +71,7 @@ describe.each(testDatabases())("key generation limits before Next on $name", (td
   beforeAll(async () => {
     handle = await tdb.open();
     databaseGlobal.set(Promise.resolve(handle));
-    auth = createAuth(handle.db, { secret: "test-secret-".repeat(4), secureCookies: false, signInRate: { max: 100, windowSeconds: 60 } });
-    authGlobal.set(auth);
+    auth = useTestAuth(handle.db);
     const base = loadConfig();
     configGlobal.set({
       ...base,
