@@ -15,6 +15,7 @@ import { keygenRefusal } from "@/lib/keys/keygen-limits";
 import { AUTHORIZED_KEYS_PATH, serveAuthorizedKeys } from "@/lib/targets/authorized-keys-http";
 import { errorBody } from "@/lib/http/errors";
 import { originAllowed } from "@/lib/http/origin";
+import { bearerToken } from "@/lib/http/bearer";
 
 export interface LeanDeps {
   db: Db;
@@ -39,7 +40,7 @@ function isLoopback(ip: string): boolean {
 }
 
 function tokenOk(header: string | undefined, want: string): boolean {
-  const got = Buffer.from(/^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? "");
+  const got = Buffer.from(bearerToken(header) ?? "");
   const w = Buffer.from(want);
   return got.length === w.length && timingSafeEqual(got, w);
 }
@@ -54,7 +55,7 @@ const KEY_PATH = /^\/api\/workspaces\/([^/]+)\/key$/;
  * (lib/auth/recent-sessions.ts). Null: unknown, and the route decides.
  */
 function knownPerson(req: IncomingMessage, workspaceId: string): string | null {
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
+  const token = bearerToken(req.headers.authorization);
   if (token) {
     if (!token.startsWith(API_TOKEN_PREFIX)) return null;
     const known = verifiedTokens().get(token);

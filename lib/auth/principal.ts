@@ -8,6 +8,7 @@ import { auth } from "./auth";
 import { API_TOKEN_PREFIX } from "./options";
 import { recentSessions, sessionCookieValue } from "./recent-sessions";
 import { verifiedTokens } from "./verified-tokens";
+import { bearerToken } from "@/lib/http/bearer";
 
 export interface Principal {
   userId: string;
@@ -19,14 +20,9 @@ export interface Principal {
   tokenId?: string;
 }
 
-function bearer(headers: Headers): string | null {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");
-  return m?.[1] ?? null;
-}
-
 export async function principalFrom(headers: Headers): Promise<Principal | null> {
   const a = await auth();
-  const token = bearer(headers);
+  const token = bearerToken(headers.get("authorization"));
   if (token) {
     // Target tokens (mtt_) belong to other routes; only API tokens identify a person.
     if (!token.startsWith(API_TOKEN_PREFIX)) return null;
@@ -59,17 +55,17 @@ export async function principalFrom(headers: Headers): Promise<Principal | null>
       tokenId: res.key.id,
     };
   }
+  const cookie = sessionCookieValue(headers.get("cookie"));
   let failure: unknown;
   const session = await a.api.getSession({ headers }).catch((err: unknown) => ((failure = err), null));
   if (!session) {
     // A session cookie that finds no session: expired or signed out, or a database
     // that did not answer (better-auth may report that as "no session"). Only the
     // first is "sign in"; the second is a 503, never a 401 or a sign-in page.
-    if (failure !== undefined || sessionCookieValue(headers.get("cookie")) !== null) await assertDatabaseReachable(await appDb(), failure);
+    if (failure !== undefined || cookie !== null) await assertDatabaseReachable(await appDb(), failure);
     return null;
   }
   // For refusing this person's key-generation flood before Next (lib/auth/recent-sessions.ts).
-  const cookie = sessionCookieValue(headers.get("cookie"));
   if (cookie) recentSessions().remember(cookie, session.user.id);
   return { userId: session.user.id, email: session.user.email, name: session.user.name, via: "session" };
 }

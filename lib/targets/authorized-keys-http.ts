@@ -16,6 +16,7 @@ import type { Logger } from "@/lib/log";
 import { metrics } from "@/lib/metrics";
 import { keyLookup } from "./key-lookup";
 import { sshAccessLog } from "./ssh-access-log";
+import { bearerToken } from "@/lib/http/bearer";
 
 export const AUTHORIZED_KEYS_PATH = /^\/api\/targets\/([^/]+)\/authorized-keys$/;
 
@@ -56,10 +57,6 @@ export function plainQuery(url: string): Query | null {
     out[name] = value;
   }
   return out.user === undefined ? null : (out as Query);
-}
-
-function bearer(header: string | null | undefined): string | null {
-  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? null;
 }
 
 /** sshd's %C: "client-address client-port server-address server-port". */
@@ -165,7 +162,7 @@ function fromMemory(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Answe
     if (Number(req.contentLength ?? "0") > MAX_BODY_BYTES) return null;
     const q = plainQuery(req.url);
     if (!q) return null;
-    const token = bearer(req.authorization);
+    const token = bearerToken(req.authorization);
     const lookup = keyLookup(deps.db, deps.liveWindowMs);
     const result = token ? lookup.fromMemory(req.targetId, token, q.user) : null;
     if (result?.ok) return served(result, q, deps);
@@ -199,7 +196,7 @@ async function answer(req: AuthorizedKeysRequest, deps: AuthorizedKeysDeps): Pro
       const e = validationError(parsed.error);
       return error(e.status, e.code, e.message, e.details);
     }
-    const token = bearer(req.authorization);
+    const token = bearerToken(req.authorization);
     const limiter = targetAuthFailureLimiter(deps.failureRate);
     const lookup = keyLookup(deps.db, deps.liveWindowMs);
     // An address that keeps sending wrong tokens is not let through to the database;

@@ -7,15 +7,11 @@ import { param, type Handler, type HandlerContext } from "@/lib/http/route";
 import { isUuid } from "@/lib/util/uuid";
 import { findTarget } from "./registry";
 import { tokenMatches } from "./target-token";
+import { bearerToken } from "@/lib/http/bearer";
 
 export interface TargetContext extends HandlerContext {
   db: Db;
   target: ComputeTarget;
-}
-
-export function bearerToken(req: Request): string | null {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
-  return m?.[1] ?? null;
 }
 
 export function withTargetToken(handler: (req: Request, ctx: TargetContext) => Promise<Response>): Handler {
@@ -29,7 +25,7 @@ export function withTargetToken(handler: (req: Request, ctx: TargetContext) => P
     const id = param(ctx, "targetId");
     const target = isUuid(id) ? await findTarget(db, id) : null;
     // An unknown target and a wrong token look the same: nothing to probe.
-    if (!target || !tokenMatches(target, bearerToken(req))) {
+    if (!target || !tokenMatches(target, bearerToken(req.headers.get("authorization")))) {
       throw new ApiError("unauthorized", "A valid target token is required (Authorization: Bearer …).", undefined, {
         "WWW-Authenticate": 'Bearer realm="meshia-target"',
       });
